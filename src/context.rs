@@ -1,0 +1,72 @@
+//! The runtime running on this thread: the thread-local the free functions
+//! (`spawn`, `set_timeout`, ...) and same-thread wakes go through.
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use crate::event_loop::Core;
+
+/// The panic message of every free function called outside a runtime.
+pub(crate) const NO_RUNTIME: &str = "no jsloop runtime is running on this thread";
+
+thread_local! {
+    /// The core of the runtime inside `run` / `block_on` on this thread.
+    static CURRENT: Cell<Option<NonNull<Core>>> = const { Cell::new(None) };
+}
+
+/// Marks `core` as running on this thread until dropped.
+pub(crate) struct Enter<'a> {
+    _core: PhantomData<&'a Core>,
+}
+
+/// Makes `core` the current runtime; panics if one already runs here.
+pub(crate) fn enter(core: &Core) -> Enter<'_> {
+    CURRENT.with(|current| {
+        assert_not_running();
+        current.set(Some(NonNull::from(core)));
+    });
+    Enter { _core: PhantomData }
+}
+
+/// Panics with a clear message if a runtime already runs on this thread.
+pub(crate) fn assert_not_running() {
+    if CURRENT.with(Cell::get).is_some() {
+        panic!(
+            "jsloop: cannot start a runtime from within a runtime (nested `run` / `block_on`); \
+             await the future instead, or spawn it"
+        );
+    }
+}
+
+impl Drop for Enter<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(None));
+    }
+}
+
+/// Runs `f` with the current runtime, if one is running on this thread.
+pub(crate) fn try_with_current<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let core = CURRENT.with(Cell::get)?;
+    // SAFETY: `CURRENT` holds a pointer only between `enter` and the drop of
+    // its `Enter` guard, which borrows the core for that whole time; and it
+    // is read only on this thread.
+    Some(f(unsafe { core.as_ref() }))
+}
+
+/// Runs `f` with the current runtime; panics outside one.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Core) -> R) -> R {
+    match try_with_current(f) {
+        Some(result) => result,
+        None => panic!("{NO_RUNTIME}"),
+    }
+}
+
+/// Runs `f` if the runtime with `id` is the one running on this thread.
+#[inline]
+pub(crate) fn with_core_of<R>(id: u32, f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let core = CURRENT.with(Cell::get)?;
+    // SAFETY: as in `try_with_current`.
+    let core = unsafe { core.as_ref() };
+    (core.id() == id).then(|| f(core))
+}

@@ -1,0 +1,297 @@
+//! The event loop itself: the loop's state ([`Core`]) and one iteration.
+//!
+//! ```text
+//!  run(main) ──► main's first poll (the script) ──► checkpoint
+//!                 │
+//!                 ▼
+//!   ┌──► timers phase   due timers, (deadline, creation) order ─┐
+//!   │    poll phase     sleep in the poller; remote wakes       │ a checkpoint
+//!   │    check phase    immediates queued before the phase      │ after each
+//!   └─── while alive ◄──────────────────────────────────────────┘
+//! ```
+//!
+//! Alive means: a ref'd timer, an immediate, a queued (next-tick /
+//! microtask / remote) item, or a `KeepAlive` guard. A pending task alone
+//! does not keep the loop alive, just as a JS promise nothing will settle
+//! does not keep Node running.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crate::context;
+use crate::immediate::ImmediateQueue;
+use crate::microtask::{Microtask, MicrotaskQueues};
+use crate::remote::{self, RemoteEvent, Shared};
+use crate::task::registry::TaskRegistry;
+use crate::time::clock::Clock;
+use crate::time::timers::TimerQueue;
+
+/// A handler for panics escaping callbacks: Node's `uncaughtException`.
+pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>)>;
+
+/// Everything the loop owns, on the loop thread.
+pub(crate) struct Core {
+    /// The part other threads reach: id, poller, remote queue, keep-alives.
+    pub(crate) shared: Arc<Shared>,
+    /// The next-tick queue and the microtask ring.
+    pub(crate) microtasks: MicrotaskQueues,
+    /// Every task whose future still exists.
+    pub(crate) tasks: RefCell<TaskRegistry>,
+    /// The timer wheel.
+    pub(crate) timers: TimerQueue,
+    /// The check-phase queue.
+    pub(crate) immediates: ImmediateQueue,
+    /// The loop's clock and cached `now`.
+    pub(crate) clock: Clock,
+    /// Takes panics from callbacks instead of letting them unwind out of
+    /// `run` / `block_on`.
+    panic_handler: Option<PanicHandler>,
+    /// Set once the runtime is dropped: nothing runs any more.
+    shut_down: Cell<bool>,
+    /// Remote events taken in the last poll phase (buffer reused).
+    remote_events: RefCell<Vec<RemoteEvent>>,
+    /// A weak handle to this core, for timers and sleeps to find it later.
+    weak_self: Weak<Core>,
+}
+
+/// `run` returns once the loop is idle; `block_on` as soon as main is done.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    Run,
+    BlockOn,
+}
+
+/// The main future of `run` / `block_on`, polled from the microtask ring.
+pub(crate) trait MainTask {
+    fn poll_main(&mut self);
+}
+
+impl Core {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        virtual_time: bool,
+        panic_handler: Option<PanicHandler>,
+    ) -> Rc<Core> {
+        Rc::new_cyclic(|weak_self| Core {
+            shared,
+            microtasks: MicrotaskQueues::default(),
+            tasks: RefCell::default(),
+            timers: TimerQueue::default(),
+            immediates: ImmediateQueue::default(),
+            clock: Clock::new(virtual_time),
+            panic_handler,
+            shut_down: Cell::new(false),
+            remote_events: RefCell::default(),
+            weak_self: weak_self.clone(),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn id(&self) -> u32 {
+        self.shared.id
+    }
+
+    pub(crate) fn weak(&self) -> Weak<Core> {
+        self.weak_self.clone()
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.get()
+    }
+
+    /// Runs a callback (timer, immediate, microtask, next-tick), handing a
+    /// panic to the handler if there is one.
+    pub(crate) fn invoke(&self, callback: impl FnOnce()) {
+        match &self.panic_handler {
+            None => callback(),
+            Some(handler) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
+                    handler(payload);
+                }
+            }
+        }
+    }
+
+    /// The loop's liveness rule (see the module doc).
+    pub(crate) fn is_alive(&self) -> bool {
+        self.timers.has_refs()
+            || self.immediates.has_pending()
+            || !self.microtasks.is_empty()
+            || self.shared.queue.has_pending()
+            || self.shared.keep_alive.load(Ordering::Acquire) != 0
+    }
+
+    /// Runs `future` as the main script and then the loop, per `mode`.
+    pub(crate) fn drive<F: Future>(&self, future: F, mode: Mode) -> F::Output {
+        let _running = context::enter(self);
+        assert!(!self.is_shut_down(), "jsloop: the runtime was shut down");
+        let wake = Arc::new(MainWake { runtime_id: self.id(), scheduled: AtomicBool::new(false) });
+        let mut main = Main {
+            future: pin!(future),
+            output: None,
+            waker: Waker::from(wake.clone()),
+            wake,
+        };
+        self.clock.update();
+        // The script is the first macrotask.
+        main.poll_main();
+        self.checkpoint(&mut main);
+        loop {
+            let done = main.output.is_some();
+            if done && mode == Mode::BlockOn {
+                break;
+            }
+            let alive = self.is_alive();
+            if !alive {
+                if done {
+                    break;
+                }
+                // `block_on` waits for a wake from a waker someone else still
+                // holds (tokio semantics); `run` ends like Node does.
+                if mode == Mode::Run || !main.waker_held_elsewhere() {
+                    panic!(
+                        "jsloop::{}: the loop has nothing left to do but the main future is still \
+                         pending, and nothing can wake it (Node exits here with an unsettled \
+                         top-level await); a thread that will wake it later should hold a \
+                         `jsloop::keep_alive()` guard",
+                        if mode == Mode::Run { "run" } else { "block_on" }
+                    );
+                }
+            }
+            self.run_iteration(&mut main, mode);
+        }
+        main.output.take().expect("main future finished")
+    }
+
+    /// One turn of the loop: timers, poll, check.
+    fn run_iteration(&self, main: &mut Main<'_, impl Future>, mode: Mode) {
+        let stop = |main: &Main<'_, _>| mode == Mode::BlockOn && main.output.is_some();
+        self.timers_phase(main);
+        if stop(main) {
+            return;
+        }
+        let main_wakeable = mode == Mode::BlockOn && main.waker_held_elsewhere();
+        self.poll_phase(main, main_wakeable);
+        if stop(main) {
+            return;
+        }
+        self.check_phase(main);
+    }
+
+    /// Sleeps in the poller as long as nothing is due, then dispatches what
+    /// other threads sent, a checkpoint after each.
+    fn poll_phase(&self, main: &mut dyn MainTask, main_wakeable: bool) {
+        let timeout = self.poll_timeout(main_wakeable);
+        if let Err(error) = self.shared.poller.wait(timeout) {
+            panic!("jsloop: waiting on the poller failed: {error}");
+        }
+        let mut events = self.remote_events.take();
+        self.shared.queue.drain_into(&mut events);
+        for event in events.drain(..) {
+            match event {
+                RemoteEvent::Wake(remote) => self.schedule_task(remote.task()),
+                RemoteEvent::WakeMain => self.microtasks.push(Microtask::Main),
+            }
+            self.checkpoint(main);
+        }
+        self.remote_events.replace(events);
+    }
+
+    /// How long the poll phase may sleep: not at all if something is ready
+    /// or the loop is no longer alive (libuv's `uv_backend_timeout`), else
+    /// until the next timer, else until another thread wakes it.
+    fn poll_timeout(&self, main_wakeable: bool) -> Option<Duration> {
+        let ready = self.immediates.has_pending() || !self.microtasks.is_empty();
+        if ready || !(self.is_alive() || main_wakeable) {
+            return Some(Duration::ZERO);
+        }
+        let until_timer = self.timers.next_deadline().and_then(|deadline| self.clock.until(deadline));
+        match until_timer {
+            Some(wait) if self.clock.is_virtual() => {
+                // Virtual time: jump to the deadline instead of sleeping.
+                self.clock.advance(wait);
+                Some(Duration::ZERO)
+            }
+            wait => wait,
+        }
+    }
+
+    /// Drops everything the loop holds (runtime drop).
+    pub(crate) fn shut_down(&self) {
+        self.shut_down.set(true);
+        self.cancel_all_tasks();
+        let (ring, next_ticks) = self.microtasks.take_all();
+        for microtask in ring {
+            if let Microtask::Task(task) = microtask {
+                self.unschedule_task(task);
+            }
+        }
+        drop(next_ticks);
+        self.timers.clear();
+        self.immediates.clear();
+        let mut events = Vec::new();
+        self.shared.queue.drain_into(&mut events);
+        // Dropping queued remote wakes releases their task references.
+        drop(events);
+    }
+}
+
+/// The main future of a `run` / `block_on` call, pinned on its stack.
+struct Main<'a, F: Future> {
+    future: Pin<&'a mut F>,
+    output: Option<F::Output>,
+    waker: Waker,
+    wake: Arc<MainWake>,
+}
+
+impl<F: Future> Main<'_, F> {
+    /// Someone besides this struct holds a clone of the main waker.
+    fn waker_held_elsewhere(&self) -> bool {
+        // One count for `self.wake`, one for `self.waker`.
+        Arc::strong_count(&self.wake) > 2
+    }
+}
+
+impl<F: Future> MainTask for Main<'_, F> {
+    fn poll_main(&mut self) {
+        if self.output.is_some() {
+            return;
+        }
+        self.wake.scheduled.store(false, Ordering::Release);
+        let mut cx = Context::from_waker(&self.waker);
+        if let Poll::Ready(output) = self.future.as_mut().poll(&mut cx) {
+            self.output = Some(output);
+        }
+    }
+}
+
+/// The main future's waker: queues `Microtask::Main` once per wake.
+struct MainWake {
+    runtime_id: u32,
+    /// Already queued (locally or remotely) and not yet polled.
+    scheduled: AtomicBool,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let local = context::with_core_of(self.runtime_id, |core| core.microtasks.push(Microtask::Main));
+        if local.is_none() {
+            remote::deliver(self.runtime_id, RemoteEvent::WakeMain);
+        }
+    }
+}

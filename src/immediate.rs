@@ -1,0 +1,196 @@
+//! Check phase: `set_immediate` and `yield_to_loop`.
+//!
+//! The check phase runs the immediates queued *before* it began, each
+//! followed by a checkpoint; immediates queued while it runs (by an
+//! immediate, or a microtask between two) wait for the next iteration, after
+//! the timers and the poll phase.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use crate::context;
+use crate::event_loop::{Core, MainTask};
+
+/// The check-phase queue.
+#[derive(Default)]
+pub(crate) struct ImmediateQueue {
+    queue: RefCell<VecDeque<ImmediateEntry>>,
+    /// Entries not yet run or cleared; the loop is alive while non-zero.
+    pending: Cell<usize>,
+}
+
+enum ImmediateEntry {
+    Callback(Rc<ImmediateState>),
+    /// A task in `yield_to_loop`.
+    Wake(Waker),
+}
+
+struct ImmediateState {
+    callback: Cell<Option<Box<dyn FnOnce()>>>,
+    core: Weak<Core>,
+}
+
+impl ImmediateQueue {
+    fn push(&self, entry: ImmediateEntry) {
+        self.queue.borrow_mut().push_back(entry);
+        self.pending.set(self.pending.get() + 1);
+    }
+
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.get() != 0
+    }
+
+    /// Drops every queued immediate (shutdown).
+    pub(crate) fn clear(&self) {
+        let queue = self.queue.take();
+        self.pending.set(0);
+        drop(queue);
+    }
+}
+
+impl Core {
+    /// Runs the immediates queued before the phase began.
+    pub(crate) fn check_phase(&self, main: &mut dyn MainTask) {
+        let queued = self.immediates.queue.borrow().len();
+        for _ in 0..queued {
+            let entry = self.immediates.queue.borrow_mut().pop_front();
+            match entry {
+                Some(ImmediateEntry::Callback(state)) => {
+                    // A cleared immediate has no callback and costs nothing.
+                    let Some(callback) = state.callback.take() else { continue };
+                    self.immediates.pending.set(self.immediates.pending.get() - 1);
+                    self.invoke(callback);
+                }
+                Some(ImmediateEntry::Wake(waker)) => {
+                    self.immediates.pending.set(self.immediates.pending.get() - 1);
+                    waker.wake();
+                }
+                None => break,
+            }
+            self.checkpoint(main);
+        }
+    }
+}
+
+/// Runs `callback` in the check phase of the loop: `setImmediate(callback)`.
+///
+/// Immediates run after the poll phase (I/O, worker-pool completions), in the
+/// order they were queued, each followed by a microtask checkpoint.
+///
+/// # Panics
+///
+/// Panics outside a runtime. A panic inside `callback` propagates out of
+/// `run` / `block_on` unless a handler was set with
+/// [`Builder::on_uncaught_panic`](crate::Builder::on_uncaught_panic).
+///
+/// # Examples
+///
+/// ```
+/// jsloop::run(async {
+///     jsloop::set_immediate(|| println!("3: check phase"));
+///     jsloop::queue_microtask(|| println!("2: microtask"));
+///     println!("1: script");
+/// });
+/// ```
+pub fn set_immediate(callback: impl FnOnce() + 'static) -> Immediate {
+    context::with_current(|core| {
+        let state = Rc::new(ImmediateState {
+            callback: Cell::new(Some(Box::new(callback))),
+            core: core.weak(),
+        });
+        core.immediates.push(ImmediateEntry::Callback(state.clone()));
+        Immediate { state }
+    })
+}
+
+/// Cancels an immediate: `clearImmediate(immediate)`. Same as
+/// [`Immediate::clear`].
+pub fn clear_immediate(immediate: &Immediate) {
+    immediate.clear();
+}
+
+/// A queued [`set_immediate`] callback. Dropping the handle does not cancel
+/// it (as in JavaScript); [`clear`](Immediate::clear) does.
+#[derive(Clone)]
+pub struct Immediate {
+    state: Rc<ImmediateState>,
+}
+
+impl Immediate {
+    /// Cancels the callback if it has not run yet; a no-op afterwards.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::run(async {
+    ///     let immediate = jsloop::set_immediate(|| unreachable!("cleared"));
+    ///     immediate.clear();
+    /// });
+    /// ```
+    pub fn clear(&self) {
+        if let Some(callback) = self.state.callback.take() {
+            if let Some(core) = self.state.core.upgrade() {
+                core.immediates.pending.set(core.immediates.pending.get() - 1);
+            }
+            drop(callback);
+        }
+    }
+}
+
+impl std::fmt::Debug for Immediate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pending = {
+            let callback = self.state.callback.take();
+            let pending = callback.is_some();
+            self.state.callback.set(callback);
+            pending
+        };
+        f.debug_struct("Immediate").field("pending", &pending).finish()
+    }
+}
+
+/// Waits for the next check phase: `await new Promise(setImmediate)`.
+///
+/// Unlike [`yield_now`](crate::yield_now), this lets timers, I/O and
+/// worker-pool completions run before the task continues.
+///
+/// # Panics
+///
+/// The returned future panics if polled outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// jsloop::run(async {
+///     jsloop::set_immediate(|| println!("1: queued first"));
+///     jsloop::yield_to_loop().await;
+///     println!("2: after the check phase reached us");
+/// });
+/// ```
+pub fn yield_to_loop() -> YieldToLoop {
+    YieldToLoop { queued: false }
+}
+
+/// Future returned by [`yield_to_loop`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldToLoop {
+    queued: bool,
+}
+
+impl Future for YieldToLoop {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.queued {
+            return Poll::Ready(());
+        }
+        context::with_current(|core| core.immediates.push(ImmediateEntry::Wake(cx.waker().clone())));
+        self.queued = true;
+        Poll::Pending
+    }
+}

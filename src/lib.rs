@@ -1,0 +1,80 @@
+//! A single-threaded async runtime whose scheduling *is* the JavaScript /
+//! Node.js event loop.
+//!
+//! A Rust program that ports a Node.js script line by line prints the same
+//! lines in the same order: `next_tick` before microtasks, microtasks after
+//! every macrotask, timers in (deadline, creation) order with Node's clamps,
+//! immediates in the check phase. Underneath it is a real executor: wakers
+//! feed the microtask ring, timers live in a hierarchical timer wheel, and
+//! the loop sleeps in the OS poller (`polling`) between phases.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! jsloop::run(async {
+//!     println!("1 - sync");
+//!     jsloop::set_timeout(Duration::ZERO, || println!("6 - timer"));
+//!     jsloop::set_immediate(|| println!("5 - immediate"));
+//!     jsloop::queue_microtask(|| println!("4 - microtask"));
+//!     jsloop::next_tick(|| println!("3 - nextTick"));
+//!     println!("2 - sync");
+//! });
+//! ```
+//!
+//! (The timer runs after the immediate because creating the runtime, the
+//! script and the first checkpoint take well under a millisecond; Node
+//! leaves `setTimeout(0)` vs `setImmediate` from the main script to chance.)
+//!
+//! # The loop
+//!
+//! ```text
+//!  run(main) ──► main's first poll (the script) ──► checkpoint
+//!                 │
+//!                 ▼
+//!   ┌──► timers phase   due timers, (deadline, creation) order ─┐
+//!   │    poll phase     sleep in the poller; remote wakes       │ a checkpoint
+//!   │    check phase    immediates queued before the phase      │ after each
+//!   └─── while alive ◄──────────────────────────────────────────┘
+//! ```
+//!
+//! A *checkpoint* drains the next-tick queue, then the microtask ring, and
+//! repeats until both are empty. Every task wake, `queue_microtask` and a
+//! spawned task's first poll go on the microtask ring.
+//!
+//! | JavaScript | jsloop |
+//! |---|---|
+//! | top-level script | [`run`]`(async { .. })` |
+//! | `process.nextTick(f)` | [`next_tick`] |
+//! | `queueMicrotask(f)` | [`queue_microtask`] |
+//! | `setTimeout` / `setInterval` / `clearTimeout` | [`set_timeout`] / [`set_interval`] / [`clear_timeout`] |
+//! | `setImmediate(f)` | [`set_immediate`] |
+//! | calling an `async` function | [`spawn_now`] (or [`spawn`]) |
+//! | `await null` / `await new Promise(setImmediate)` | [`yield_now`] / [`yield_to_loop`] |
+//! | `await sleep(ms)` | [`time::sleep`] |
+//!
+//! `run` has Node's semantics (it returns once the loop is idle);
+//! [`block_on`] has tokio's (it returns when its future is done).
+
+#![warn(missing_docs, missing_debug_implementations, clippy::undocumented_unsafe_blocks)]
+
+mod context;
+mod event_loop;
+mod immediate;
+mod keep_alive;
+mod microtask;
+mod reactor;
+mod remote;
+mod runtime;
+mod sync;
+mod task;
+pub mod time;
+
+#[cfg(feature = "criterion")]
+mod criterion_support;
+
+pub use immediate::{clear_immediate, set_immediate, yield_to_loop, Immediate, YieldToLoop};
+pub use keep_alive::{keep_alive, KeepAlive};
+pub use microtask::{next_tick, queue_microtask};
+pub use runtime::{block_on, run, Builder, Handle, Runtime};
+pub use task::{spawn, spawn_now, yield_now, JoinError, JoinHandle, YieldNow};
+pub use time::{clear_interval, clear_timeout, set_interval, set_timeout, Timer};

@@ -1,0 +1,127 @@
+//! The microtask checkpoint: the next-tick queue and the microtask ring.
+//!
+//! After every macrotask the loop calls [`Core::checkpoint`]: it drains the
+//! next-tick queue, then the microtask ring, and repeats until both are
+//! empty — Node's `processTicksAndRejections`. Woken tasks and
+//! `queue_microtask` closures share one ring, so they run in the order they
+//! were queued. A microtask that queues a microtask extends the checkpoint:
+//! an endless chain starves the loop, exactly as in JavaScript.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use crate::context;
+use crate::event_loop::{Core, MainTask};
+use crate::task::raw::TaskRef;
+
+/// One entry of the microtask ring.
+pub(crate) enum Microtask {
+    /// Poll a task (its first poll, or after a wake).
+    Task(TaskRef),
+    /// A `queue_microtask` closure.
+    Callback(Box<dyn FnOnce()>),
+    /// Poll the main future of `run` / `block_on`.
+    Main,
+}
+
+/// The two queues a checkpoint drains.
+#[derive(Default)]
+pub(crate) struct MicrotaskQueues {
+    ring: RefCell<VecDeque<Microtask>>,
+    next_ticks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+}
+
+impl MicrotaskQueues {
+    #[inline]
+    pub(crate) fn push(&self, microtask: Microtask) {
+        self.ring.borrow_mut().push_back(microtask);
+    }
+
+    pub(crate) fn push_next_tick(&self, callback: Box<dyn FnOnce()>) {
+        self.next_ticks.borrow_mut().push_back(callback);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ring.borrow().is_empty() && self.next_ticks.borrow().is_empty()
+    }
+
+    /// Empties both queues (shutdown), returning the ring's entries.
+    pub(crate) fn take_all(&self) -> (VecDeque<Microtask>, VecDeque<Box<dyn FnOnce()>>) {
+        (self.ring.take(), self.next_ticks.take())
+    }
+}
+
+impl Core {
+    /// Drains next-ticks, then microtasks, until both queues are empty.
+    pub(crate) fn checkpoint(&self, main: &mut dyn MainTask) {
+        loop {
+            loop {
+                // Pop in its own statement: the borrow must end before the
+                // callback runs, since it may queue more.
+                let tick = self.microtasks.next_ticks.borrow_mut().pop_front();
+                match tick {
+                    Some(tick) => self.invoke(tick),
+                    None => break,
+                }
+            }
+            loop {
+                let microtask = self.microtasks.ring.borrow_mut().pop_front();
+                match microtask {
+                    Some(Microtask::Task(task)) => self.run_task(task),
+                    Some(Microtask::Callback(callback)) => self.invoke(callback),
+                    Some(Microtask::Main) => main.poll_main(),
+                    None => break,
+                }
+            }
+            if self.microtasks.next_ticks.borrow().is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+/// Queues `callback` on the microtask ring: `queueMicrotask(callback)`.
+///
+/// It runs after the current macrotask (and every next-tick queued so far),
+/// in FIFO order with woken tasks and other microtasks.
+///
+/// # Panics
+///
+/// Panics outside a runtime. A panic inside `callback` propagates out of
+/// `run` / `block_on`, unless the runtime was built with
+/// [`Builder::on_uncaught_panic`](crate::Builder::on_uncaught_panic).
+///
+/// # Examples
+///
+/// ```
+/// jsloop::run(async {
+///     jsloop::queue_microtask(|| println!("2: microtask"));
+///     println!("1: script");
+/// });
+/// ```
+pub fn queue_microtask(callback: impl FnOnce() + 'static) {
+    context::with_current(|core| core.microtasks.push(Microtask::Callback(Box::new(callback))));
+}
+
+/// Queues `callback` on the next-tick queue: `process.nextTick(callback)`.
+///
+/// Next-ticks run before microtasks at every checkpoint, even ones queued
+/// earlier.
+///
+/// # Panics
+///
+/// Panics outside a runtime; a panicking callback is handled as in
+/// [`queue_microtask`].
+///
+/// # Examples
+///
+/// ```
+/// jsloop::run(async {
+///     jsloop::queue_microtask(|| println!("3: microtask"));
+///     jsloop::next_tick(|| println!("2: next tick"));
+///     println!("1: script");
+/// });
+/// ```
+pub fn next_tick(callback: impl FnOnce() + 'static) {
+    context::with_current(|core| core.microtasks.push_next_tick(Box::new(callback)));
+}

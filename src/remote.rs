@@ -1,0 +1,165 @@
+//! Poll phase, cross-thread side: the remote queue and runtime lookup.
+//!
+//! Anything another thread hands to the loop — a task woken off-thread, a
+//! wake of the main future, a dropped `KeepAlive` — is pushed onto the
+//! runtime's [`RemoteQueue`] and the poller is notified. The loop drains the
+//! queue in its poll phase, one macrotask (with its checkpoint) per event.
+//!
+//! Tasks do not hold a pointer to their runtime: they hold its `u32` id, and
+//! a remote wake looks the runtime up in a global table. So a spawn costs no
+//! atomic reference count on the runtime, and a wake after the runtime is
+//! gone finds nothing and does nothing.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicUsize};
+use std::sync::{Arc, Weak};
+
+use crate::reactor::Poller;
+use crate::sync::{self, AtomicBool, Mutex, Ordering};
+use crate::task::raw::{self, Header, TaskRef};
+
+/// Something another thread asks the loop to do.
+#[derive(Debug)]
+pub(crate) enum RemoteEvent {
+    /// A task was woken off the loop thread.
+    Wake(RemoteTask),
+    /// The main future (`run` / `block_on`) was woken off the loop thread.
+    WakeMain,
+}
+
+/// A task reference that may cross threads: it owns one reference count of
+/// the cell and touches only its atomic state until the loop takes it.
+#[derive(Debug)]
+pub(crate) struct RemoteTask(NonNull<Header>);
+
+// SAFETY: a `RemoteTask` only reads the immutable runtime id and updates the
+// atomic reference count from other threads; the loop-side fields and the
+// future are reached only through `into_local`, which runs on the loop thread
+// (the loop is the only consumer of the remote queue).
+unsafe impl Send for RemoteTask {}
+
+impl RemoteTask {
+    /// # Safety
+    /// The caller gives this value one reference on the live cell `ptr`.
+    pub(crate) unsafe fn new(ptr: NonNull<Header>) -> Self {
+        RemoteTask(ptr)
+    }
+
+    /// Called by the loop: clears the remote-queued mark, so later wakes
+    /// queue the task again, and hands back a loop-side reference. The cell
+    /// stays alive until `self` is dropped.
+    pub(crate) fn task(&self) -> TaskRef {
+        // SAFETY: `self` owns a reference, so the cell is alive.
+        unsafe { raw::clear_remote_queued(self.0) };
+        TaskRef::from_ptr(self.0)
+    }
+}
+
+impl Drop for RemoteTask {
+    fn drop(&mut self) {
+        // SAFETY: `self` owns exactly one reference and is gone after this.
+        unsafe { raw::release(self.0) }
+    }
+}
+
+/// The queue other threads push to, and the flag that keeps notifies to one
+/// per batch.
+#[derive(Debug)]
+pub(crate) struct RemoteQueue<T> {
+    items: Mutex<Vec<T>>,
+    /// Set by the first push after the loop last drained; the pusher that
+    /// sets it notifies the poller. The loop clears it *before* draining, so
+    /// a push racing with the drain either is drained now or notifies again.
+    notified: AtomicBool,
+}
+
+impl<T> RemoteQueue<T> {
+    pub(crate) fn new() -> Self {
+        RemoteQueue { items: Mutex::new(Vec::new()), notified: AtomicBool::new(false) }
+    }
+
+    /// Queues `item` and makes sure the loop wakes up to see it.
+    pub(crate) fn push(&self, item: T, poller: &Poller) {
+        sync::lock(&self.items).push(item);
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            poller.notify();
+        }
+    }
+
+    /// Moves every queued item into `into` (loop thread).
+    pub(crate) fn drain_into(&self, into: &mut Vec<T>) {
+        self.notified.store(false, Ordering::SeqCst);
+        into.append(&mut sync::lock(&self.items));
+    }
+
+    /// `true` if something was pushed since the last drain.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.notified.load(Ordering::Acquire)
+    }
+}
+
+/// The part of a runtime other threads can reach.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The runtime's id, as stored in its tasks.
+    pub(crate) id: u32,
+    /// The poller the loop sleeps in during the poll phase.
+    pub(crate) poller: Poller,
+    /// Wakes and completions from other threads.
+    pub(crate) queue: RemoteQueue<RemoteEvent>,
+    /// Live `KeepAlive` guards: while non-zero the loop stays alive.
+    pub(crate) keep_alive: AtomicUsize,
+}
+
+impl Shared {
+    /// Creates the shared half of a new runtime and lists it in the table.
+    pub(crate) fn register(poller: Poller) -> Arc<Shared> {
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        assert!(id != u32::MAX, "jsloop: too many runtimes created in this process");
+        let shared = Arc::new(Shared {
+            id,
+            poller,
+            queue: RemoteQueue::new(),
+            keep_alive: AtomicUsize::new(0),
+        });
+        lock_table().push((id, Arc::downgrade(&shared)));
+        shared
+    }
+
+    /// Takes the runtime out of the table: from now on remote wakes of its
+    /// tasks are no-ops.
+    pub(crate) fn unregister(&self) {
+        let mut table = lock_table();
+        if let Ok(index) = table.binary_search_by_key(&self.id, |(id, _)| *id) {
+            table.remove(index);
+        }
+    }
+
+    pub(crate) fn push(&self, event: RemoteEvent) {
+        self.queue.push(event, &self.poller);
+    }
+}
+
+/// Runtime ids are never reused, so a stale waker cannot reach a newer runtime.
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+/// Live runtimes by id (ascending, as ids only grow).
+static RUNTIMES: std::sync::Mutex<Vec<(u32, Weak<Shared>)>> = std::sync::Mutex::new(Vec::new());
+
+fn lock_table() -> std::sync::MutexGuard<'static, Vec<(u32, Weak<Shared>)>> {
+    RUNTIMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Finds runtime `id` if it still exists.
+pub(crate) fn lookup(id: u32) -> Option<Arc<Shared>> {
+    let table = lock_table();
+    let index = table.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+    table[index].1.upgrade()
+}
+
+/// Hands `event` to runtime `id`; drops it if the runtime is gone.
+pub(crate) fn deliver(id: u32, event: RemoteEvent) {
+    if let Some(shared) = lookup(id) {
+        shared.push(event);
+    }
+}

@@ -1,0 +1,330 @@
+//! Entry points: `Runtime`, its `Builder`, `run` and `block_on`.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::rc::Rc;
+
+use futures_task::{FutureObj, LocalFutureObj, LocalSpawn, Spawn, SpawnError};
+
+use crate::context;
+use crate::event_loop::{Core, Mode, PanicHandler};
+use crate::keep_alive::KeepAlive;
+use crate::reactor::Poller;
+use crate::remote::Shared;
+use crate::task::JoinHandle;
+
+/// A jsloop event loop.
+///
+/// Most programs call [`jsloop::run`](crate::run) or
+/// [`jsloop::block_on`](crate::block_on), which build one; a `Runtime` gives
+/// explicit control (several `block_on` calls on one loop, virtual time, a
+/// panic handler). It is tied to the thread that created it (`!Send`).
+///
+/// Dropping the runtime drops every task's future, queued callback and
+/// timer; awaiting a `JoinHandle` of a task dropped that way yields an
+/// aborted [`JoinError`](crate::JoinError).
+///
+/// # Examples
+///
+/// ```
+/// let rt = jsloop::Runtime::new()?;
+/// let handle = rt.spawn(async { 1 + 1 });
+/// assert_eq!(rt.block_on(handle).unwrap(), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    core: Rc<Core>,
+}
+
+impl Runtime {
+    /// A runtime with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the OS poller cannot be created (e.g. out of file
+    /// descriptors).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs `future` as the main script, with Node's semantics: returns its
+    /// output once it has completed *and* the loop has nothing left to do
+    /// (no timers, immediates, queued work or `KeepAlive` guards).
+    ///
+    /// # Panics
+    ///
+    /// - if the loop runs out of work while `future` is still pending (Node
+    ///   would exit with an unsettled top-level await);
+    /// - if a runtime is already running on this thread;
+    /// - with the panic of `future`, or of a callback when no
+    ///   [`on_uncaught_panic`](Builder::on_uncaught_panic) handler is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = jsloop::Runtime::new()?;
+    /// rt.run(async {
+    ///     // Not awaited, yet `run` waits for it, as Node would.
+    ///     jsloop::set_timeout(Duration::from_millis(1), || println!("timer"));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn run<F: Future>(&self, future: F) -> F::Output {
+        self.core.drive(future, Mode::Run)
+    }
+
+    /// Runs the loop until `future` completes and returns its output at the
+    /// end of that microtask checkpoint, like tokio's `block_on`. Tasks and
+    /// timers still pending stay on the runtime for the next call.
+    ///
+    /// If the loop runs out of work while `future` is pending, `block_on`
+    /// keeps waiting only while a clone of its waker is held somewhere (a
+    /// thread may still wake it); otherwise it panics.
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](Runtime::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.core.drive(future, Mode::BlockOn)
+    }
+
+    /// Spawns a task on this runtime from outside it; it starts when the
+    /// loop next runs.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future)
+    }
+
+    /// A cloneable handle to spawn onto this runtime.
+    pub fn handle(&self) -> Handle {
+        Handle { core: self.core.clone() }
+    }
+
+    /// A guard that keeps this runtime's loop alive; see [`keep_alive`](crate::keep_alive).
+    pub fn keep_alive(&self) -> KeepAlive {
+        KeepAlive::new(self.core.shared.clone())
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.core.shared.unregister();
+        self.core.shut_down();
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("id", &self.core.id()).finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = jsloop::Runtime::builder()
+///     .virtual_time(true)
+///     .on_uncaught_panic(|_payload| eprintln!("a callback panicked"))
+///     .build()?;
+/// rt.run(async {
+///     jsloop::time::sleep(Duration::from_secs(3600)).await; // instant
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Builder {
+    virtual_time: bool,
+    panic_handler: Option<PanicHandler>,
+}
+
+impl Builder {
+    /// The default settings: real time, callback panics propagate.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// With virtual time the clock stands still while anything can run and
+    /// jumps straight to the next timer's deadline when the loop would
+    /// otherwise sleep: timer-heavy code runs instantly and deterministically
+    /// (tests). [`time::Instant::now`](crate::time::Instant::now) reads it.
+    pub fn virtual_time(mut self, enabled: bool) -> Builder {
+        self.virtual_time = enabled;
+        self
+    }
+
+    /// Handles panics that escape callbacks (timers, immediates, microtasks,
+    /// next-ticks) instead of propagating them out of `run` / `block_on`:
+    /// Node's `process.on('uncaughtException')`. The loop carries on. (A
+    /// panic inside a task is always caught and reported by its
+    /// `JoinHandle`.)
+    pub fn on_uncaught_panic(mut self, handler: impl Fn(Box<dyn Any + Send>) + 'static) -> Builder {
+        self.panic_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the OS poller cannot be created.
+    pub fn build(self) -> io::Result<Runtime> {
+        let shared = Shared::register(Poller::new()?);
+        Ok(Runtime { core: Core::new(shared, self.virtual_time, self.panic_handler) })
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("virtual_time", &self.virtual_time)
+            .field("on_uncaught_panic", &self.panic_handler.is_some())
+            .finish()
+    }
+}
+
+/// A cloneable handle that spawns tasks onto a runtime; implements
+/// futures-task's [`LocalSpawn`] and [`Spawn`].
+///
+/// # Examples
+///
+/// ```
+/// use futures_task::LocalSpawnExt;
+///
+/// let rt = jsloop::Runtime::new()?;
+/// let handle = rt.handle();
+/// handle.spawn_local(async { println!("spawned through LocalSpawn") }).unwrap();
+/// rt.run(async {});
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    core: Rc<Core>,
+}
+
+impl Handle {
+    /// The handle of the runtime running on this thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime.
+    pub fn current() -> Handle {
+        context::with_current(|core| Handle {
+            core: core.weak().upgrade().expect("a running runtime is alive"),
+        })
+    }
+
+    /// Spawns a task; see [`Runtime::spawn`].
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future)
+    }
+
+    fn spawn_obj<F: Future<Output = ()> + 'static>(&self, future: F) -> Result<(), SpawnError> {
+        if self.core.is_shut_down() {
+            return Err(SpawnError::shutdown());
+        }
+        drop(self.core.spawn(future));
+        Ok(())
+    }
+}
+
+impl LocalSpawn for Handle {
+    fn spawn_local_obj(&self, future: LocalFutureObj<'static, ()>) -> Result<(), SpawnError> {
+        self.spawn_obj(future)
+    }
+
+    fn status_local(&self) -> Result<(), SpawnError> {
+        if self.core.is_shut_down() {
+            Err(SpawnError::shutdown())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Spawn for Handle {
+    fn spawn_obj(&self, future: FutureObj<'static, ()>) -> Result<(), SpawnError> {
+        Handle::spawn_obj(self, future)
+    }
+
+    fn status(&self) -> Result<(), SpawnError> {
+        self.status_local()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").field("id", &self.core.id()).finish_non_exhaustive()
+    }
+}
+
+/// Runs `future` as the main script on a new runtime, with Node's
+/// semantics: returns once it has completed and the loop is idle. See
+/// [`Runtime::run`].
+///
+/// # Panics
+///
+/// As [`Runtime::run`]; also if the OS poller cannot be created.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// jsloop::run(async {
+///     println!("1 - sync");
+///     jsloop::next_tick(|| println!("3 - nextTick"));
+///     jsloop::queue_microtask(|| println!("4 - microtask"));
+///     jsloop::set_immediate(|| println!("5 - setImmediate"));
+///     println!("2 - sync");
+/// });
+/// ```
+pub fn run<F: Future>(future: F) -> F::Output {
+    context::assert_not_running();
+    Runtime::new().expect("jsloop: failed to create the runtime's poller").run(future)
+}
+
+/// Runs `future` on a new runtime until it completes, like tokio's
+/// `block_on`. See [`Runtime::block_on`].
+///
+/// # Panics
+///
+/// As [`Runtime::block_on`]; also if the OS poller cannot be created.
+///
+/// # Examples
+///
+/// ```
+/// let n = jsloop::block_on(async { jsloop::spawn(async { 5 }).await.unwrap() });
+/// assert_eq!(n, 5);
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    context::assert_not_running();
+    Runtime::new().expect("jsloop: failed to create the runtime's poller").block_on(future)
+}

@@ -1,0 +1,254 @@
+//! `JoinHandle` and `JoinError`: the promise side of a spawned task.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+use super::raw::{TaskRef, ABORT, HANDLE, LIVE, RUNNING};
+use crate::context;
+
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it yields `Ok(output)`, or a [`JoinError`] if the task panicked
+/// or was aborted. Dropping a `JoinHandle` *detaches* the task: it keeps
+/// running, exactly like a JavaScript promise nobody awaits.
+///
+/// A `JoinHandle` belongs to the loop thread (it is `!Send`), like the task.
+///
+/// # Examples
+///
+/// ```
+/// let answer = jsloop::block_on(async {
+///     let handle = jsloop::spawn(async { 6 * 7 });
+///     handle.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub struct JoinHandle<T> {
+    /// `None` once the output has been read.
+    task: Option<TaskRef>,
+    _output: PhantomData<T>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: TaskRef) -> Self {
+        JoinHandle { task: Some(task), _output: PhantomData }
+    }
+
+    /// Aborts the task: its future is dropped without being polled again and
+    /// awaiting the handle yields [`JoinError::is_aborted`].
+    ///
+    /// On the loop thread while the runtime runs, the future is dropped at
+    /// once (or, if the task is aborting itself, as soon as its current poll
+    /// returns). Otherwise the runtime drops it the next time it runs. A task
+    /// that already finished keeps its output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let handle = jsloop::spawn(std::future::pending::<()>());
+    ///     handle.abort();
+    ///     assert!(handle.await.unwrap_err().is_aborted());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        let Some(task) = self.task else { return };
+        let header = task.header();
+        let flags = header.flags.get();
+        if flags & LIVE == 0 {
+            return;
+        }
+        let dropped_now = context::with_core_of(header.runtime_id, |core| {
+            if flags & RUNNING == 0 {
+                core.cancel_task(task);
+                true
+            } else {
+                false
+            }
+        });
+        if dropped_now != Some(true) {
+            header.flags.set(flags | ABORT);
+            if dropped_now.is_none() {
+                // The runtime is not running here: queue the task so it sees
+                // the abort the next time the loop runs.
+                task.with_waker(|waker| waker.wake_by_ref());
+            }
+        }
+    }
+
+    /// `true` once the task has finished: returned, panicked or been aborted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let handle = jsloop::spawn(async {});
+    ///     assert!(!handle.is_finished());
+    ///     jsloop::yield_now().await;
+    ///     assert!(handle.is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        match self.task {
+            Some(task) => task.header().flags.get() & LIVE == 0,
+            None => true,
+        }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = self.task.expect("`JoinHandle` polled after it completed");
+        let header = task.header();
+        if header.flags.get() & LIVE != 0 {
+            let awaiter = match header.awaiter.take() {
+                Some(waker) if waker.will_wake(cx.waker()) => waker,
+                _ => cx.waker().clone(),
+            };
+            header.awaiter.set(Some(awaiter));
+            return Poll::Pending;
+        }
+        let mut output = Poll::Pending;
+        // SAFETY: `T` is the task's output type (the handle was created for
+        // it) and the task is finished (`LIVE` is clear) with its output not
+        // yet read (`self.task` is still `Some`).
+        unsafe { task.take_output(&mut output) };
+        self.release();
+        output
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// Gives up the handle's hold on the task cell.
+    fn release(&mut self) {
+        if let Some(task) = self.task.take() {
+            let header = task.header();
+            drop(header.awaiter.take());
+            let flags = header.flags.get() & !HANDLE;
+            header.flags.set(flags);
+            if flags & LIVE == 0 {
+                // Nobody will read the output: drop it here, on the loop
+                // thread, where a `!Send` output may be dropped.
+                task.drop_output();
+            }
+            task.release_if_unused();
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("finished", &self.is_finished()).finish()
+    }
+}
+
+/// Why a task produced no output: it panicked, or it was aborted.
+///
+/// # Examples
+///
+/// ```
+/// jsloop::block_on(async {
+///     let handle = jsloop::spawn(async { panic!("boom") });
+///     let error = handle.await.unwrap_err();
+///     assert!(error.is_panic());
+///     let payload = error.into_panic();
+///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+/// });
+/// ```
+pub struct JoinError {
+    /// The panic payload, or `None` for an aborted task. Boxed once more so a
+    /// finished task's cell stays small; in a `Mutex` so `JoinError` is
+    /// `Sync` (the payload is only `Send`).
+    panic: Option<Box<Mutex<Box<dyn Any + Send + 'static>>>>,
+}
+
+impl JoinError {
+    pub(crate) fn aborted() -> Self {
+        JoinError { panic: None }
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Self {
+        JoinError { panic: Some(Box::new(Mutex::new(payload))) }
+    }
+
+    /// `true` if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        self.panic.is_some()
+    }
+
+    /// `true` if the task was aborted (by [`JoinHandle::abort`], or by
+    /// dropping the runtime before it finished).
+    pub fn is_aborted(&self) -> bool {
+        self.panic.is_none()
+    }
+
+    /// The task's panic payload, to inspect or to `resume_unwind` with.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the task was aborted rather than panicked; see
+    /// [`try_into_panic`](Self::try_into_panic).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic().expect("`JoinError::into_panic` called on an aborted task's error")
+    }
+
+    /// The panic payload, or the error back if the task was aborted.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.panic {
+            Some(payload) => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),
+            None => Err(self),
+        }
+    }
+
+    fn panic_message(&self) -> Option<String> {
+        let payload = self.panic.as_ref()?;
+        let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.is_panic(), self.panic_message()) {
+            (false, _) => f.write_str("task was aborted"),
+            (true, Some(message)) => write!(f, "task panicked with message {message:?}"),
+            (true, None) => f.write_str("task panicked"),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.is_panic(), self.panic_message()) {
+            (false, _) => f.write_str("JoinError::Aborted"),
+            (true, Some(message)) => write!(f, "JoinError::Panic({message:?})"),
+            (true, None) => f.write_str("JoinError::Panic(..)"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(error: JoinError) -> Self {
+        std::io::Error::other(error.to_string())
+    }
+}

@@ -1,0 +1,243 @@
+//! Tasks: spawning futures onto the loop, and how the loop runs them.
+//!
+//! A spawned task's first poll is a microtask, like the first step of a JS
+//! promise job; every wake queues it on the microtask ring again. A task is
+//! queued at most once at a time, and a poll that finishes it (or a panic
+//! inside it) settles its [`JoinHandle`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub(crate) mod join;
+pub(crate) mod raw;
+pub(crate) mod registry;
+mod waker;
+
+pub use join::{JoinError, JoinHandle};
+use raw::{TaskRef, ABORT, HANDLE, LIVE, RUNNING, SCHEDULED};
+
+use crate::context;
+use crate::event_loop::Core;
+use crate::microtask::Microtask;
+
+/// Spawns `future` as a task on the current runtime; its first poll is a
+/// microtask.
+///
+/// The future does not need to be `Send`: it runs on the loop thread. The
+/// task keeps running if the returned [`JoinHandle`] is dropped.
+///
+/// # Panics
+///
+/// Panics with "no jsloop runtime is running on this thread" outside
+/// `run` / `block_on`. (To spawn before the loop runs, use
+/// [`Runtime::spawn`](crate::Runtime::spawn).)
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// use std::cell::RefCell;
+///
+/// let log = Rc::new(RefCell::new(Vec::new()));
+/// jsloop::run({
+///     let log = log.clone();
+///     async move {
+///         let task_log = log.clone();
+///         jsloop::spawn(async move { task_log.borrow_mut().push("task") });
+///         log.borrow_mut().push("script");
+///     }
+/// });
+/// assert_eq!(*log.borrow(), ["script", "task"]);
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::with_current(|core| core.spawn(future))
+}
+
+/// Spawns `future` and polls it once right now, on the caller's stack: the
+/// way calling a JavaScript `async` function runs its body up to the first
+/// `await` before returning the promise.
+///
+/// # Panics
+///
+/// Panics outside a runtime, like [`spawn`].
+///
+/// # Examples
+///
+/// ```
+/// jsloop::run(async {
+///     println!("A - before call");
+///     let handle = jsloop::spawn_now(async {
+///         println!("B - runs at once, up to the first await");
+///         jsloop::yield_now().await;
+///         println!("D - later, as a microtask");
+///     });
+///     println!("C - after call");
+///     handle.await.unwrap();
+/// });
+/// ```
+pub fn spawn_now<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::with_current(|core| {
+        let task = core.register_task(future, LIVE | HANDLE);
+        core.run_task(task);
+        JoinHandle::new(task)
+    })
+}
+
+/// Yields to the back of the microtask ring: `await null` in JavaScript.
+///
+/// Everything already queued on the microtask ring (and the next-tick queue)
+/// runs before the task continues; timers, I/O and immediates do not.
+///
+/// # Examples
+///
+/// ```
+/// jsloop::run(async {
+///     jsloop::queue_microtask(|| println!("first"));
+///     jsloop::yield_now().await;
+///     println!("second");
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Core {
+    /// Spawns `future`: registered, queued for its first poll.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let task = self.register_task(future, LIVE | HANDLE);
+        if self.is_shut_down() {
+            // The runtime is gone: the task settles as aborted at once.
+            self.cancel_task(task);
+        } else {
+            self.schedule_task(task);
+        }
+        JoinHandle::new(task)
+    }
+
+    /// Allocates a task cell and enters it in the registry.
+    fn register_task<F>(&self, future: F, flags: u32) -> TaskRef
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let task = TaskRef::new(future, self.id(), flags);
+        let slot = self.tasks.borrow_mut().insert(task);
+        task.header().slot.set(slot);
+        task
+    }
+
+    /// Queues `task` on the microtask ring unless it is already queued or
+    /// has finished. Loop thread, runtime running.
+    #[inline]
+    pub(crate) fn schedule_task(&self, task: TaskRef) {
+        let header = task.header();
+        let flags = header.flags.get();
+        if flags & (SCHEDULED | LIVE) == LIVE {
+            header.flags.set(flags | SCHEDULED);
+            self.microtasks.push(Microtask::Task(task));
+        }
+    }
+
+    /// Runs a task taken off the microtask ring (or a `spawn_now` task).
+    pub(crate) fn run_task(&self, task: TaskRef) {
+        let header = task.header();
+        let flags = header.flags.get() & !SCHEDULED;
+        if flags & LIVE == 0 {
+            // Finished or aborted while it sat in the ring.
+            header.flags.set(flags);
+            task.release_if_unused();
+            return;
+        }
+        if flags & ABORT != 0 {
+            header.flags.set(flags);
+            self.cancel_task(task);
+            return;
+        }
+        header.flags.set(flags | RUNNING);
+        let finished = task.poll();
+        let flags = header.flags.get() & !RUNNING;
+        header.flags.set(flags);
+        if finished {
+            self.finish_task(task);
+        } else if flags & ABORT != 0 {
+            // The task aborted itself while it ran.
+            self.cancel_task(task);
+        }
+    }
+
+    /// Drops a live, not running task's future; it settles as aborted.
+    pub(crate) fn cancel_task(&self, task: TaskRef) {
+        task.drop_future();
+        self.finish_task(task);
+    }
+
+    /// A task's stage now holds its outcome: take it out of the registry
+    /// and settle its handle.
+    fn finish_task(&self, task: TaskRef) {
+        self.tasks.borrow_mut().remove(task.header().slot.get());
+        settle(task);
+    }
+
+    /// Drops every live task's future (runtime shutdown).
+    pub(crate) fn cancel_all_tasks(&self) {
+        let live = self.tasks.borrow_mut().take_all();
+        for task in live {
+            task.drop_future();
+            settle(task);
+        }
+    }
+
+    /// Called for a task taken off the ring without being run (shutdown).
+    pub(crate) fn unschedule_task(&self, task: TaskRef) {
+        let header = task.header();
+        header.flags.set(header.flags.get() & !SCHEDULED);
+        task.release_if_unused();
+    }
+}
+
+/// Marks a task finished (out of the registry already) and hands its outcome
+/// to the handle's awaiter, or drops it if the task is detached.
+fn settle(task: TaskRef) {
+    let header = task.header();
+    let flags = header.flags.get() & !(LIVE | ABORT);
+    header.flags.set(flags);
+    if flags & HANDLE == 0 {
+        task.drop_output();
+    } else if let Some(awaiter) = header.awaiter.take() {
+        awaiter.wake();
+    }
+    task.release_if_unused();
+}

@@ -1,0 +1,323 @@
+//! Task cell: one allocation per spawned task, holding the future, then its
+//! output, and the bookkeeping the loop needs to schedule it.
+//!
+//! This file and `waker.rs` hold the executor's `unsafe`. The rules they rely
+//! on:
+//!
+//! - A cell is shared by the loop thread (which polls it and owns the
+//!   loop-side flags) and by any number of [`Waker`]s, which may live on any
+//!   thread. Other threads only ever touch [`Header::state`] (an atomic) and
+//!   the immutable `runtime_id` / `vtable`.
+//! - `state` counts references: one per `Waker`, plus one *loop reference*
+//!   held while any loop-side flag in [`KEEPS_LOOP_REF`] is set. The cell is
+//!   freed when the count reaches zero, possibly on another thread; by then
+//!   the future and any output have already been dropped on the loop thread
+//!   (they may be `!Send`), so freeing only returns memory.
+//! - The future and output are only touched on the loop thread: [`TaskRef`]
+//!   is `!Send`, and a wake from another thread never touches them, it only
+//!   queues the task for the loop.
+
+use std::cell::{Cell, UnsafeCell};
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{fence, AtomicU32, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use super::join::JoinError;
+use super::waker;
+
+/// Loop-side flag: the task is in the microtask ring.
+pub(crate) const SCHEDULED: u32 = 1 << 0;
+/// Loop-side flag: the task is being polled right now.
+pub(crate) const RUNNING: u32 = 1 << 1;
+/// Loop-side flag: the future is still there (not finished, not dropped);
+/// exactly the tasks in the registry have it.
+pub(crate) const LIVE: u32 = 1 << 2;
+/// Loop-side flag: a `JoinHandle` exists.
+pub(crate) const HANDLE: u32 = 1 << 3;
+/// Loop-side flag: `abort` was asked for while the future could not be
+/// dropped at once (it was running, or the runtime was not); the loop drops
+/// it the next time it picks the task up.
+pub(crate) const ABORT: u32 = 1 << 4;
+/// While any of these is set, the loop holds its reference to the cell.
+const KEEPS_LOOP_REF: u32 = SCHEDULED | RUNNING | LIVE | HANDLE;
+
+/// `state` bit: the task sits in its runtime's remote queue.
+const REMOTE_QUEUED: u32 = 1;
+/// One reference in `state` (the bit below it is `REMOTE_QUEUED`).
+const REF_ONE: u32 = 2;
+
+/// The type-erased start of every task cell.
+#[repr(C)]
+pub(crate) struct Header {
+    /// References (in units of `REF_ONE`) plus the `REMOTE_QUEUED` bit; the
+    /// only field other threads write.
+    state: AtomicU32,
+    /// The runtime the task belongs to, for routing wakes.
+    pub(crate) runtime_id: u32,
+    /// Loop-side flags (`SCHEDULED`, `RUNNING`, ...); loop thread only.
+    pub(crate) flags: Cell<u32>,
+    /// Index in the runtime's task registry while `LIVE`; loop thread only.
+    pub(crate) slot: Cell<u32>,
+    vtable: &'static TaskVTable,
+    /// The waker of whoever awaits the `JoinHandle`; loop thread only.
+    pub(crate) awaiter: Cell<Option<Waker>>,
+}
+
+struct TaskVTable {
+    poll: unsafe fn(NonNull<Header>) -> bool,
+    drop_future: unsafe fn(NonNull<Header>),
+    take_output: unsafe fn(NonNull<Header>, *mut ()),
+    drop_output: unsafe fn(NonNull<Header>),
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// Where a task is in its life; the future and its output share the space.
+enum Stage<F: Future> {
+    Running(F),
+    Ready(F::Output),
+    Failed(JoinError),
+    Consumed,
+}
+
+#[repr(C)]
+struct TaskCell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// A pointer to a task cell, used on the loop thread while the loop holds
+/// its reference (so the cell is alive). `!Send` by construction.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct TaskRef(NonNull<Header>);
+
+impl TaskRef {
+    /// Allocates a task for `future`, owned by runtime `runtime_id`, with the
+    /// loop reference held and `flags` set (they must keep the loop ref).
+    pub(crate) fn new<F>(future: F, runtime_id: u32, flags: u32) -> TaskRef
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        debug_assert!(flags & KEEPS_LOOP_REF != 0);
+        let cell = Box::new(TaskCell {
+            header: Header {
+                state: AtomicU32::new(REF_ONE),
+                runtime_id,
+                flags: Cell::new(flags),
+                slot: Cell::new(0),
+                vtable: &TaskCell::<F>::VTABLE,
+                awaiter: Cell::new(None),
+            },
+            stage: UnsafeCell::new(Stage::Running(future)),
+        });
+        // SAFETY: `Box::into_raw` is never null; `TaskCell` is `repr(C)` with
+        // the header first, so the cell pointer is a header pointer.
+        TaskRef(unsafe { NonNull::new_unchecked(Box::into_raw(cell).cast::<Header>()) })
+    }
+
+    pub(crate) fn from_ptr(ptr: NonNull<Header>) -> TaskRef {
+        TaskRef(ptr)
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a `TaskRef` is only used while the loop holds its reference
+        // (see the module doc), so the cell is alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Polls the future once with this task's waker; `true` when it finished
+    /// (returned or panicked) and its output is stored.
+    pub(crate) fn poll(self) -> bool {
+        // SAFETY: loop thread (TaskRef is !Send), cell alive, and the caller
+        // (the loop) only polls tasks whose flags say `LIVE`, so the stage is
+        // `Running`.
+        unsafe { (self.header().vtable.poll)(self.0) }
+    }
+
+    /// Drops a `LIVE` task's future and records `JoinError::aborted` (or the
+    /// panic of the future's destructor).
+    pub(crate) fn drop_future(self) {
+        // SAFETY: as for `poll`; callers check `LIVE` and `!RUNNING`.
+        unsafe { (self.header().vtable.drop_future)(self.0) }
+    }
+
+    /// Moves a finished task's output into `out`.
+    ///
+    /// # Safety
+    /// `T` must be the task's output type, and the task must be finished.
+    pub(crate) unsafe fn take_output<T>(self, out: &mut Poll<Result<T, JoinError>>) {
+        (self.header().vtable.take_output)(self.0, (out as *mut Poll<Result<T, JoinError>>).cast())
+    }
+
+    /// Drops an output nobody will read (a finished task's handle is gone).
+    pub(crate) fn drop_output(self) {
+        // SAFETY: loop thread, cell alive; a no-op unless the stage holds output.
+        unsafe { (self.header().vtable.drop_output)(self.0) }
+    }
+
+    /// Releases the loop reference once no loop-side flag needs the cell.
+    pub(crate) fn release_if_unused(self) {
+        if self.header().flags.get() & KEEPS_LOOP_REF == 0 {
+            // SAFETY: the loop reference is held until this point, and no
+            // flag needs it any more; nothing on the loop uses `self` after.
+            unsafe { release(self.0) }
+        }
+    }
+
+    /// A waker for this task that borrows the loop's reference (no count).
+    pub(crate) fn with_waker<R>(self, f: impl FnOnce(&Waker) -> R) -> R {
+        // SAFETY: the raw waker points at a live cell; `ManuallyDrop` keeps
+        // the borrowed waker from releasing a reference it never took, and a
+        // clone taken by `f` takes its own.
+        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(waker::raw_waker(self.0)) });
+        f(&waker)
+    }
+}
+
+/// Adds a reference (a waker clone, or a remote-queue entry).
+///
+/// # Safety
+/// `ptr` must point to a live cell on which the caller holds a reference.
+pub(crate) unsafe fn retain(ptr: NonNull<Header>) {
+    let old = state(ptr).fetch_add(REF_ONE, Ordering::Relaxed);
+    if old > u32::MAX / 2 {
+        // As `Arc` does: an overflowing count would free a cell still in use.
+        std::process::abort();
+    }
+}
+
+/// Drops a reference; frees the cell if it was the last.
+///
+/// # Safety
+/// The caller must own the reference it gives up and not use `ptr` after.
+pub(crate) unsafe fn release(ptr: NonNull<Header>) {
+    let old = state(ptr).fetch_sub(REF_ONE, Ordering::Release);
+    if old / REF_ONE == 1 {
+        // Pairs with the `Release` above on other threads: every use of the
+        // cell happens before it is freed.
+        fence(Ordering::Acquire);
+        let dealloc = (*ptr::addr_of!((*ptr.as_ptr()).vtable)).dealloc;
+        dealloc(ptr);
+    }
+}
+
+/// Marks the task as queued remotely; `false` if it already was.
+///
+/// # Safety
+/// `ptr` must point to a live cell on which the caller holds a reference.
+pub(crate) unsafe fn set_remote_queued(ptr: NonNull<Header>) -> bool {
+    state(ptr).fetch_or(REMOTE_QUEUED, Ordering::AcqRel) & REMOTE_QUEUED == 0
+}
+
+/// Clears the remote-queued bit when the loop takes the task off the queue:
+/// a wake after this point queues it again.
+///
+/// # Safety
+/// `ptr` must point to a live cell on which the caller holds a reference.
+pub(crate) unsafe fn clear_remote_queued(ptr: NonNull<Header>) {
+    state(ptr).fetch_and(!REMOTE_QUEUED, Ordering::AcqRel);
+}
+
+/// The runtime id of a task, readable from any thread.
+///
+/// # Safety
+/// `ptr` must point to a live cell on which the caller holds a reference.
+pub(crate) unsafe fn runtime_id(ptr: NonNull<Header>) -> u32 {
+    // Only this immutable field is read, never the loop-side cells.
+    ptr::addr_of!((*ptr.as_ptr()).runtime_id).read()
+}
+
+/// # Safety
+/// `ptr` must point to a live cell.
+unsafe fn state<'a>(ptr: NonNull<Header>) -> &'a AtomicU32 {
+    &*ptr::addr_of!((*ptr.as_ptr()).state)
+}
+
+impl<F> TaskCell<F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    const VTABLE: TaskVTable = TaskVTable {
+        poll: Self::poll,
+        drop_future: Self::drop_future,
+        take_output: Self::take_output,
+        drop_output: Self::drop_output,
+        dealloc: Self::dealloc,
+    };
+
+    /// # Safety
+    /// Loop thread only, cell alive, no other reference to the stage live.
+    unsafe fn stage<'a>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
+        &mut *(*ptr.cast::<Self>().as_ptr()).stage.get()
+    }
+
+    unsafe fn poll(ptr: NonNull<Header>) -> bool {
+        let stage = Self::stage(ptr);
+        let Stage::Running(future) = stage else {
+            unreachable!("jsloop: polled a task that is not running");
+        };
+        // SAFETY: the future lives in a heap cell that never moves and is
+        // dropped in place (`finish`), so it is pinned.
+        let future = Pin::new_unchecked(future);
+        let polled = TaskRef(ptr).with_waker(|waker| {
+            let mut cx = Context::from_waker(waker);
+            catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)))
+        });
+        match polled {
+            Ok(Poll::Pending) => false,
+            Ok(Poll::Ready(output)) => {
+                Self::finish(stage, Ok(output));
+                true
+            }
+            Err(payload) => {
+                Self::finish(stage, Err(JoinError::panic(payload)));
+                true
+            }
+        }
+    }
+
+    /// Drops the future in place (catching a panicking destructor), then
+    /// stores the outcome.
+    unsafe fn finish(stage: &mut Stage<F>, outcome: Result<F::Output, JoinError>) {
+        let dropped = catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(stage)));
+        let next = match (dropped, outcome) {
+            (Ok(()), Ok(output)) => Stage::Ready(output),
+            (Ok(()), Err(error)) => Stage::Failed(error),
+            (Err(payload), _) => Stage::Failed(JoinError::panic(payload)),
+        };
+        // The old stage was dropped above (or is being treated as dropped
+        // after its destructor panicked), so overwrite without dropping.
+        ptr::write(stage, next);
+    }
+
+    unsafe fn drop_future(ptr: NonNull<Header>) {
+        Self::finish(Self::stage(ptr), Err(JoinError::aborted()));
+    }
+
+    unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
+        let out = &mut *out.cast::<Poll<Result<F::Output, JoinError>>>();
+        match std::mem::replace(Self::stage(ptr), Stage::Consumed) {
+            Stage::Ready(output) => *out = Poll::Ready(Ok(output)),
+            Stage::Failed(error) => *out = Poll::Ready(Err(error)),
+            Stage::Running(_) | Stage::Consumed => {
+                unreachable!("jsloop: JoinHandle read a task with no output")
+            }
+        }
+    }
+
+    unsafe fn drop_output(ptr: NonNull<Header>) {
+        let stage = Self::stage(ptr);
+        if matches!(stage, Stage::Ready(_) | Stage::Failed(_)) {
+            *stage = Stage::Consumed;
+        }
+    }
+
+    unsafe fn dealloc(ptr: NonNull<Header>) {
+        drop(Box::from_raw(ptr.cast::<Self>().as_ptr()));
+    }
+}

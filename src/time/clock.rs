@@ -1,0 +1,80 @@
+//! The loop's clock: the cached `now` of the timers phase, in 1 ms ticks.
+//!
+//! Ticks count whole milliseconds since the runtime's origin. Node-style
+//! timers round *down* (libuv's `uv_now` is a truncated millisecond), the
+//! Rust-flavoured `sleep` rounds its deadline *up* so it never fires early.
+//! With virtual time the clock only moves when the loop would otherwise
+//! sleep until a timer: it jumps straight to that timer's deadline.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+pub(crate) struct Clock {
+    origin: Instant,
+    /// The loop's `now` in ticks, updated at the start of the timers phase.
+    cached: Cell<u64>,
+    /// `Some(elapsed)` when time is virtual.
+    virtual_elapsed: Option<Cell<Duration>>,
+}
+
+impl Clock {
+    pub(crate) fn new(virtual_time: bool) -> Self {
+        Clock {
+            origin: Instant::now(),
+            cached: Cell::new(0),
+            virtual_elapsed: virtual_time.then(|| Cell::new(Duration::ZERO)),
+        }
+    }
+
+    /// The current instant (virtual or real), read fresh.
+    pub(crate) fn now(&self) -> Instant {
+        match &self.virtual_elapsed {
+            Some(elapsed) => self.origin + elapsed.get(),
+            None => Instant::now(),
+        }
+    }
+
+    /// Reads the clock into the loop's cached `now`; returns it.
+    pub(crate) fn update(&self) -> u64 {
+        let now = self.floor_ticks(self.now());
+        self.cached.set(now);
+        now
+    }
+
+    /// Whole milliseconds from the origin to `instant`, rounded down.
+    pub(crate) fn floor_ticks(&self, instant: Instant) -> u64 {
+        let since = instant.saturating_duration_since(self.origin);
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Milliseconds from the origin to `instant`, rounded up: the first tick
+    /// at or after `instant`.
+    pub(crate) fn ceil_ticks(&self, instant: Instant) -> u64 {
+        let since = instant.saturating_duration_since(self.origin);
+        let floor = self.floor_ticks(instant);
+        if since.subsec_nanos() % 1_000_000 == 0 {
+            floor
+        } else {
+            floor.saturating_add(1)
+        }
+    }
+
+    /// How long from now until tick `deadline`; `None` if it is too far to
+    /// express as an `Instant` (the loop then waits without a timeout).
+    pub(crate) fn until(&self, deadline: u64) -> Option<Duration> {
+        let at = self.origin.checked_add(Duration::from_millis(deadline))?;
+        Some(at.saturating_duration_since(self.now()))
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.virtual_elapsed.is_some()
+    }
+
+    /// Moves virtual time forward by `by` (no-op for real time).
+    pub(crate) fn advance(&self, by: Duration) {
+        if let Some(elapsed) = &self.virtual_elapsed {
+            elapsed.set(elapsed.get().saturating_add(by));
+        }
+    }
+}

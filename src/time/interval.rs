@@ -1,0 +1,152 @@
+//! `interval`: a stream of evenly spaced ticks on the timer wheel.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::{sleep_until, Instant, Sleep};
+
+/// How an [`Interval`] catches up after ticks were missed (the loop was
+/// busy past one or more deadlines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// Fire the missed ticks back to back until caught up.
+    Burst,
+    /// Start counting the period again from the late tick: Node's
+    /// `setInterval` behaviour, and the default.
+    #[default]
+    Delay,
+    /// Skip the missed ticks; the next tick lands on the original schedule.
+    Skip,
+}
+
+impl MissedTickBehavior {
+    /// The deadline after a tick due at `deadline` was seen late, at `now`.
+    fn next_deadline(self, deadline: Instant, now: Instant, period: Duration) -> Instant {
+        match self {
+            MissedTickBehavior::Burst => deadline + period,
+            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Skip => {
+                let late = (now - deadline).as_nanos();
+                let period_nanos = period.as_nanos();
+                // The first point of the original schedule after `now`.
+                let remaining = period_nanos - late % period_nanos;
+                now + Duration::from_nanos(u64::try_from(remaining).unwrap_or(u64::MAX))
+            }
+        }
+    }
+}
+
+/// A tick this late (or later) counts as missed, as in tokio.
+const MISSED_AFTER: Duration = Duration::from_millis(5);
+
+/// Ticks every `period`; the first tick completes at once.
+///
+/// # Panics
+///
+/// Panics if `period` is zero, or outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// jsloop::block_on(async {
+///     let mut ticks = jsloop::time::interval(Duration::from_millis(2));
+///     for _ in 0..3 {
+///         ticks.tick().await;
+///     }
+/// });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now(), period)
+}
+
+/// Ticks every `period`, the first tick at `start`.
+///
+/// # Panics
+///
+/// Panics if `period` is zero, or outside a runtime.
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(!period.is_zero(), "jsloop: `interval` period must be non-zero");
+    Interval { sleep: sleep_until(start), period, missed_tick_behavior: MissedTickBehavior::default() }
+}
+
+/// Stream returned by [`interval`]; also a `futures_core::Stream` of the
+/// tick instants.
+#[derive(Debug)]
+pub struct Interval {
+    sleep: Sleep,
+    period: Duration,
+    missed_tick_behavior: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick; returns the instant it was scheduled for.
+    pub async fn tick(&mut self) -> Instant {
+        poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let deadline = self.sleep.deadline();
+        let now = Instant::now();
+        let next = if now > deadline + MISSED_AFTER {
+            self.missed_tick_behavior.next_deadline(deadline, now, self.period)
+        } else {
+            deadline + self.period
+        };
+        self.sleep.reset(next);
+        Poll::Ready(deadline)
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        self.sleep.reset(Instant::now() + self.period);
+    }
+
+    /// The period between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// The current missed-tick behaviour.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed_tick_behavior
+    }
+
+    /// Chooses how missed ticks are handled.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed_tick_behavior = behavior;
+    }
+}
+
+impl futures_core::Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missed_tick_next_deadlines() {
+        let start = Instant::from_std(std::time::Instant::now());
+        let period = Duration::from_millis(10);
+        let now = start + Duration::from_millis(35);
+        assert_eq!(MissedTickBehavior::Burst.next_deadline(start, now, period), start + period);
+        assert_eq!(MissedTickBehavior::Delay.next_deadline(start, now, period), now + period);
+        assert_eq!(
+            MissedTickBehavior::Skip.next_deadline(start, now, period),
+            start + Duration::from_millis(40)
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! `sleep`, `sleep_until` and `timeout`: the Rust-flavoured timer futures.
+//!
+//! Their deadlines round *up* to the wheel's 1 ms tick, so they never
+//! complete early; they share the wheel with `set_timeout`, so a sleep and a
+//! timer due in the same tick fire in creation order. A `Sleep` registers
+//! when first polled and dropping it removes its wheel entry.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::rc::Weak;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+
+use super::wheel::TimerKey;
+use super::Instant;
+use crate::context;
+use crate::event_loop::Core;
+
+/// Waits until `duration` has passed.
+///
+/// A zero duration still waits for the next timers phase. `Duration::MAX`
+/// (or any deadline too far to represent) never completes.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// jsloop::block_on(async {
+///     jsloop::time::sleep(Duration::from_millis(10)).await;
+///     println!("10 ms later");
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    context::with_current(|core| {
+        let deadline = core.clock.now().checked_add(duration);
+        Sleep::new(core, deadline)
+    })
+}
+
+/// Waits until `deadline`.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use jsloop::time::{sleep_until, Instant};
+///
+/// jsloop::block_on(async {
+///     sleep_until(Instant::now() + Duration::from_millis(5)).await;
+/// });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    context::with_current(|core| Sleep::new(core, Some(deadline.into_std())))
+}
+
+/// Future returned by [`sleep`] and [`sleep_until`].
+///
+/// It keeps the loop alive while registered. It belongs to the runtime that
+/// created it; polling it after that runtime is dropped panics.
+pub struct Sleep {
+    core: Weak<Core>,
+    /// `None`: too far in the future to ever fire.
+    deadline: Option<std::time::Instant>,
+    state: SleepState,
+}
+
+#[derive(Clone, Copy)]
+enum SleepState {
+    Unregistered,
+    Registered(TimerKey),
+    Elapsed,
+}
+
+impl Sleep {
+    fn new(core: &Core, deadline: Option<std::time::Instant>) -> Sleep {
+        Sleep { core: core.weak(), deadline, state: SleepState::Unregistered }
+    }
+
+    /// The instant this sleep completes at (saturated for unreachable ones).
+    pub fn deadline(&self) -> Instant {
+        match self.deadline {
+            Some(deadline) => Instant::from_std(deadline),
+            None => far_future(),
+        }
+    }
+
+    /// `true` once the sleep has completed.
+    pub fn is_elapsed(&self) -> bool {
+        matches!(self.state, SleepState::Elapsed)
+    }
+
+    /// Moves the deadline; the sleep is pending again until then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep, Instant};
+    ///
+    /// jsloop::block_on(async {
+    ///     let mut nap = sleep(Duration::from_secs(3600));
+    ///     nap.reset(Instant::now() + Duration::from_millis(1));
+    ///     (&mut nap).await;
+    /// });
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deregister();
+        self.deadline = Some(deadline.into_std());
+        self.state = SleepState::Unregistered;
+    }
+
+    fn deregister(&mut self) {
+        if let SleepState::Registered(key) = self.state {
+            if let Some(core) = self.core.upgrade() {
+                core.timers.remove(key);
+            }
+            self.state = SleepState::Unregistered;
+        }
+    }
+}
+
+/// An instant roughly 30 years from now, standing in for "never".
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(core) = self.core.upgrade() else {
+            panic!("jsloop: a `Sleep` was polled after its runtime was dropped");
+        };
+        match self.state {
+            SleepState::Elapsed => Poll::Ready(()),
+            SleepState::Registered(key) => {
+                if core.timers.update_waker(key, cx.waker()) {
+                    Poll::Pending
+                } else {
+                    self.state = SleepState::Elapsed;
+                    Poll::Ready(())
+                }
+            }
+            SleepState::Unregistered => {
+                let deadline = match self.deadline {
+                    Some(deadline) => core.clock.ceil_ticks(deadline),
+                    None => u64::MAX,
+                };
+                let entry = super::timers::TimerEntry::Wake(cx.waker().clone());
+                self.state = SleepState::Registered(core.timers.insert(deadline, entry));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("elapsed", &self.is_elapsed())
+            .finish()
+    }
+}
+
+/// Runs `future` with a time limit: `Err(Elapsed)` if it is not done within
+/// `duration`, in which case the future is dropped.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use jsloop::time::timeout;
+///
+/// jsloop::block_on(async {
+///     let slow = std::future::pending::<()>();
+///     assert!(timeout(Duration::from_millis(5), slow).await.is_err());
+///     assert_eq!(timeout(Duration::from_secs(1), async { 7 }).await, Ok(7));
+/// });
+/// ```
+pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
+    Timeout { future: future.into_future(), sleep: sleep(duration) }
+}
+
+/// Like [`timeout`], with a deadline instead of a duration.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+    Timeout { future: future.into_future(), sleep: sleep_until(deadline) }
+}
+
+pin_project! {
+    /// Future returned by [`timeout`] and [`timeout_at`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The future first: one that is ready at its deadline still wins.
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        Pin::new(this.sleep).poll(cx).map(|()| Err(Elapsed(())))
+    }
+}
+
+/// The error of a [`timeout`] whose time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> Self {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}

@@ -1,0 +1,438 @@
+//! Timers phase: the timer queue, `set_timeout` / `set_interval` and their
+//! `Timer` handles.
+//!
+//! Node's rules, as libuv and `lib/internal/timers.js` have them:
+//! - a delay under 1 ms, or over `TIMEOUT_MAX` (2^31 - 1 ms), becomes 1 ms,
+//!   and fractions of a millisecond are dropped;
+//! - a new timer counts from the clock read fresh at creation, not from the
+//!   loop's cached `now`;
+//! - due timers run in (deadline, creation) order, and are collected before
+//!   any runs, so a timer created during the phase waits for the next one;
+//! - an interval's next deadline is the loop's `now` before the callback plus
+//!   the period: no catch-up after a slow callback.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::{Rc, Weak};
+use std::task::Waker;
+use std::time::Duration;
+
+use super::wheel::{TimerKey, TimerWheel};
+use crate::context;
+use crate::event_loop::{Core, MainTask};
+
+/// Node's `TIMEOUT_MAX`: longer delays are replaced by 1 ms.
+const TIMEOUT_MAX_MS: u128 = (1 << 31) - 1;
+
+/// What the wheel holds for one timer.
+pub(crate) enum TimerEntry {
+    /// A `set_timeout` / `set_interval`; `epoch` detects a timer cleared or
+    /// refreshed after it was collected as due.
+    Callback { timer: Rc<TimerState>, epoch: u32 },
+    /// A `Sleep` future's task.
+    Wake(Waker),
+}
+
+impl TimerEntry {
+    fn is_ref(&self) -> bool {
+        match self {
+            TimerEntry::Callback { timer, .. } => timer.is_ref.get(),
+            TimerEntry::Wake(_) => true,
+        }
+    }
+}
+
+/// The wheel plus what liveness needs to know about it.
+#[derive(Default)]
+pub(crate) struct TimerQueue {
+    wheel: RefCell<TimerWheel<TimerEntry>>,
+    /// Pending timers that keep the loop alive (`ref`'d ones).
+    refs: Cell<usize>,
+    /// Reused buffer for the due timers of one phase.
+    due: RefCell<Vec<TimerEntry>>,
+}
+
+impl TimerQueue {
+    pub(crate) fn insert(&self, deadline: u64, entry: TimerEntry) -> TimerKey {
+        if entry.is_ref() {
+            self.refs.set(self.refs.get() + 1);
+        }
+        self.wheel.borrow_mut().insert(deadline, entry)
+    }
+
+    /// Removes a pending timer; `false` if it already fired or was removed.
+    pub(crate) fn remove(&self, key: TimerKey) -> bool {
+        let removed = self.wheel.borrow_mut().remove(key);
+        match removed {
+            Some(entry) => {
+                if entry.is_ref() {
+                    self.refs.set(self.refs.get() - 1);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replaces the waker of a pending `Sleep`; `false` if it already fired.
+    pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
+        match self.wheel.borrow_mut().get_mut(key) {
+            Some(TimerEntry::Wake(stored)) => {
+                if !stored.will_wake(waker) {
+                    stored.clone_from(waker);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn has_refs(&self) -> bool {
+        self.refs.get() != 0
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.wheel.borrow().next_deadline()
+    }
+
+    /// Drops every timer (shutdown).
+    pub(crate) fn clear(&self) {
+        let wheel = self.wheel.take();
+        self.refs.set(0);
+        drop(wheel);
+    }
+
+    fn ref_changed(&self, is_ref: bool) {
+        let refs = self.refs.get();
+        self.refs.set(if is_ref { refs + 1 } else { refs - 1 });
+    }
+}
+
+impl Core {
+    /// Runs every timer due at the loop's `now`, a checkpoint after each.
+    pub(crate) fn timers_phase(&self, main: &mut dyn MainTask) {
+        let now = self.clock.update();
+        let mut due = self.timers.due.take();
+        self.timers.wheel.borrow_mut().drain_due(now, &mut due);
+        if due.is_empty() {
+            self.timers.due.replace(due);
+            return;
+        }
+        // Collected timers are out of the wheel: they no longer count as
+        // armed (a `clear` now only has to make them skip).
+        let mut refs = 0;
+        for entry in &due {
+            refs += usize::from(entry.is_ref());
+            if let TimerEntry::Callback { timer, .. } = entry {
+                timer.key.set(None);
+            }
+        }
+        self.timers.refs.set(self.timers.refs.get() - refs);
+        for entry in due.drain(..) {
+            match entry {
+                TimerEntry::Wake(waker) => waker.wake(),
+                TimerEntry::Callback { timer, epoch } => {
+                    if timer.epoch.get() != epoch {
+                        // Cleared or refreshed after it was collected.
+                        continue;
+                    }
+                    self.fire_timer(&timer, now);
+                }
+            }
+            self.checkpoint(main);
+        }
+        self.timers.due.replace(due);
+    }
+
+    fn fire_timer(&self, timer: &Rc<TimerState>, now: u64) {
+        timer.key.set(None);
+        match timer.callback.take() {
+            Some(TimerCallback::Once(callback)) => self.invoke(callback),
+            Some(TimerCallback::Repeat(mut callback)) => {
+                // Next deadline from the loop's `now` before the callback: a
+                // slow callback delays later ticks instead of bursting.
+                let next = now.saturating_add(timer.delay_ms);
+                self.invoke(&mut callback);
+                if !timer.cleared.get() {
+                    timer.callback.set(Some(TimerCallback::Repeat(callback)));
+                    if timer.key.get().is_none() {
+                        self.arm(timer, next);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Puts `timer` in the wheel at `deadline`.
+    fn arm(&self, timer: &Rc<TimerState>, deadline: u64) {
+        let epoch = timer.epoch.get().wrapping_add(1);
+        timer.epoch.set(epoch);
+        let key = self.timers.insert(deadline, TimerEntry::Callback { timer: timer.clone(), epoch });
+        timer.key.set(Some(key));
+    }
+
+    /// Takes `timer` out of the wheel if it is there.
+    fn disarm(&self, timer: &TimerState) {
+        timer.epoch.set(timer.epoch.get().wrapping_add(1));
+        if let Some(key) = timer.key.take() {
+            self.timers.remove(key);
+        }
+    }
+
+    fn new_timer(&self, delay: Duration, callback: TimerCallback) -> Timer {
+        let delay_ms = node_delay_ms(delay);
+        let timer = Rc::new(TimerState {
+            core: self.weak(),
+            delay_ms,
+            key: Cell::new(None),
+            epoch: Cell::new(0),
+            is_ref: Cell::new(true),
+            cleared: Cell::new(false),
+            callback: Cell::new(Some(callback)),
+        });
+        // A new timer counts from the clock read now, not the cached `now`.
+        let start = self.clock.floor_ticks(self.clock.now());
+        self.arm(&timer, start.saturating_add(delay_ms));
+        Timer { state: timer }
+    }
+}
+
+/// Node's delay rules: whole milliseconds, and 1 ms for anything under 1 ms
+/// or over `TIMEOUT_MAX`.
+fn node_delay_ms(delay: Duration) -> u64 {
+    match delay.as_millis() {
+        0 => 1,
+        ms if ms > TIMEOUT_MAX_MS => 1,
+        ms => ms as u64,
+    }
+}
+
+enum TimerCallback {
+    Once(Box<dyn FnOnce()>),
+    Repeat(Box<dyn FnMut()>),
+}
+
+pub(crate) struct TimerState {
+    core: Weak<Core>,
+    delay_ms: u64,
+    /// Where the timer sits in the wheel while armed.
+    key: Cell<Option<TimerKey>>,
+    /// Bumped by every arm / disarm; see `TimerEntry::Callback`.
+    epoch: Cell<u32>,
+    is_ref: Cell<bool>,
+    cleared: Cell<bool>,
+    /// Taken out while the callback runs (so it may clear its own timer),
+    /// and for good once a timeout has fired.
+    callback: Cell<Option<TimerCallback>>,
+}
+
+/// Runs `callback` once after `delay`: `setTimeout(callback, delay)`.
+///
+/// Node's rules apply: the delay is truncated to whole milliseconds, a delay
+/// under 1 ms or over 2^31 - 1 ms (about 24.8 days; `Duration::MAX`
+/// included) becomes 1 ms, and timers due at the same time run in creation
+/// order, each followed by a microtask checkpoint. The timer keeps the loop
+/// alive until it fires unless [`Timer::unref`] is called. Dropping the
+/// returned [`Timer`] does not cancel it.
+///
+/// # Panics
+///
+/// Panics outside a runtime. A panic inside `callback` propagates out of
+/// `run` / `block_on` unless a handler was set with
+/// [`Builder::on_uncaught_panic`](crate::Builder::on_uncaught_panic).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// jsloop::run(async {
+///     jsloop::set_timeout(Duration::from_millis(2), || println!("3: second timer"));
+///     jsloop::set_timeout(Duration::ZERO, || println!("2: a 0 ms timer is a 1 ms timer"));
+///     println!("1: script");
+/// });
+/// ```
+pub fn set_timeout(delay: Duration, callback: impl FnOnce() + 'static) -> Timer {
+    context::with_current(|core| core.new_timer(delay, TimerCallback::Once(Box::new(callback))))
+}
+
+/// Runs `callback` every `period`: `setInterval(callback, period)`.
+///
+/// The delay rules of [`set_timeout`] apply (a zero period is 1 ms). The next
+/// run is scheduled from the loop time just before the callback, so a slow
+/// callback delays the following runs rather than causing a burst. It runs
+/// until [`Timer::clear`] (or [`clear_interval`]) is called.
+///
+/// # Panics
+///
+/// As [`set_timeout`]. With a panic handler set on the builder, an interval
+/// whose callback panicked is still rescheduled.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// jsloop::run(async {
+///     let count = Rc::new(Cell::new(0));
+///     let slot: Rc<Cell<Option<jsloop::Timer>>> = Rc::default();
+///     let interval = jsloop::set_interval(Duration::from_millis(1), {
+///         let (count, slot) = (count.clone(), slot.clone());
+///         move || {
+///             count.set(count.get() + 1);
+///             if count.get() == 3 {
+///                 jsloop::clear_interval(&slot.take().unwrap());
+///             }
+///         }
+///     });
+///     slot.set(Some(interval));
+/// });
+/// ```
+pub fn set_interval(period: Duration, callback: impl FnMut() + 'static) -> Timer {
+    context::with_current(|core| core.new_timer(period, TimerCallback::Repeat(Box::new(callback))))
+}
+
+/// Cancels a timeout: `clearTimeout(timer)`. Same as [`Timer::clear`].
+pub fn clear_timeout(timer: &Timer) {
+    timer.clear();
+}
+
+/// Cancels an interval: `clearInterval(timer)`. Same as [`Timer::clear`].
+pub fn clear_interval(timer: &Timer) {
+    timer.clear();
+}
+
+/// The handle of a [`set_timeout`] or [`set_interval`] timer, like Node's
+/// `Timeout` object. Clones refer to the same timer.
+///
+/// Dropping it does not cancel the timer.
+#[derive(Clone)]
+pub struct Timer {
+    state: Rc<TimerState>,
+}
+
+impl Timer {
+    /// Cancels the timer. Clearing a timer that already fired, or clearing
+    /// twice, does nothing. A timer due later in the same timers phase is
+    /// still cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// jsloop::run(async {
+    ///     let timer = jsloop::set_timeout(Duration::from_millis(1), || unreachable!());
+    ///     timer.clear();
+    ///     timer.clear();
+    /// });
+    /// ```
+    pub fn clear(&self) {
+        let state = &self.state;
+        state.cleared.set(true);
+        drop(state.callback.take());
+        if let Some(core) = state.core.upgrade() {
+            core.disarm(state);
+        }
+    }
+
+    /// Restarts the timer's countdown from now, with its original delay.
+    ///
+    /// Unlike Node, a timeout whose callback already ran cannot be
+    /// reactivated (the callback was an `FnOnce` and is gone): `refresh` on
+    /// it, or on a cleared timer, does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// jsloop::run(async {
+    ///     let timer = jsloop::set_timeout(Duration::from_millis(5), || println!("fired"));
+    ///     timer.refresh(); // counts 5 ms from here
+    /// });
+    /// ```
+    pub fn refresh(&self) -> &Self {
+        let state = &self.state;
+        let Some(core) = state.core.upgrade() else { return self };
+        let callback = state.callback.take();
+        let active = callback.is_some() && !state.cleared.get();
+        state.callback.set(callback);
+        if active {
+            core.disarm(state);
+            let start = core.clock.floor_ticks(core.clock.now());
+            core.arm(&self.state, start.saturating_add(state.delay_ms));
+        }
+        self
+    }
+
+    /// Lets the loop end while this timer is still pending, like
+    /// `timeout.unref()`. Idempotent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // `run` returns at once: the only timer does not keep the loop alive.
+    /// jsloop::run(async {
+    ///     jsloop::set_timeout(Duration::from_secs(3600), || unreachable!()).unref();
+    /// });
+    /// ```
+    pub fn unref(&self) -> &Self {
+        self.set_ref(false);
+        self
+    }
+
+    /// Makes the timer keep the loop alive again (the default). Idempotent.
+    pub fn ref_(&self) -> &Self {
+        self.set_ref(true);
+        self
+    }
+
+    /// `true` if the timer keeps the loop alive.
+    pub fn has_ref(&self) -> bool {
+        self.state.is_ref.get()
+    }
+
+    fn set_ref(&self, is_ref: bool) {
+        let state = &self.state;
+        if state.is_ref.replace(is_ref) == is_ref {
+            return;
+        }
+        if state.key.get().is_some() {
+            if let Some(core) = state.core.upgrade() {
+                core.timers.ref_changed(is_ref);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer")
+            .field("delay_ms", &self.state.delay_ms)
+            .field("armed", &self.state.key.get().is_some())
+            .field("has_ref", &self.state.is_ref.get())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_delay_rules() {
+        assert_eq!(node_delay_ms(Duration::ZERO), 1);
+        assert_eq!(node_delay_ms(Duration::from_micros(999)), 1);
+        assert_eq!(node_delay_ms(Duration::from_micros(1999)), 1);
+        assert_eq!(node_delay_ms(Duration::from_millis(30)), 30);
+        assert_eq!(node_delay_ms(Duration::from_millis(TIMEOUT_MAX_MS as u64)), TIMEOUT_MAX_MS as u64);
+        assert_eq!(node_delay_ms(Duration::from_millis(TIMEOUT_MAX_MS as u64 + 1)), 1);
+        assert_eq!(node_delay_ms(Duration::MAX), 1);
+    }
+}
