@@ -212,7 +212,7 @@ impl fmt::Debug for Builder {
 /// # Examples
 ///
 /// ```
-/// use futures_task::LocalSpawnExt;
+/// use futures::task::LocalSpawnExt;
 ///
 /// let rt = jsloop::Runtime::new()?;
 /// let handle = rt.handle();

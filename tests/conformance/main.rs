@@ -1,0 +1,117 @@
+//! Node.js event-loop conformance: each scenario of `../shared/conformance/`
+//! ported line by line to jsloop. A test runs the port and compares its log
+//! with the scenario's `.out` (node's output), byte for byte.
+
+#[macro_use]
+mod log;
+
+mod s01_sync_call_stack;
+mod s02_timers_after_sync;
+mod s03_job_queue_before_callbacks;
+mod s04_macro_micro_interleave;
+mod s05_nexttick_before_promises;
+mod s06_tick_micro_nesting;
+mod s07_checkpoint_after_each_callback;
+mod s08_equal_delay_fifo;
+mod s09_timers_from_timers;
+mod s10_interval_clear_after_n;
+mod s11_clear_timeout_same_phase;
+mod s12_immediate_next_iteration;
+mod s20_microtask_flood_delays_timer;
+mod s21_timer_loop_yields;
+mod s22_async_await_basics;
+mod s23_foreach_async;
+mod s25_queuemicrotask_batching;
+mod s26_for_await_of;
+
+use log::check;
+
+#[test]
+fn s01_sync_call_stack() {
+    check("01-sync-call-stack", s01_sync_call_stack::main)
+}
+
+#[test]
+fn s02_timers_after_sync() {
+    check("02-timers-after-sync", s02_timers_after_sync::main)
+}
+
+#[test]
+fn s03_job_queue_before_callbacks() {
+    check("03-job-queue-before-callbacks", s03_job_queue_before_callbacks::main)
+}
+
+#[test]
+fn s04_macro_micro_interleave() {
+    check("04-macro-micro-interleave", s04_macro_micro_interleave::main)
+}
+
+#[test]
+fn s05_nexttick_before_promises() {
+    check("05-nexttick-before-promises", s05_nexttick_before_promises::main)
+}
+
+#[test]
+fn s06_tick_micro_nesting() {
+    check("06-tick-micro-nesting", s06_tick_micro_nesting::main)
+}
+
+#[test]
+fn s07_checkpoint_after_each_callback() {
+    check("07-checkpoint-after-each-callback", s07_checkpoint_after_each_callback::main)
+}
+
+#[test]
+fn s08_equal_delay_fifo() {
+    check("08-equal-delay-fifo", s08_equal_delay_fifo::main)
+}
+
+#[test]
+fn s09_timers_from_timers() {
+    check("09-timers-from-timers", s09_timers_from_timers::main)
+}
+
+#[test]
+fn s10_interval_clear_after_n() {
+    check("10-interval-clear-after-n", s10_interval_clear_after_n::main)
+}
+
+#[test]
+fn s11_clear_timeout_same_phase() {
+    check("11-clear-timeout-same-phase", s11_clear_timeout_same_phase::main)
+}
+
+#[test]
+fn s12_immediate_next_iteration() {
+    check("12-immediate-next-iteration", s12_immediate_next_iteration::main)
+}
+
+#[test]
+fn s20_microtask_flood_delays_timer() {
+    check("20-microtask-flood-delays-timer", s20_microtask_flood_delays_timer::main)
+}
+
+#[test]
+fn s21_timer_loop_yields() {
+    check("21-timer-loop-yields", s21_timer_loop_yields::main)
+}
+
+#[test]
+fn s22_async_await_basics() {
+    check("22-async-await-basics", s22_async_await_basics::main)
+}
+
+#[test]
+fn s23_foreach_async() {
+    check("23-foreach-async", s23_foreach_async::main)
+}
+
+#[test]
+fn s25_queuemicrotask_batching() {
+    check("25-queuemicrotask-batching", s25_queuemicrotask_batching::main)
+}
+
+#[test]
+fn s26_for_await_of() {
+    check("26-for-await-of", s26_for_await_of::main)
+}

@@ -1,0 +1,62 @@
+//! Port of `11-clear-timeout-same-phase.js`: `clear_timeout` cancels a timer
+//! due later in the same timers phase, also from a microtask between two due
+//! timers; clearing a fired timer, or clearing twice, is a no-op.
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use jsloop::{clear_timeout, queue_microtask, set_timeout, Timer};
+
+fn busy_wait(ms: u64) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(ms) {
+        std::hint::spin_loop();
+    }
+}
+
+/// A `let` that a callback reads before the script assigns it.
+type Slot = Rc<OnceCell<Timer>>;
+
+pub fn main() {
+    jsloop::run(async {
+        let (a, b, d, g): (Slot, Slot, Slot, Slot) = Default::default();
+        a.set(set_timeout(Duration::from_millis(5), {
+            let (b, d) = (b.clone(), d.clone());
+            move || {
+                out!("A (5 ms) clears B and D");
+                clear_timeout(b.get().unwrap());
+                clear_timeout(d.get().unwrap());
+                clear_timeout(d.get().unwrap());
+            }
+        }))
+        .unwrap();
+        b.set(set_timeout(Duration::from_millis(5), || out!("B (5 ms) must not run")))
+            .unwrap();
+        set_timeout(Duration::from_millis(5), || out!("C (5 ms) still runs"));
+        d.set(set_timeout(Duration::from_millis(6), || out!("D (6 ms) must not run")))
+            .unwrap();
+        set_timeout(Duration::from_millis(7), {
+            let a = a.clone();
+            move || {
+                out!("E (7 ms) clears A, which already ran");
+                clear_timeout(a.get().unwrap());
+            }
+        });
+        set_timeout(Duration::from_millis(8), {
+            let g = g.clone();
+            move || {
+                out!("F (8 ms) queues a microtask that clears G");
+                queue_microtask(move || {
+                    out!("microtask from F clears G");
+                    clear_timeout(g.get().unwrap());
+                });
+            }
+        });
+        g.set(set_timeout(Duration::from_millis(8), || out!("G (8 ms) must not run")))
+            .unwrap();
+        set_timeout(Duration::from_millis(9), || out!("H (9 ms) runs last"));
+        busy_wait(40);
+        out!("script end");
+    });
+}

@@ -1,0 +1,221 @@
+//! The runtime's lifecycle: liveness, entry points, keep-alive, remote wakes
+//! and misuse.
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::task::Waker;
+use std::time::Duration;
+
+const NO_RUNTIME: &str = "no jsloop runtime is running on this thread";
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn free_functions_outside_a_runtime_panic_with_a_clear_message() {
+    let calls: Vec<(&str, Box<dyn Fn()>)> = vec![
+        ("spawn", Box::new(|| drop(jsloop::spawn(async {})))),
+        ("spawn_now", Box::new(|| drop(jsloop::spawn_now(async {})))),
+        ("queue_microtask", Box::new(|| jsloop::queue_microtask(|| {}))),
+        ("next_tick", Box::new(|| jsloop::next_tick(|| {}))),
+        ("set_timeout", Box::new(|| drop(jsloop::set_timeout(Duration::ZERO, || {})))),
+        ("set_interval", Box::new(|| drop(jsloop::set_interval(Duration::ZERO, || {})))),
+        ("set_immediate", Box::new(|| drop(jsloop::set_immediate(|| {})))),
+        ("sleep", Box::new(|| drop(jsloop::time::sleep(Duration::ZERO)))),
+        ("keep_alive", Box::new(|| drop(jsloop::keep_alive()))),
+        ("Handle::current", Box::new(|| drop(jsloop::Handle::current()))),
+    ];
+    for (name, call) in calls {
+        let payload = catch_unwind(AssertUnwindSafe(call)).expect_err(name);
+        assert_eq!(panic_message(payload), NO_RUNTIME, "{name}");
+    }
+}
+
+#[test]
+fn nested_run_and_block_on_panic_with_a_clear_message() {
+    for nested in [0, 1] {
+        let payload = catch_unwind(|| {
+            jsloop::block_on(async move {
+                if nested == 0 {
+                    jsloop::run(async {});
+                } else {
+                    jsloop::block_on(async {});
+                }
+            })
+        })
+        .unwrap_err();
+        assert!(panic_message(payload).contains("nested `run` / `block_on`"));
+    }
+    // And the thread is usable afterwards.
+    jsloop::block_on(async {});
+}
+
+#[test]
+fn nested_run_on_another_runtime_panics_too() {
+    let outer = jsloop::Runtime::new().unwrap();
+    let inner = jsloop::Runtime::new().unwrap();
+    let payload = catch_unwind(AssertUnwindSafe(|| outer.block_on(async { inner.block_on(async {}) })))
+        .unwrap_err();
+    assert!(panic_message(payload).contains("nested"));
+}
+
+#[test]
+fn run_waits_for_the_loop_to_be_idle_but_block_on_does_not() {
+    let rt = jsloop::Runtime::new().unwrap();
+    let fired = Rc::new(Cell::new(false));
+    let f = fired.clone();
+    rt.block_on(async move {
+        jsloop::set_timeout(Duration::from_millis(5), move || f.set(true));
+    });
+    assert!(!fired.get(), "block_on returned before the timer");
+    rt.run(async {});
+    assert!(fired.get(), "run waited for the timer");
+}
+
+#[test]
+fn run_panics_when_the_loop_dies_with_main_pending() {
+    let payload = catch_unwind(|| jsloop::run(std::future::pending::<()>())).unwrap_err();
+    let message = panic_message(payload);
+    assert!(message.contains("main future is still pending"), "{message}");
+    assert!(message.contains("unsettled top-level await"), "{message}");
+}
+
+#[test]
+fn block_on_panics_instead_of_hanging_when_nothing_can_wake_it() {
+    let payload = catch_unwind(|| jsloop::block_on(std::future::pending::<()>())).unwrap_err();
+    assert!(panic_message(payload).contains("nothing can wake it"));
+}
+
+#[test]
+fn a_pending_task_alone_does_not_keep_the_loop_alive() {
+    jsloop::run(async {
+        jsloop::spawn(std::future::pending::<()>());
+    });
+}
+
+#[test]
+fn keep_alive_guard_keeps_run_waiting_for_a_remote_wake() {
+    let value = jsloop::run(async {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let guard = jsloop::keep_alive();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            tx.send(11).unwrap();
+            drop(guard);
+        });
+        rx.await.unwrap()
+    });
+    assert_eq!(value, 11);
+}
+
+#[test]
+fn run_ends_when_the_last_keep_alive_is_dropped() {
+    jsloop::run(async {
+        let guard = jsloop::keep_alive();
+        let second = guard.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            drop(guard);
+            drop(second);
+        });
+    });
+}
+
+#[test]
+fn block_on_waits_for_a_wake_from_a_thread_holding_its_waker() {
+    let value = jsloop::block_on(async {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            tx.send(3).unwrap();
+        });
+        rx.await.unwrap()
+    });
+    assert_eq!(value, 3);
+}
+
+#[test]
+fn tasks_woken_from_other_threads_run_on_the_loop() {
+    let total = jsloop::run(async {
+        let guard = jsloop::keep_alive();
+        let mut handles = Vec::new();
+        let mut senders = Vec::new();
+        for i in 0..100u32 {
+            let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+            senders.push(tx);
+            handles.push(jsloop::spawn(async move { rx.await.unwrap() + i }));
+        }
+        std::thread::spawn(move || {
+            for (i, tx) in senders.into_iter().enumerate() {
+                tx.send(i as u32).unwrap();
+            }
+            drop(guard);
+        });
+        let mut total = 0;
+        for handle in handles {
+            total += handle.await.unwrap();
+        }
+        total
+    });
+    assert_eq!(total, 2 * (0..100).sum::<u32>());
+}
+
+#[test]
+fn a_wake_after_the_runtime_is_dropped_is_a_no_op() {
+    let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
+    let rt = jsloop::Runtime::new().unwrap();
+    rt.spawn(std::future::poll_fn(move |cx| {
+        waker_tx.send(cx.waker().clone()).unwrap();
+        std::task::Poll::<()>::Pending
+    }));
+    rt.block_on(jsloop::yield_now());
+    let waker = waker_rx.recv().unwrap();
+    drop(rt);
+    // From another thread, then from this one: both are no-ops.
+    let remote = waker.clone();
+    std::thread::spawn(move || {
+        remote.wake_by_ref();
+        remote.wake();
+    })
+    .join()
+    .unwrap();
+    waker.wake_by_ref();
+    drop(waker);
+}
+
+#[test]
+fn waking_a_task_while_its_runtime_is_idle_runs_it_on_the_next_call() {
+    let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
+    let polls = Rc::new(Cell::new(0));
+    let rt = jsloop::Runtime::new().unwrap();
+    let p = polls.clone();
+    let handle = rt.spawn(std::future::poll_fn(move |cx| {
+        p.set(p.get() + 1);
+        if p.get() == 1 {
+            waker_tx.send(cx.waker().clone()).unwrap();
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    }));
+    rt.block_on(jsloop::yield_now());
+    // Woken on the loop thread, but the runtime is not running: queued.
+    waker_rx.recv().unwrap().wake();
+    rt.block_on(handle).unwrap();
+    assert_eq!(polls.get(), 2);
+}
+
+#[test]
+fn runtime_types_are_send_and_sync_where_they_should_be() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<jsloop::KeepAlive>();
+    send_sync::<jsloop::JoinError>();
+    send_sync::<jsloop::time::Elapsed>();
+}

@@ -1,0 +1,404 @@
+//! Timers: Node's rules for set_timeout / set_interval, and the time futures.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::StreamExt;
+use jsloop::time::{self, Instant, MissedTickBehavior};
+
+type Log = Rc<RefCell<Vec<String>>>;
+
+fn push(log: &Log, line: impl Into<String>) {
+    log.borrow_mut().push(line.into());
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn virtual_runtime() -> jsloop::Runtime {
+    jsloop::Runtime::builder().virtual_time(true).build().unwrap()
+}
+
+#[test]
+fn equal_deadlines_fire_in_creation_order() {
+    let log: Log = Rc::default();
+    virtual_runtime().run({
+        let log = log.clone();
+        async move {
+            for (name, delay) in [("a1", 1), ("b0", 0), ("c1", 1), ("d0", 0)] {
+                let l = log.clone();
+                jsloop::set_timeout(ms(delay), move || push(&l, name));
+            }
+        }
+    });
+    assert_eq!(*log.borrow(), ["a1", "b0", "c1", "d0"]);
+}
+
+#[test]
+fn shorter_delay_created_later_fires_first() {
+    let log: Log = Rc::default();
+    virtual_runtime().run({
+        let log = log.clone();
+        async move {
+            let l = log.clone();
+            jsloop::set_timeout(ms(300), move || push(&l, "300"));
+            let l = log.clone();
+            jsloop::set_timeout(ms(5), move || push(&l, "5"));
+        }
+    });
+    assert_eq!(*log.borrow(), ["5", "300"]);
+}
+
+#[test]
+fn timer_created_in_timer_phase_waits_for_next_iteration() {
+    let log: Log = Rc::default();
+    virtual_runtime().run({
+        let log = log.clone();
+        async move {
+            let l = log.clone();
+            jsloop::set_timeout(ms(2), move || {
+                push(&l, "A");
+                let l2 = l.clone();
+                jsloop::set_timeout(Duration::ZERO, move || push(&l2, "C (0 ms, from A)"));
+                let l2 = l.clone();
+                jsloop::set_immediate(move || push(&l2, "immediate from A"));
+            });
+            let l = log.clone();
+            jsloop::set_timeout(ms(2), move || push(&l, "B"));
+        }
+    });
+    assert_eq!(*log.borrow(), ["A", "B", "immediate from A", "C (0 ms, from A)"]);
+}
+
+#[test]
+fn microtasks_drain_after_each_timer_callback() {
+    let log: Log = Rc::default();
+    virtual_runtime().run({
+        let log = log.clone();
+        async move {
+            for name in ["t1", "t2"] {
+                let l = log.clone();
+                jsloop::set_timeout(ms(1), move || {
+                    push(&l, name);
+                    let l2 = l.clone();
+                    jsloop::queue_microtask(move || push(&l2, format!("{name} microtask")));
+                });
+            }
+        }
+    });
+    assert_eq!(*log.borrow(), ["t1", "t1 microtask", "t2", "t2 microtask"]);
+}
+
+#[test]
+fn duration_max_and_zero_delays_become_one_ms_like_node() {
+    let rt = virtual_runtime();
+    let fired = rt.run(async {
+        let start = Instant::now();
+        let at: Rc<Cell<Option<Duration>>> = Rc::default();
+        let a = at.clone();
+        jsloop::set_timeout(Duration::MAX, move || a.set(Some(start.elapsed())));
+        let b: Rc<Cell<Option<Duration>>> = Rc::default();
+        let b2 = b.clone();
+        jsloop::set_timeout(Duration::from_micros(900), move || b2.set(Some(start.elapsed())));
+        jsloop::time::sleep(ms(10)).await;
+        (at.get(), b.get())
+    });
+    assert_eq!(fired, (Some(ms(1)), Some(ms(1))));
+}
+
+#[test]
+fn set_interval_with_zero_period_runs_every_ms_until_cleared() {
+    let count = Rc::new(Cell::new(0));
+    let elapsed = virtual_runtime().run({
+        let count = count.clone();
+        async move {
+            let start = Instant::now();
+            let slot: Rc<Cell<Option<jsloop::Timer>>> = Rc::default();
+            let inner = slot.clone();
+            let timer = jsloop::set_interval(Duration::ZERO, move || {
+                count.set(count.get() + 1);
+                if count.get() == 5 {
+                    jsloop::clear_interval(&inner.take().unwrap());
+                }
+            });
+            slot.set(Some(timer));
+            jsloop::time::sleep(ms(50)).await;
+            start.elapsed()
+        }
+    });
+    assert_eq!(count.get(), 5);
+    assert_eq!(elapsed, ms(50));
+}
+
+#[test]
+fn interval_does_not_catch_up_after_a_slow_callback() {
+    let times: Rc<RefCell<Vec<Duration>>> = Rc::default();
+    let rt = jsloop::Runtime::new().unwrap();
+    rt.run({
+        let times = times.clone();
+        async move {
+            let start = Instant::now();
+            let slot: Rc<Cell<Option<jsloop::Timer>>> = Rc::default();
+            let inner = slot.clone();
+            let timer = jsloop::set_interval(ms(5), move || {
+                times.borrow_mut().push(start.elapsed());
+                if times.borrow().len() == 1 {
+                    std::thread::sleep(ms(30)); // far past the next deadline
+                }
+                if times.borrow().len() == 3 {
+                    inner.take().unwrap().clear();
+                }
+            });
+            slot.set(Some(timer));
+        }
+    });
+    let times = times.borrow();
+    // The slow first callback pushed the second tick past 30 ms; the third
+    // then comes a whole period after the second (up to the 1 ms truncation
+    // of the loop clock), not in a burst to catch up.
+    assert!(times[1] >= ms(30), "{times:?}");
+    assert!(times[2] + ms(1) >= times[1] + ms(5), "{times:?}");
+}
+
+#[test]
+fn clearing_a_fired_or_cleared_timer_is_a_no_op() {
+    let count = Rc::new(Cell::new(0));
+    virtual_runtime().run({
+        let count = count.clone();
+        async move {
+            let c = count.clone();
+            let timer = jsloop::set_timeout(ms(1), move || c.set(c.get() + 1));
+            jsloop::time::sleep(ms(5)).await;
+            timer.clear();
+            jsloop::clear_timeout(&timer);
+            timer.refresh(); // a fired timeout cannot be reactivated
+        }
+    });
+    assert_eq!(count.get(), 1);
+}
+
+#[test]
+fn clear_timeout_cancels_a_timer_due_later_in_the_same_phase() {
+    let log: Log = Rc::default();
+    virtual_runtime().run({
+        let log = log.clone();
+        async move {
+            let victim: Rc<Cell<Option<jsloop::Timer>>> = Rc::default();
+            let v = victim.clone();
+            let l = log.clone();
+            jsloop::set_timeout(ms(5), move || {
+                push(&l, "A clears B");
+                v.take().unwrap().clear();
+            });
+            let l = log.clone();
+            victim.set(Some(jsloop::set_timeout(ms(5), move || push(&l, "B must not run"))));
+            let l = log.clone();
+            jsloop::set_timeout(ms(5), move || push(&l, "C"));
+        }
+    });
+    assert_eq!(*log.borrow(), ["A clears B", "C"]);
+}
+
+#[test]
+fn unref_timer_lets_the_loop_end_and_ref_is_idempotent() {
+    let rt = jsloop::Runtime::new().unwrap();
+    let fired = Rc::new(Cell::new(false));
+    let f = fired.clone();
+    let start = std::time::Instant::now();
+    rt.run(async move {
+        let timer = jsloop::set_timeout(Duration::from_secs(3600), move || f.set(true));
+        timer.ref_().ref_();
+        timer.unref().unref();
+        assert!(!timer.has_ref());
+    });
+    assert!(!fired.get());
+    assert!(start.elapsed() < Duration::from_secs(60));
+    // ref again and clear: still balanced (the loop ends at once).
+    rt.run(async {
+        let timer = jsloop::set_timeout(Duration::from_secs(3600), || {});
+        timer.unref();
+        timer.ref_();
+        timer.clear();
+    });
+}
+
+#[test]
+fn refresh_restarts_the_countdown() {
+    let elapsed = virtual_runtime().run(async {
+        let start = Instant::now();
+        let at: Rc<Cell<Duration>> = Rc::default();
+        let a = at.clone();
+        let timer = jsloop::set_timeout(ms(10), move || a.set(start.elapsed()));
+        time::sleep(ms(6)).await;
+        timer.refresh();
+        time::sleep(ms(20)).await;
+        at.get()
+    });
+    assert_eq!(elapsed, ms(16));
+}
+
+#[test]
+fn sleep_never_fires_early() {
+    jsloop::block_on(async {
+        for delay in [0, 1, 2, 7] {
+            let start = std::time::Instant::now();
+            time::sleep(ms(delay)).await;
+            assert!(start.elapsed() >= ms(delay));
+        }
+        let deadline = Instant::now() + Duration::from_micros(1500);
+        time::sleep_until(deadline).await;
+        assert!(Instant::now() >= deadline);
+    });
+}
+
+#[test]
+fn sleep_duration_max_never_completes_and_dropping_it_cancels() {
+    let rt = jsloop::Runtime::new().unwrap();
+    rt.block_on(async {
+        let result = time::timeout(ms(5), time::sleep(Duration::MAX)).await;
+        assert!(result.is_err());
+    });
+    // The dropped sleep left no timer behind: `run` ends at once.
+    rt.run(async {});
+}
+
+#[test]
+fn dropping_a_registered_sleep_removes_its_timer() {
+    let rt = jsloop::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut nap = Box::pin(time::sleep(Duration::from_secs(3600)));
+        std::future::poll_fn(|cx| {
+            assert!(nap.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+    });
+    let start = std::time::Instant::now();
+    rt.run(async {});
+    assert!(start.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn timeout_reports_elapsed_and_passes_through_ready_output() {
+    jsloop::block_on(async {
+        let err = time::timeout(ms(2), std::future::pending::<()>()).await.unwrap_err();
+        assert_eq!(err.to_string(), "deadline has elapsed");
+        assert_eq!(time::timeout(ms(2), async { 1 }).await, Ok(1));
+        let io: std::io::Error = err.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    });
+}
+
+#[test]
+fn sleep_reset_moves_the_deadline() {
+    let elapsed = virtual_runtime().block_on(async {
+        let start = Instant::now();
+        let mut nap = time::sleep(Duration::from_secs(100));
+        nap.reset(start + ms(3));
+        (&mut nap).await;
+        assert!(nap.is_elapsed());
+        start.elapsed()
+    });
+    assert_eq!(elapsed, ms(3));
+}
+
+#[test]
+fn interval_first_tick_is_immediate_then_periodic() {
+    let ticks = virtual_runtime().block_on(async {
+        let start = Instant::now();
+        let mut interval = time::interval(ms(10));
+        let mut at = Vec::new();
+        for _ in 0..3 {
+            at.push(interval.tick().await - start);
+        }
+        at
+    });
+    assert_eq!(ticks, [ms(0), ms(10), ms(20)]);
+}
+
+fn missed_ticks(behavior: MissedTickBehavior) -> Vec<Duration> {
+    virtual_runtime().block_on(async move {
+        let start = Instant::now();
+        let mut interval = time::interval(ms(10));
+        interval.set_missed_tick_behavior(behavior);
+        assert_eq!(interval.missed_tick_behavior(), behavior);
+        interval.tick().await;
+        // Miss ticks at 10, 20 and 30: be busy until 35.
+        time::sleep(ms(35)).await;
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            interval.tick().await;
+            seen.push(Instant::now() - start);
+        }
+        seen
+    })
+}
+
+#[test]
+fn interval_missed_tick_behaviors() {
+    assert_eq!(missed_ticks(MissedTickBehavior::Burst), [ms(35), ms(35), ms(35)]);
+    assert_eq!(missed_ticks(MissedTickBehavior::Delay), [ms(35), ms(45), ms(55)]);
+    assert_eq!(missed_ticks(MissedTickBehavior::Skip), [ms(35), ms(40), ms(50)]);
+    assert_eq!(MissedTickBehavior::default(), MissedTickBehavior::Delay);
+}
+
+#[test]
+#[should_panic(expected = "period must be non-zero")]
+fn interval_with_zero_period_panics() {
+    jsloop::block_on(async {
+        let _ = time::interval(Duration::ZERO);
+    });
+}
+
+#[test]
+fn interval_is_a_stream() {
+    let n = virtual_runtime().block_on(async {
+        time::interval(ms(1)).take(4).count().await
+    });
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn a_million_timers_fire() {
+    let fired = Rc::new(Cell::new(0u32));
+    virtual_runtime().run({
+        let fired = fired.clone();
+        async move {
+            for i in 0..1_000_000u64 {
+                let f = fired.clone();
+                jsloop::set_timeout(ms(i % 50), move || f.set(f.get() + 1));
+            }
+        }
+    });
+    assert_eq!(fired.get(), 1_000_000);
+}
+
+#[test]
+fn virtual_time_jumps_over_long_sleeps() {
+    let start = std::time::Instant::now();
+    let virtual_elapsed = virtual_runtime().run(async {
+        let begin = Instant::now();
+        time::sleep(Duration::from_secs(86_400)).await;
+        begin.elapsed()
+    });
+    assert!(virtual_elapsed >= Duration::from_secs(86_400));
+    assert!(start.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn sleep_waker_follows_the_task_that_polls_it() {
+    // Poll a sleep from one context, then await it from another task.
+    virtual_runtime().block_on(async {
+        let mut nap = Box::pin(time::sleep(ms(2)));
+        std::future::poll_fn(|cx: &mut Context<'_>| {
+            let _ = nap.as_mut().poll(cx);
+            Poll::Ready(())
+        })
+        .await;
+        jsloop::spawn(async move { nap.await }).await.unwrap();
+    });
+}
