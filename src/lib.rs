@@ -69,6 +69,14 @@ mod sync;
 mod task;
 pub mod time;
 
+/// The remote-wake handshake, exposed for the loom model in `tests/loom.rs`.
+#[cfg(jsloop_loom)]
+#[doc(hidden)]
+pub mod loom_model {
+    pub use crate::reactor::Poller;
+    pub use crate::remote::RemoteQueue;
+}
+
 #[cfg(feature = "criterion")]
 mod criterion_support;
 

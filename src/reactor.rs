@@ -14,16 +14,20 @@ use std::io;
 use std::time::Duration;
 
 /// The loop's poller: `polling::Poller` plus a reusable event buffer.
-#[cfg(not(any(miri, loom)))]
-pub(crate) struct Poller {
+#[cfg(not(any(miri, jsloop_loom)))]
+pub struct Poller {
     poller: polling::Poller,
     /// Events from the last `wait`; only the loop thread calls `wait`.
     events: std::sync::Mutex<polling::Events>,
 }
 
-#[cfg(not(any(miri, loom)))]
+#[cfg(not(any(miri, jsloop_loom)))]
 impl Poller {
-    pub(crate) fn new() -> io::Result<Self> {
+    /// Creates the poller.
+    ///
+    /// # Errors
+    /// Fails if the OS poller cannot be created.
+    pub fn new() -> io::Result<Self> {
         Ok(Poller {
             poller: polling::Poller::new()?,
             events: std::sync::Mutex::new(polling::Events::new()),
@@ -31,7 +35,10 @@ impl Poller {
     }
 
     /// Blocks until `timeout` passes (`None`: forever) or `notify` is called.
-    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+    ///
+    /// # Errors
+    /// Fails if the OS wait fails (not for `EINTR`).
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
         let mut events = crate::sync::lock(&self.events);
         events.clear();
         match self.poller.wait(&mut events, timeout) {
@@ -42,7 +49,7 @@ impl Poller {
     }
 
     /// Wakes the loop from `wait`, or makes its next `wait` return at once.
-    pub(crate) fn notify(&self) {
+    pub fn notify(&self) {
         // Failing to write the eventfd / pipe only happens when it is full,
         // and a full one already guarantees the loop wakes up.
         let _ = self.poller.notify();
@@ -51,22 +58,30 @@ impl Poller {
 
 /// Stand-in poller for Miri and loom: a flag guarded by a mutex, and a
 /// condvar the loop sleeps on. `notify` sets the flag, `wait` consumes it.
-#[cfg(any(miri, loom))]
-pub(crate) struct Poller {
+#[cfg(any(miri, jsloop_loom))]
+pub struct Poller {
     notified: crate::sync::Mutex<bool>,
     condvar: crate::sync::Condvar,
 }
 
-#[cfg(any(miri, loom))]
+#[cfg(any(miri, jsloop_loom))]
 impl Poller {
-    pub(crate) fn new() -> io::Result<Self> {
+    /// Creates the poller.
+    ///
+    /// # Errors
+    /// Fails if the OS poller cannot be created.
+    pub fn new() -> io::Result<Self> {
         Ok(Poller {
             notified: crate::sync::Mutex::new(false),
             condvar: crate::sync::Condvar::new(),
         })
     }
 
-    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+    /// Blocks until `timeout` passes (`None`: forever) or `notify` is called.
+    ///
+    /// # Errors
+    /// Fails if the OS wait fails (not for `EINTR`).
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
         let mut notified = crate::sync::lock(&self.notified);
         match timeout {
             None => {
@@ -83,13 +98,14 @@ impl Poller {
         Ok(())
     }
 
-    pub(crate) fn notify(&self) {
+    /// Wakes the loop from `wait`, or makes its next `wait` return at once.
+    pub fn notify(&self) {
         *crate::sync::lock(&self.notified) = true;
         self.condvar.notify_one();
     }
 }
 
-#[cfg(all(miri, not(loom)))]
+#[cfg(all(miri, not(jsloop_loom)))]
 fn wait_timeout<'a>(
     condvar: &std::sync::Condvar,
     guard: std::sync::MutexGuard<'a, bool>,
@@ -101,7 +117,7 @@ fn wait_timeout<'a>(
     }
 }
 
-#[cfg(loom)]
+#[cfg(jsloop_loom)]
 fn wait_timeout<'a>(
     _condvar: &loom::sync::Condvar,
     guard: loom::sync::MutexGuard<'a, bool>,

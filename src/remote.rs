@@ -65,7 +65,7 @@ impl Drop for RemoteTask {
 /// The queue other threads push to, and the flag that keeps notifies to one
 /// per batch.
 #[derive(Debug)]
-pub(crate) struct RemoteQueue<T> {
+pub struct RemoteQueue<T> {
     items: Mutex<Vec<T>>,
     /// Set by the first push after the loop last drained; the pusher that
     /// sets it notifies the poller. The loop clears it *before* draining, so
@@ -73,13 +73,20 @@ pub(crate) struct RemoteQueue<T> {
     notified: AtomicBool,
 }
 
+impl<T> Default for RemoteQueue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T> RemoteQueue<T> {
-    pub(crate) fn new() -> Self {
+    /// An empty queue.
+    pub fn new() -> Self {
         RemoteQueue { items: Mutex::new(Vec::new()), notified: AtomicBool::new(false) }
     }
 
     /// Queues `item` and makes sure the loop wakes up to see it.
-    pub(crate) fn push(&self, item: T, poller: &Poller) {
+    pub fn push(&self, item: T, poller: &Poller) {
         sync::lock(&self.items).push(item);
         if !self.notified.swap(true, Ordering::AcqRel) {
             poller.notify();
@@ -87,13 +94,13 @@ impl<T> RemoteQueue<T> {
     }
 
     /// Moves every queued item into `into` (loop thread).
-    pub(crate) fn drain_into(&self, into: &mut Vec<T>) {
+    pub fn drain_into(&self, into: &mut Vec<T>) {
         self.notified.store(false, Ordering::SeqCst);
         into.append(&mut sync::lock(&self.items));
     }
 
     /// `true` if something was pushed since the last drain.
-    pub(crate) fn has_pending(&self) -> bool {
+    pub fn has_pending(&self) -> bool {
         self.notified.load(Ordering::Acquire)
     }
 }

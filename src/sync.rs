@@ -2,22 +2,22 @@
 //!
 //! Only the part of the loop that another thread can touch — the remote
 //! queue, its `notified` flag and the poller stand-in — is built from these
-//! types, so `--cfg loom` can model a remote wake racing with the loop going
+//! types, so `--cfg jsloop_loom` can model a remote wake racing with the loop going
 //! to sleep. Everything else in the crate lives on the loop thread.
 
-#[cfg(loom)]
+#[cfg(jsloop_loom)]
 pub(crate) use loom::sync::{
     atomic::{AtomicBool, Ordering},
     Condvar, Mutex,
 };
 
-#[cfg(not(loom))]
+#[cfg(not(jsloop_loom))]
 pub(crate) use std::sync::{
     atomic::{AtomicBool, Ordering},
     Mutex,
 };
 
-#[cfg(all(miri, not(loom)))]
+#[cfg(all(miri, not(jsloop_loom)))]
 pub(crate) use std::sync::Condvar;
 
 /// Locks a mutex, ignoring poisoning: the data behind our mutexes (queued
@@ -29,7 +29,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuardOf<'_, T> {
     }
 }
 
-#[cfg(loom)]
+#[cfg(jsloop_loom)]
 pub(crate) type MutexGuardOf<'a, T> = loom::sync::MutexGuard<'a, T>;
-#[cfg(not(loom))]
+#[cfg(not(jsloop_loom))]
 pub(crate) type MutexGuardOf<'a, T> = std::sync::MutexGuard<'a, T>;

@@ -96,7 +96,10 @@ struct List {
     tail: u32,
 }
 
-const EMPTY: List = List { head: NONE, tail: NONE };
+const EMPTY: List = List {
+    head: NONE,
+    tail: NONE,
+};
 
 pub(crate) struct TimerWheel<T> {
     entries: Vec<Entry<T>>,
@@ -115,7 +118,7 @@ pub(crate) struct TimerWheel<T> {
 /// differing bit. `| 63` sends differences confined to bits 0..6 to level 0.
 #[inline]
 fn level_for(elapsed: u64, deadline: u64) -> usize {
-    let masked = (elapsed ^ deadline) | (SLOTS as u64 - 1) | (deadline & 1 << 20);
+    let masked = (elapsed ^ deadline) | (SLOTS as u64 - 1);
     ((63 - masked.leading_zeros()) / SLOT_BITS) as usize
 }
 
@@ -191,6 +194,15 @@ impl<T> TimerWheel<T> {
         self.live(key).map(|e| e.deadline)
     }
 
+    /// The value of a pending timer, to update in place (`None` if stale).
+    pub(crate) fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
+        let e = self.entries.get_mut(key.index as usize)?;
+        if e.generation != key.generation {
+            return None;
+        }
+        e.value.as_mut() // `None` for a retired slot
+    }
+
     /// Advance to `now` and append every timer with deadline `<= now` to `out`,
     /// ordered by (deadline, insertion order). A `now` before the elapsed time
     /// only drains due-list entries `<= now` and leaves the elapsed time alone.
@@ -252,15 +264,6 @@ impl<T> TimerWheel<T> {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    /// The value of a pending timer, to update in place (`None` if stale).
-    pub(crate) fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
-        let e = self.entries.get_mut(key.index as usize)?;
-        if e.generation != key.generation {
-            return None;
-        }
-        e.value.as_mut()
     }
 
     fn live(&self, key: TimerKey) -> Option<&Entry<T>> {
@@ -328,7 +331,10 @@ impl<T> TimerWheel<T> {
     /// Free an (already unlinked) entry and return its value.
     fn release(&mut self, index: u32) -> T {
         let e = &mut self.entries[index as usize];
-        let value = e.value.take().expect("timer wheel: released a vacant entry");
+        let value = e
+            .value
+            .take()
+            .expect("timer wheel: released a vacant entry");
         // Bumping the generation makes outstanding keys stale. A slot whose
         // generation would wrap is retired (never reused) so keys never alias.
         if e.generation != u32::MAX {
@@ -489,7 +495,10 @@ mod tests {
     fn deadline_u64_max_is_kept_and_removable() {
         let mut w = TimerWheel::new();
         let k = w.insert(u64::MAX, 1);
-        assert_eq!((w.next_deadline(), w.deadline(k)), (Some(u64::MAX), Some(u64::MAX)));
+        assert_eq!(
+            (w.next_deadline(), w.deadline(k)),
+            (Some(u64::MAX), Some(u64::MAX))
+        );
         assert_eq!(drain(&mut w, u64::MAX - 1), Vec::<i32>::new());
         assert_eq!(w.next_deadline(), Some(u64::MAX));
         assert_eq!(w.remove(k), Some(1));
@@ -531,8 +540,10 @@ mod tests {
         let k2 = w.insert(10, 2); // reuses k1's slot
         assert_ne!(k1, k2);
         assert_eq!((w.remove(k1), w.deadline(k1)), (None, None));
-        assert_eq!(w.deadline(k2), Some(10));
-        assert_eq!(drain(&mut w, 10), vec![2]);
+        assert_eq!((w.deadline(k2), w.get_mut(k1)), (Some(10), None));
+        *w.get_mut(k2).unwrap() = 22;
+        assert_eq!(drain(&mut w, 10), vec![22]);
+        assert_eq!(w.get_mut(k2), None);
         assert_eq!((w.remove(k2), w.deadline(k2)), (None, None));
         let k3 = w.insert(20, 3);
         assert_eq!((w.remove(k1), w.remove(k2), w.len()), (None, None, 1));
@@ -540,11 +551,17 @@ mod tests {
         // A slot whose generation is exhausted is retired, not reused.
         let k4 = w.insert(1, 4);
         w.entries[k4.index as usize].generation = u32::MAX;
-        let k4 = TimerKey { generation: u32::MAX, ..k4 };
+        let k4 = TimerKey {
+            generation: u32::MAX,
+            ..k4
+        };
         assert_eq!(w.remove(k4), Some(4));
         let k5 = w.insert(1, 5);
         assert_ne!(k5.index, k4.index);
-        assert_eq!((w.remove(k4), w.deadline(k4)), (None, None));
+        assert_eq!(
+            (w.remove(k4), w.deadline(k4), w.get_mut(k4)),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -669,6 +686,7 @@ mod tests {
                     let (key, d) = keys[i];
                     let live = model.remove(&(d, i)).is_some();
                     assert_eq!(w.deadline(key), live.then_some(d));
+                    assert_eq!(w.get_mut(key).copied(), live.then_some(i));
                     assert_eq!(w.remove(key), live.then_some(i));
                 }
                 Op::Remove(_) => {}

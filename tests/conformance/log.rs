@@ -104,7 +104,12 @@ fn assert_same_log(name: &str, who: &str, expected: &str, actual: &str) {
     }
     let expected_lines: Vec<&str> = expected.lines().collect();
     let actual_lines: Vec<&str> = actual.lines().collect();
-    let width = expected_lines.iter().map(|line| line.len()).max().unwrap_or(0).max(8);
+    let width = expected_lines
+        .iter()
+        .map(|line| line.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let mut first_diff = None;
     let mut table = format!("     # | {:<width$} | {who}\n", "expected (.out)");
     for i in 0..expected_lines.len().max(actual_lines.len()) {

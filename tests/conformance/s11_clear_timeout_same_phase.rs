@@ -18,24 +18,35 @@ fn busy_wait(ms: u64) {
 /// A `let` that a callback reads before the script assigns it.
 type Slot = Rc<OnceCell<Timer>>;
 
+/// `slot = timer;`
+fn assign(slot: &Slot, timer: Timer) {
+    slot.set(timer).expect("assigned once");
+}
+
 pub fn main() {
     jsloop::run(async {
         let (a, b, d, g): (Slot, Slot, Slot, Slot) = Default::default();
-        a.set(set_timeout(Duration::from_millis(5), {
-            let (b, d) = (b.clone(), d.clone());
-            move || {
-                out!("A (5 ms) clears B and D");
-                clear_timeout(b.get().unwrap());
-                clear_timeout(d.get().unwrap());
-                clear_timeout(d.get().unwrap());
-            }
-        }))
-        .unwrap();
-        b.set(set_timeout(Duration::from_millis(5), || out!("B (5 ms) must not run")))
-            .unwrap();
+        assign(
+            &a,
+            set_timeout(Duration::from_millis(5), {
+                let (b, d) = (b.clone(), d.clone());
+                move || {
+                    out!("A (5 ms) clears B and D");
+                    clear_timeout(b.get().unwrap());
+                    clear_timeout(d.get().unwrap());
+                    clear_timeout(d.get().unwrap());
+                }
+            }),
+        );
+        assign(
+            &b,
+            set_timeout(Duration::from_millis(5), || out!("B (5 ms) must not run")),
+        );
         set_timeout(Duration::from_millis(5), || out!("C (5 ms) still runs"));
-        d.set(set_timeout(Duration::from_millis(6), || out!("D (6 ms) must not run")))
-            .unwrap();
+        assign(
+            &d,
+            set_timeout(Duration::from_millis(6), || out!("D (6 ms) must not run")),
+        );
         set_timeout(Duration::from_millis(7), {
             let a = a.clone();
             move || {
@@ -53,8 +64,10 @@ pub fn main() {
                 });
             }
         });
-        g.set(set_timeout(Duration::from_millis(8), || out!("G (8 ms) must not run")))
-            .unwrap();
+        assign(
+            &g,
+            set_timeout(Duration::from_millis(8), || out!("G (8 ms) must not run")),
+        );
         set_timeout(Duration::from_millis(9), || out!("H (9 ms) runs last"));
         busy_wait(40);
         out!("script end");

@@ -47,6 +47,7 @@ fn flood_step() {
 
 pub fn main() {
     jsloop::run(async {
+        // let qm = 0; let pr = 0;
         QM.set(0);
         PR.set(0);
         set_timeout(Duration::ZERO, || {
@@ -61,13 +62,16 @@ pub fn main() {
 
         infinite();
 
+        // let flood = 0;
         FLOOD.set(0);
         set_timeout(Duration::from_millis(10), || {
             out!("timer A starts a flood, flood={}", FLOOD.get());
             set_immediate(|| out!("immediate I sees flood={}", FLOOD.get()));
             queue_microtask(flood_step);
         });
-        set_timeout(Duration::from_millis(10), || out!("timer B sees flood={}", FLOOD.get()));
+        set_timeout(Duration::from_millis(10), || {
+            out!("timer B sees flood={}", FLOOD.get())
+        });
 
         busy_wait(30); // T0, A and B are all overdue when the loop starts
         out!(

@@ -46,6 +46,7 @@ fn micro_loop_demo() {
 
 pub fn main() {
     jsloop::run(async {
+        // let iteration = 0;
         ITERATION.set(0);
         create_tasks();
         out!("script end");

@@ -38,6 +38,7 @@ fn flush_updates() {
 
 pub fn main() {
     jsloop::run(async {
+        // let pendingUpdates = [];
         PENDING_UPDATES.take();
         // Promise.resolve().then(...)
         queue_microtask(|| out!("microtask queued before the batch"));
