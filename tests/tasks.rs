@@ -204,6 +204,7 @@ fn yield_to_loop_waits_for_the_check_phase() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "too slow under Miri")]
 fn a_million_tasks_spawn_and_complete() {
     let total = jsloop::block_on(async {
         let handles: Vec<_> = (0..1_000_000u64).map(|i| jsloop::spawn(async move { i })).collect();
