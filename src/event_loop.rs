@@ -39,6 +39,9 @@ pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>)>;
 
 /// Everything the loop owns, on the loop thread.
 pub(crate) struct Core {
+    /// The runtime's id (a copy of `shared.id`, one pointer hop closer for
+    /// the same-thread wake check).
+    id: u32,
     /// The part other threads reach: id, poller, remote queue, keep-alives.
     pub(crate) shared: Arc<Shared>,
     /// The next-tick queue and the microtask ring.
@@ -81,6 +84,7 @@ impl Core {
         panic_handler: Option<PanicHandler>,
     ) -> Rc<Core> {
         Rc::new_cyclic(|weak_self| Core {
+            id: shared.id,
             shared,
             microtasks: MicrotaskQueues::default(),
             tasks: RefCell::default(),
@@ -96,7 +100,7 @@ impl Core {
 
     #[inline]
     pub(crate) fn id(&self) -> u32 {
-        self.shared.id
+        self.id
     }
 
     pub(crate) fn weak(&self) -> Weak<Core> {
@@ -132,7 +136,6 @@ impl Core {
     /// Runs `future` as the main script and then the loop, per `mode`.
     pub(crate) fn drive<F: Future>(&self, future: F, mode: Mode) -> F::Output {
         let _running = context::enter(self);
-        assert!(!self.is_shut_down(), "jsloop: the runtime was shut down");
         let wake = Arc::new(MainWake { runtime_id: self.id(), scheduled: AtomicBool::new(false) });
         let mut main = Main {
             future: pin!(future),

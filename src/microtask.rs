@@ -14,12 +14,15 @@ use crate::context;
 use crate::event_loop::{Core, MainTask};
 use crate::task::raw::TaskRef;
 
+/// A `queue_microtask` / `next_tick` closure.
+pub(crate) type Callback = Box<dyn FnOnce()>;
+
 /// One entry of the microtask ring.
 pub(crate) enum Microtask {
     /// Poll a task (its first poll, or after a wake).
     Task(TaskRef),
     /// A `queue_microtask` closure.
-    Callback(Box<dyn FnOnce()>),
+    Callback(Callback),
     /// Poll the main future of `run` / `block_on`.
     Main,
 }
@@ -28,7 +31,7 @@ pub(crate) enum Microtask {
 #[derive(Default)]
 pub(crate) struct MicrotaskQueues {
     ring: RefCell<VecDeque<Microtask>>,
-    next_ticks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    next_ticks: RefCell<VecDeque<Callback>>,
 }
 
 impl MicrotaskQueues {
@@ -37,7 +40,7 @@ impl MicrotaskQueues {
         self.ring.borrow_mut().push_back(microtask);
     }
 
-    pub(crate) fn push_next_tick(&self, callback: Box<dyn FnOnce()>) {
+    pub(crate) fn push_next_tick(&self, callback: Callback) {
         self.next_ticks.borrow_mut().push_back(callback);
     }
 
@@ -46,7 +49,7 @@ impl MicrotaskQueues {
     }
 
     /// Empties both queues (shutdown), returning the ring's entries.
-    pub(crate) fn take_all(&self) -> (VecDeque<Microtask>, VecDeque<Box<dyn FnOnce()>>) {
+    pub(crate) fn take_all(&self) -> (VecDeque<Microtask>, VecDeque<Callback>) {
         (self.ring.take(), self.next_ticks.take())
     }
 }

@@ -135,7 +135,11 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("id", &self.core.id()).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("id", &self.core.id())
+            .field("live_tasks", &self.core.tasks.borrow().len())
+            .field("pending_timers", &self.core.timers.len())
+            .finish_non_exhaustive()
     }
 }
 

@@ -87,6 +87,11 @@ impl TimerQueue {
         }
     }
 
+    /// Timers in the wheel (ref'd or not).
+    pub(crate) fn len(&self) -> usize {
+        self.wheel.borrow().len()
+    }
+
     pub(crate) fn has_refs(&self) -> bool {
         self.refs.get() != 0
     }
