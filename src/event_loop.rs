@@ -137,12 +137,8 @@ impl Core {
     pub(crate) fn drive<F: Future>(&self, future: F, mode: Mode) -> F::Output {
         let _running = context::enter(self);
         let wake = Arc::new(MainWake { runtime_id: self.id(), scheduled: AtomicBool::new(false) });
-        let mut main = Main {
-            future: pin!(future),
-            output: None,
-            waker: Waker::from(wake.clone()),
-            wake,
-        };
+        let mut main =
+            Main { future: pin!(future), output: None, waker: Waker::from(wake.clone()), wake };
         self.clock.update();
         // The script is the first macrotask.
         main.poll_main();
@@ -216,7 +212,8 @@ impl Core {
         if ready || !(self.is_alive() || main_wakeable) {
             return Some(Duration::ZERO);
         }
-        let until_timer = self.timers.next_deadline().and_then(|deadline| self.clock.until(deadline));
+        let until_timer =
+            self.timers.next_deadline().and_then(|deadline| self.clock.until(deadline));
         match until_timer {
             Some(wait) if self.clock.is_virtual() => {
                 // Virtual time: jump to the deadline instead of sleeping.
@@ -292,7 +289,8 @@ impl Wake for MainWake {
         if self.scheduled.swap(true, Ordering::AcqRel) {
             return;
         }
-        let local = context::with_core_of(self.runtime_id, |core| core.microtasks.push(Microtask::Main));
+        let local =
+            context::with_core_of(self.runtime_id, |core| core.microtasks.push(Microtask::Main));
         if local.is_none() {
             remote::deliver(self.runtime_id, RemoteEvent::WakeMain);
         }

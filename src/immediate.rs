@@ -189,7 +189,9 @@ impl Future for YieldToLoop {
         if self.queued {
             return Poll::Ready(());
         }
-        context::with_current(|core| core.immediates.push(ImmediateEntry::Wake(cx.waker().clone())));
+        context::with_current(|core| {
+            core.immediates.push(ImmediateEntry::Wake(cx.waker().clone()))
+        });
         self.queued = true;
         Poll::Pending
     }

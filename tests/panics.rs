@@ -101,7 +101,10 @@ fn panic_handler_takes_callback_panics_and_the_loop_continues() {
         }
     });
     assert_eq!(ticks.get(), 3);
-    assert_eq!(*caught.borrow(), ["tick", "microtask", "immediate", "interval", "interval", "interval"]);
+    assert_eq!(
+        *caught.borrow(),
+        ["tick", "microtask", "immediate", "interval", "interval", "interval"]
+    );
 }
 
 #[test]

@@ -75,7 +75,9 @@ fn check_phase_runs_only_immediates_queued_before_it_began() {
             let l2 = l.clone();
             jsloop::set_immediate(move || l2.borrow_mut().push("C (from A)".into()));
             let l3 = l.clone();
-            jsloop::set_timeout(Duration::ZERO, move || l3.borrow_mut().push("timer from A".into()));
+            jsloop::set_timeout(Duration::ZERO, move || {
+                l3.borrow_mut().push("timer from A".into())
+            });
         });
         jsloop::set_immediate(logger(log)("B"));
     });

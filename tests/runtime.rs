@@ -61,8 +61,9 @@ fn nested_run_and_block_on_panic_with_a_clear_message() {
 fn nested_run_on_another_runtime_panics_too() {
     let outer = jsloop::Runtime::new().unwrap();
     let inner = jsloop::Runtime::new().unwrap();
-    let payload = catch_unwind(AssertUnwindSafe(|| outer.block_on(async { inner.block_on(async {}) })))
-        .unwrap_err();
+    let payload =
+        catch_unwind(AssertUnwindSafe(|| outer.block_on(async { inner.block_on(async {}) })))
+            .unwrap_err();
     assert!(panic_message(payload).contains("nested"));
 }
 

@@ -356,9 +356,7 @@ fn interval_with_zero_period_panics() {
 
 #[test]
 fn interval_is_a_stream() {
-    let n = virtual_runtime().block_on(async {
-        time::interval(ms(1)).take(4).count().await
-    });
+    let n = virtual_runtime().block_on(async { time::interval(ms(1)).take(4).count().await });
     assert_eq!(n, 4);
 }
 

@@ -22,8 +22,7 @@ impl TaskRegistry {
             self.slots[index as usize] = Some(task);
             return index;
         }
-        let index = u32::try_from(self.slots.len())
-            .expect("jsloop: more than u32::MAX live tasks");
+        let index = u32::try_from(self.slots.len()).expect("jsloop: more than u32::MAX live tasks");
         self.slots.push(Some(task));
         index
     }

@@ -14,8 +14,7 @@ use super::raw::{self, Header, TaskRef};
 use crate::context;
 use crate::remote::{self, RemoteEvent, RemoteTask};
 
-static TASK_WAKER: RawWakerVTable =
-    RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
+static TASK_WAKER: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
 
 pub(crate) fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
     RawWaker::new(ptr.as_ptr().cast_const().cast(), &TASK_WAKER)

@@ -31,7 +31,10 @@ pub struct Instant(std::time::Instant);
 impl Instant {
     /// The current time on the running loop's clock.
     pub fn now() -> Instant {
-        Instant(context::try_with_current(|core| core.clock.now()).unwrap_or_else(std::time::Instant::now))
+        Instant(
+            context::try_with_current(|core| core.clock.now())
+                .unwrap_or_else(std::time::Instant::now),
+        )
     }
 
     /// Converts a `std` instant.

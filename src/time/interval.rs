@@ -70,7 +70,11 @@ pub fn interval(period: Duration) -> Interval {
 /// Panics if `period` is zero, or outside a runtime.
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(!period.is_zero(), "jsloop: `interval` period must be non-zero");
-    Interval { sleep: sleep_until(start), period, missed_tick_behavior: MissedTickBehavior::default() }
+    Interval {
+        sleep: sleep_until(start),
+        period,
+        missed_tick_behavior: MissedTickBehavior::default(),
+    }
 }
 
 /// Stream returned by [`interval`]; also a `futures_core::Stream` of the

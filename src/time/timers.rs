@@ -173,7 +173,8 @@ impl Core {
     fn arm(&self, timer: &Rc<TimerState>, deadline: u64) {
         let epoch = timer.epoch.get().wrapping_add(1);
         timer.epoch.set(epoch);
-        let key = self.timers.insert(deadline, TimerEntry::Callback { timer: timer.clone(), epoch });
+        let key =
+            self.timers.insert(deadline, TimerEntry::Callback { timer: timer.clone(), epoch });
         timer.key.set(Some(key));
     }
 
@@ -436,7 +437,10 @@ mod tests {
         assert_eq!(node_delay_ms(Duration::from_micros(999)), 1);
         assert_eq!(node_delay_ms(Duration::from_micros(1999)), 1);
         assert_eq!(node_delay_ms(Duration::from_millis(30)), 30);
-        assert_eq!(node_delay_ms(Duration::from_millis(TIMEOUT_MAX_MS as u64)), TIMEOUT_MAX_MS as u64);
+        assert_eq!(
+            node_delay_ms(Duration::from_millis(TIMEOUT_MAX_MS as u64)),
+            TIMEOUT_MAX_MS as u64
+        );
         assert_eq!(node_delay_ms(Duration::from_millis(TIMEOUT_MAX_MS as u64 + 1)), 1);
         assert_eq!(node_delay_ms(Duration::MAX), 1);
     }

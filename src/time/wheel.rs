@@ -96,10 +96,7 @@ struct List {
     tail: u32,
 }
 
-const EMPTY: List = List {
-    head: NONE,
-    tail: NONE,
-};
+const EMPTY: List = List { head: NONE, tail: NONE };
 
 pub(crate) struct TimerWheel<T> {
     entries: Vec<Entry<T>>,
@@ -331,10 +328,7 @@ impl<T> TimerWheel<T> {
     /// Free an (already unlinked) entry and return its value.
     fn release(&mut self, index: u32) -> T {
         let e = &mut self.entries[index as usize];
-        let value = e
-            .value
-            .take()
-            .expect("timer wheel: released a vacant entry");
+        let value = e.value.take().expect("timer wheel: released a vacant entry");
         // Bumping the generation makes outstanding keys stale. A slot whose
         // generation would wrap is retired (never reused) so keys never alias.
         if e.generation != u32::MAX {
@@ -495,10 +489,7 @@ mod tests {
     fn deadline_u64_max_is_kept_and_removable() {
         let mut w = TimerWheel::new();
         let k = w.insert(u64::MAX, 1);
-        assert_eq!(
-            (w.next_deadline(), w.deadline(k)),
-            (Some(u64::MAX), Some(u64::MAX))
-        );
+        assert_eq!((w.next_deadline(), w.deadline(k)), (Some(u64::MAX), Some(u64::MAX)));
         assert_eq!(drain(&mut w, u64::MAX - 1), Vec::<i32>::new());
         assert_eq!(w.next_deadline(), Some(u64::MAX));
         assert_eq!(w.remove(k), Some(1));
@@ -551,17 +542,11 @@ mod tests {
         // A slot whose generation is exhausted is retired, not reused.
         let k4 = w.insert(1, 4);
         w.entries[k4.index as usize].generation = u32::MAX;
-        let k4 = TimerKey {
-            generation: u32::MAX,
-            ..k4
-        };
+        let k4 = TimerKey { generation: u32::MAX, ..k4 };
         assert_eq!(w.remove(k4), Some(4));
         let k5 = w.insert(1, 5);
         assert_ne!(k5.index, k4.index);
-        assert_eq!(
-            (w.remove(k4), w.deadline(k4), w.get_mut(k4)),
-            (None, None, None)
-        );
+        assert_eq!((w.remove(k4), w.deadline(k4), w.get_mut(k4)), (None, None, None));
     }
 
     #[test]
