@@ -237,11 +237,7 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.is_panic(), self.panic_message()) {
-            (false, _) => f.write_str("JoinError::Aborted"),
-            (true, Some(message)) => write!(f, "JoinError::Panic({message:?})"),
-            (true, None) => f.write_str("JoinError::Panic(..)"),
-        }
+        write!(f, "JoinError({self})")
     }
 }
 

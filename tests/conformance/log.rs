@@ -29,6 +29,14 @@ pub fn push_line(line: String) {
     });
 }
 
+/// `busyWait(ms)`: spins on the only thread for at least `ms`.
+pub fn busy_wait(ms: u64) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_millis(ms) {
+        std::hint::spin_loop();
+    }
+}
+
 fn take_log() -> String {
     LOG.with(|log| log.take())
 }
@@ -104,12 +112,7 @@ fn assert_same_log(name: &str, who: &str, expected: &str, actual: &str) {
     }
     let expected_lines: Vec<&str> = expected.lines().collect();
     let actual_lines: Vec<&str> = actual.lines().collect();
-    let width = expected_lines
-        .iter()
-        .map(|line| line.len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
+    let width = expected_lines.iter().map(|line| line.len()).max().unwrap_or(0).max(8);
     let mut first_diff = None;
     let mut table = format!("     # | {:<width$} | {who}\n", "expected (.out)");
     for i in 0..expected_lines.len().max(actual_lines.len()) {

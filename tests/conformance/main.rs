@@ -38,26 +38,17 @@ fn s02_timers_after_sync() {
 
 #[test]
 fn s03_job_queue_before_callbacks() {
-    check(
-        "03-job-queue-before-callbacks",
-        s03_job_queue_before_callbacks::main,
-    )
+    check("03-job-queue-before-callbacks", s03_job_queue_before_callbacks::main)
 }
 
 #[test]
 fn s04_macro_micro_interleave() {
-    check(
-        "04-macro-micro-interleave",
-        s04_macro_micro_interleave::main,
-    )
+    check("04-macro-micro-interleave", s04_macro_micro_interleave::main)
 }
 
 #[test]
 fn s05_nexttick_before_promises() {
-    check(
-        "05-nexttick-before-promises",
-        s05_nexttick_before_promises::main,
-    )
+    check("05-nexttick-before-promises", s05_nexttick_before_promises::main)
 }
 
 #[test]
@@ -67,10 +58,7 @@ fn s06_tick_micro_nesting() {
 
 #[test]
 fn s07_checkpoint_after_each_callback() {
-    check(
-        "07-checkpoint-after-each-callback",
-        s07_checkpoint_after_each_callback::main,
-    )
+    check("07-checkpoint-after-each-callback", s07_checkpoint_after_each_callback::main)
 }
 
 #[test]
@@ -85,34 +73,22 @@ fn s09_timers_from_timers() {
 
 #[test]
 fn s10_interval_clear_after_n() {
-    check(
-        "10-interval-clear-after-n",
-        s10_interval_clear_after_n::main,
-    )
+    check("10-interval-clear-after-n", s10_interval_clear_after_n::main)
 }
 
 #[test]
 fn s11_clear_timeout_same_phase() {
-    check(
-        "11-clear-timeout-same-phase",
-        s11_clear_timeout_same_phase::main,
-    )
+    check("11-clear-timeout-same-phase", s11_clear_timeout_same_phase::main)
 }
 
 #[test]
 fn s12_immediate_next_iteration() {
-    check(
-        "12-immediate-next-iteration",
-        s12_immediate_next_iteration::main,
-    )
+    check("12-immediate-next-iteration", s12_immediate_next_iteration::main)
 }
 
 #[test]
 fn s20_microtask_flood_delays_timer() {
-    check(
-        "20-microtask-flood-delays-timer",
-        s20_microtask_flood_delays_timer::main,
-    )
+    check("20-microtask-flood-delays-timer", s20_microtask_flood_delays_timer::main)
 }
 
 #[test]
@@ -132,10 +108,7 @@ fn s23_foreach_async() {
 
 #[test]
 fn s25_queuemicrotask_batching() {
-    check(
-        "25-queuemicrotask-batching",
-        s25_queuemicrotask_batching::main,
-    )
+    check("25-queuemicrotask-batching", s25_queuemicrotask_batching::main)
 }
 
 #[test]

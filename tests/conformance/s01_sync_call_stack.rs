@@ -2,15 +2,7 @@
 //! call order, before anything queued runs; a blocking loop delays the next
 //! statement but nothing interrupts it.
 
-use std::time::{Duration, Instant};
-
-fn busy_wait(ms: u64) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(ms) {
-        // spin: blocks the only thread
-        std::hint::spin_loop();
-    }
-}
+use crate::log::busy_wait;
 
 fn two() {
     out!("4");

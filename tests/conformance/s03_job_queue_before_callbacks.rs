@@ -26,9 +26,7 @@ pub fn main() {
         out!("2 - sync end");
 
         set_timeout(Duration::ZERO, || out!("one is the loneliest number"));
-        set_timeout(Duration::from_millis(10), || {
-            out!("two can be as bad as one")
-        });
+        set_timeout(Duration::from_millis(10), || out!("two can be as bad as one"));
         queue_microtask(|| out!("hi"));
         out!("three is a crowd");
     });

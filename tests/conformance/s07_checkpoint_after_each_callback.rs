@@ -2,16 +2,10 @@
 //! drain after EACH timer and EACH immediate callback, even when all of them
 //! run in one phase (the script busy-waits so every timer is overdue).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::log::busy_wait;
 use jsloop::{next_tick, queue_microtask, set_immediate, set_timeout};
-
-fn busy_wait(ms: u64) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(ms) {
-        std::hint::spin_loop();
-    }
-}
 
 fn body(name: &'static str) {
     out!("{name}");

@@ -2,16 +2,10 @@
 //! callback never runs in the current timers phase, even with 0 ms; an
 //! immediate created by the same callback runs first.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::log::busy_wait;
 use jsloop::{set_immediate, set_timeout};
-
-fn busy_wait(ms: u64) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(ms) {
-        std::hint::spin_loop();
-    }
-}
 
 pub fn main() {
     jsloop::run(async {

@@ -4,16 +4,10 @@
 
 use std::cell::OnceCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::log::busy_wait;
 use jsloop::{clear_timeout, queue_microtask, set_timeout, Timer};
-
-fn busy_wait(ms: u64) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(ms) {
-        std::hint::spin_loop();
-    }
-}
 
 /// A `let` that a callback reads before the script assigns it.
 type Slot = Rc<OnceCell<Timer>>;
@@ -38,15 +32,9 @@ pub fn main() {
                 }
             }),
         );
-        assign(
-            &b,
-            set_timeout(Duration::from_millis(5), || out!("B (5 ms) must not run")),
-        );
+        assign(&b, set_timeout(Duration::from_millis(5), || out!("B (5 ms) must not run")));
         set_timeout(Duration::from_millis(5), || out!("C (5 ms) still runs"));
-        assign(
-            &d,
-            set_timeout(Duration::from_millis(6), || out!("D (6 ms) must not run")),
-        );
+        assign(&d, set_timeout(Duration::from_millis(6), || out!("D (6 ms) must not run")));
         set_timeout(Duration::from_millis(7), {
             let a = a.clone();
             move || {
@@ -64,10 +52,7 @@ pub fn main() {
                 });
             }
         });
-        assign(
-            &g,
-            set_timeout(Duration::from_millis(8), || out!("G (8 ms) must not run")),
-        );
+        assign(&g, set_timeout(Duration::from_millis(8), || out!("G (8 ms) must not run")));
         set_timeout(Duration::from_millis(9), || out!("H (9 ms) runs last"));
         busy_wait(40);
         out!("script end");

@@ -3,16 +3,10 @@
 //! immediate or a microtask) waits for the next iteration, after an overdue
 //! timer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::log::busy_wait;
 use jsloop::{queue_microtask, set_immediate, set_timeout};
-
-fn busy_wait(ms: u64) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(ms) {
-        std::hint::spin_loop();
-    }
-}
 
 pub fn main() {
     jsloop::run(async {

@@ -3,16 +3,10 @@
 //! started inside a timer delays the next due timer and the check phase.
 
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::log::busy_wait;
 use jsloop::{queue_microtask, set_immediate, set_timeout};
-
-fn busy_wait(ms: u64) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(ms) {
-        std::hint::spin_loop();
-    }
-}
 
 // The script's top-level `let`s.
 thread_local! {
@@ -69,15 +63,9 @@ pub fn main() {
             set_immediate(|| out!("immediate I sees flood={}", FLOOD.get()));
             queue_microtask(flood_step);
         });
-        set_timeout(Duration::from_millis(10), || {
-            out!("timer B sees flood={}", FLOOD.get())
-        });
+        set_timeout(Duration::from_millis(10), || out!("timer B sees flood={}", FLOOD.get()));
 
         busy_wait(30); // T0, A and B are all overdue when the loop starts
-        out!(
-            "script end: queueMicrotask steps={} promise steps={}",
-            QM.get(),
-            PR.get()
-        );
+        out!("script end: queueMicrotask steps={} promise steps={}", QM.get(), PR.get());
     });
 }

@@ -95,9 +95,7 @@ struct Error {
 
 async fn danger() -> Result<(), Error> {
     // throw new Error('oops');
-    Err(Error {
-        message: "oops".to_string(),
-    })
+    Err(Error { message: "oops".to_string() })
 }
 
 /// `async function main()`

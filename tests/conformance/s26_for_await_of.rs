@@ -56,12 +56,7 @@ async fn js_main() {
     get_data(vec![c, a, b]).await;
     out!("first loop done");
 
-    get_data(vec![
-        fake_fetch("/x", 10),
-        fake_fetch("/y", 20),
-        fake_fetch("/z", 30),
-    ])
-    .await;
+    get_data(vec![fake_fetch("/x", 10), fake_fetch("/y", 20), fake_fetch("/z", 30)]).await;
     out!("second loop done");
 }
 
