@@ -31,6 +31,7 @@ use crate::immediate::ImmediateQueue;
 use crate::microtask::{Microtask, MicrotaskQueues};
 use crate::remote::{self, RemoteEvent, Shared};
 use crate::task::registry::TaskRegistry;
+use crate::task::CellCache;
 use crate::time::clock::Clock;
 use crate::time::timers::TimerQueue;
 
@@ -48,6 +49,8 @@ pub(crate) struct Core {
     pub(crate) microtasks: MicrotaskQueues,
     /// Every task whose future still exists.
     pub(crate) tasks: RefCell<TaskRegistry>,
+    /// Freed task-cell memory kept for the next spawn.
+    pub(crate) cells: CellCache,
     /// The timer wheel.
     pub(crate) timers: TimerQueue,
     /// The check-phase queue.
@@ -88,6 +91,7 @@ impl Core {
             shared,
             microtasks: MicrotaskQueues::default(),
             tasks: RefCell::default(),
+            cells: CellCache::default(),
             timers: TimerQueue::default(),
             immediates: ImmediateQueue::default(),
             clock: Clock::new(virtual_time),

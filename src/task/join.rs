@@ -120,20 +120,20 @@ impl<T> Future for JoinHandle<T> {
         // it) and the task is finished (`LIVE` is clear) with its output not
         // yet read (`self.task` is still `Some`).
         unsafe { task.take_output(&mut output) };
-        self.release();
+        self.release(true);
         output
     }
 }
 
 impl<T> JoinHandle<T> {
     /// Gives up the handle's hold on the task cell.
-    fn release(&mut self) {
+    fn release(&mut self, output_read: bool) {
         if let Some(task) = self.task.take() {
             let header = task.header();
             drop(header.awaiter.take());
             let flags = header.flags.get() & !HANDLE;
             header.flags.set(flags);
-            if flags & LIVE == 0 {
+            if flags & LIVE == 0 && !output_read {
                 // Nobody will read the output: drop it here, on the loop
                 // thread, where a `!Send` output may be dropped.
                 task.drop_output();
@@ -145,7 +145,7 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        self.release();
+        self.release(false);
     }
 }
 

@@ -9,11 +9,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+mod cell_cache;
 pub(crate) mod join;
 pub(crate) mod raw;
 pub(crate) mod registry;
 mod waker;
 
+pub(crate) use cell_cache::CellCache;
 pub use join::{JoinError, JoinHandle};
 use raw::{TaskRef, ABORT, HANDLE, LIVE, RUNNING, SCHEDULED};
 
@@ -153,7 +155,7 @@ impl Core {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let task = TaskRef::new(future, self.id(), flags);
+        let task = TaskRef::new(future, self.id(), flags, &self.cells);
         let slot = self.tasks.borrow_mut().insert(task);
         task.header().slot.set(slot);
         task

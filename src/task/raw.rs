@@ -17,6 +17,7 @@
 //!   is `!Send`, and a wake from another thread never touches them, it only
 //!   queues the task for the loop.
 
+use std::alloc::{self, Layout};
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -26,8 +27,10 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 
+use super::cell_cache::{cell_layout, CellCache};
 use super::join::JoinError;
 use super::waker;
+use crate::context;
 
 /// Loop-side flag: the task is in the microtask ring.
 pub(crate) const SCHEDULED: u32 = 1 << 0;
@@ -97,13 +100,14 @@ pub(crate) struct TaskRef(NonNull<Header>);
 impl TaskRef {
     /// Allocates a task for `future`, owned by runtime `runtime_id`, with the
     /// loop reference held and `flags` set (they must keep the loop ref).
-    pub(crate) fn new<F>(future: F, runtime_id: u32, flags: u32) -> TaskRef
+    pub(crate) fn new<F>(future: F, runtime_id: u32, flags: u32, cells: &CellCache) -> TaskRef
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         debug_assert!(flags & KEEPS_LOOP_REF != 0);
-        let cell = Box::new(TaskCell {
+        let block = cells.allocate(TaskCell::<F>::LAYOUT).cast::<TaskCell<F>>();
+        let cell = TaskCell {
             header: Header {
                 state: AtomicU32::new(REF_ONE),
                 runtime_id,
@@ -113,10 +117,13 @@ impl TaskRef {
                 awaiter: Cell::new(None),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
-        });
-        // SAFETY: `Box::into_raw` is never null; `TaskCell` is `repr(C)` with
-        // the header first, so the cell pointer is a header pointer.
-        TaskRef(unsafe { NonNull::new_unchecked(Box::into_raw(cell).cast::<Header>()) })
+        };
+        // SAFETY: `block` is fresh memory of `LAYOUT`, which is at least as
+        // large and as aligned as a `TaskCell<F>`.
+        unsafe { block.as_ptr().write(cell) };
+        // `TaskCell` is `repr(C)` with the header first: the cell pointer is
+        // a header pointer.
+        TaskRef(block.cast::<Header>())
     }
 
     pub(crate) fn from_ptr(ptr: NonNull<Header>) -> TaskRef {
@@ -145,7 +152,7 @@ impl TaskRef {
         unsafe { (self.header().vtable.drop_future)(self.0) }
     }
 
-    /// Moves a finished task's output into `out`.
+    /// Moves a finished task's output into `out`, which must be `Pending`.
     ///
     /// # Safety
     /// `T` must be the task's output type, and the task must be finished.
@@ -242,6 +249,9 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    /// The layout the cell's memory is allocated (and freed) with.
+    const LAYOUT: Layout = cell_layout(Layout::new::<Self>());
+
     const VTABLE: TaskVTable = TaskVTable {
         poll: Self::poll,
         drop_future: Self::drop_future,
@@ -284,7 +294,11 @@ where
     /// Drops the future in place (catching a panicking destructor), then
     /// stores the outcome.
     unsafe fn finish(stage: &mut Stage<F>, outcome: Result<F::Output, JoinError>) {
-        let dropped = catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(stage)));
+        let dropped = if std::mem::needs_drop::<F>() {
+            catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(stage)))
+        } else {
+            Ok(())
+        };
         let next = match (dropped, outcome) {
             (Ok(()), Ok(output)) => Stage::Ready(output),
             (Ok(()), Err(error)) => Stage::Failed(error),
@@ -300,10 +314,11 @@ where
     }
 
     unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
-        let out = &mut *out.cast::<Poll<Result<F::Output, JoinError>>>();
+        let out = out.cast::<Poll<Result<F::Output, JoinError>>>();
+        // `out` holds `Poll::Pending` (nothing to drop): overwrite it.
         match std::mem::replace(Self::stage(ptr), Stage::Consumed) {
-            Stage::Ready(output) => *out = Poll::Ready(Ok(output)),
-            Stage::Failed(error) => *out = Poll::Ready(Err(error)),
+            Stage::Ready(output) => out.write(Poll::Ready(Ok(output))),
+            Stage::Failed(error) => out.write(Poll::Ready(Err(error))),
             Stage::Running(_) | Stage::Consumed => {
                 unreachable!("jsloop: JoinHandle read a task with no output")
             }
@@ -318,6 +333,13 @@ where
     }
 
     unsafe fn dealloc(ptr: NonNull<Header>) {
-        drop(Box::from_raw(ptr.cast::<Self>().as_ptr()));
+        let runtime_id = runtime_id(ptr);
+        ptr::drop_in_place(ptr.cast::<Self>().as_ptr());
+        let block = ptr.cast::<u8>();
+        // On the loop thread the memory goes back to the runtime's cache.
+        let recycled = context::with_core_of(runtime_id, |core| core.cells.recycle(block, Self::LAYOUT));
+        if recycled != Some(true) {
+            alloc::dealloc(block.as_ptr(), Self::LAYOUT);
+        }
     }
 }
