@@ -25,6 +25,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::{pending, Future};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use futures::task::LocalSpawnExt;
@@ -104,9 +105,11 @@ fn reset() {
 
 /// The workload, the same shape on every runtime: spawn `n` copies of `task`
 /// with `$spawn_detached`, then yield with `$yield_now` until all were polled.
+/// It runs as a spawned task itself (monoio re-polls a yielding `block_on`
+/// future without running its tasks, so yielding there would spin forever).
 macro_rules! workload {
     ($spawn_detached:expr, $yield_now:expr, $stay_pending:expr, $n:expr) => {
-        async {
+        async move {
             reset();
             for _ in 0..$n {
                 $spawn_detached(task($stay_pending));
@@ -150,7 +153,8 @@ fn jsloop_row(warm: bool) -> Row {
         || jsloop::Runtime::new().unwrap(),
         |rt, pending| {
             let spawn = |f| drop(jsloop::spawn(f));
-            rt.block_on(workload!(spawn, jsloop::yield_now(), pending, N))
+            let work = workload!(spawn, jsloop::yield_now(), pending, N);
+            rt.block_on(async { jsloop::spawn(work).await.unwrap() })
         },
     )
 }
@@ -169,7 +173,8 @@ fn tokio_row(warm: bool) -> Row {
         },
         |t, pending| {
             let spawn = |f| drop(tokio::task::spawn_local(f));
-            t.local.block_on(&t.rt, workload!(spawn, tokio::task::yield_now(), pending, N))
+            let work = workload!(spawn, tokio::task::yield_now(), pending, N);
+            t.local.block_on(&t.rt, async { tokio::task::spawn_local(work).await.unwrap() })
         },
     )
 }
@@ -177,11 +182,15 @@ fn tokio_row(warm: bool) -> Row {
 fn async_executor_row(warm: bool) -> Row {
     measure(
         warm,
-        async_executor::LocalExecutor::new,
+        || Rc::new(async_executor::LocalExecutor::new()),
         |ex, pending| {
-            let spawn = |f| ex.spawn(f).detach();
+            let spawn = {
+                let ex = ex.clone();
+                move |f| ex.spawn(f).detach()
+            };
             let yield_now = futures_lite::future::yield_now;
-            futures_lite::future::block_on(ex.run(workload!(spawn, yield_now(), pending, N)))
+            let work = workload!(spawn, yield_now(), pending, N);
+            futures_lite::future::block_on(ex.run(ex.spawn(work)))
         },
     )
 }
@@ -189,9 +198,14 @@ fn async_executor_row(warm: bool) -> Row {
 fn localpool_row(warm: bool) -> Row {
     measure(warm, futures::executor::LocalPool::new, |pool, pending| {
         let spawner = pool.spawner();
-        let spawn = |f| spawner.spawn_local(f).unwrap();
+        let spawn = {
+            let spawner = spawner.clone();
+            move |f| spawner.spawn_local(f).unwrap()
+        };
         let yield_now = futures_lite::future::yield_now;
-        pool.run_until(workload!(spawn, yield_now(), pending, N))
+        let work = workload!(spawn, yield_now(), pending, N);
+        let handle = spawner.spawn_local_with_handle(work).unwrap();
+        pool.run_until(handle)
     })
 }
 
@@ -209,7 +223,8 @@ fn monoio_row(warm: bool) -> Row {
         |rt, pending| {
             let spawn = |f| drop(monoio::spawn(f));
             let yield_now = futures_lite::future::yield_now;
-            rt.block_on(workload!(spawn, yield_now(), pending, N))
+            let work = workload!(spawn, yield_now(), pending, N);
+            rt.block_on(async move { monoio::spawn(work).await })
         },
     )
 }

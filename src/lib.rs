@@ -21,9 +21,9 @@
 //! });
 //! ```
 //!
-//! (The timer runs after the immediate because creating the runtime, the
-//! script and the first checkpoint take well under a millisecond; Node
-//! leaves `setTimeout(0)` vs `setImmediate` from the main script to chance.)
+//! (Lines 5 and 6 can swap: as in Node, a 0 ms timer is a 1 ms timer, and it
+//! beats the immediate only if a millisecond has passed by the first timers
+//! phase. Everything else here is fixed.)
 //!
 //! # The loop
 //!
