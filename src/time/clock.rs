@@ -44,20 +44,26 @@ impl Clock {
 
     /// Whole milliseconds from the origin to `instant`, rounded down.
     pub(crate) fn floor_ticks(&self, instant: Instant) -> u64 {
-        let since = instant.saturating_duration_since(self.origin);
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        self.ticks(instant).0
     }
 
     /// Milliseconds from the origin to `instant`, rounded up: the first tick
     /// at or after `instant`.
     pub(crate) fn ceil_ticks(&self, instant: Instant) -> u64 {
-        let since = instant.saturating_duration_since(self.origin);
-        let floor = self.floor_ticks(instant);
-        if since.subsec_nanos() % 1_000_000 == 0 {
-            floor
-        } else {
-            floor.saturating_add(1)
+        match self.ticks(instant) {
+            (floor, true) => floor,
+            (floor, false) => floor.saturating_add(1),
         }
+    }
+
+    /// (whole milliseconds since the origin, whether that is exact). One
+    /// `Instant` subtraction and `u64` arithmetic: `Duration::as_millis`
+    /// divides a `u128`, which showed up in the timer benchmarks.
+    fn ticks(&self, instant: Instant) -> (u64, bool) {
+        let since = instant.saturating_duration_since(self.origin);
+        let nanos = since.subsec_nanos();
+        let millis = since.as_secs().saturating_mul(1000).saturating_add(u64::from(nanos / 1_000_000));
+        (millis, nanos % 1_000_000 == 0)
     }
 
     /// How long from now until tick `deadline`; `None` if it is too far to
