@@ -3,30 +3,32 @@
 //!
 //! For each runtime: spawn N tasks whose body is
 //! `async { polled += 1; let _guard = DropCounter; pending::<()>().await }`,
-//! drop (detach) every handle, then yield until every task has been polled
-//! once. The counting global allocator reports live bytes (requested sizes,
-//! not the allocator's rounded-up blocks) before and after; the table shows
-//! (after - before) / N.
+//! then yield until every task has been polled once. The counting global
+//! allocator reports live bytes (requested sizes, not the allocator's
+//! rounded-up blocks) before and after; the table shows (after - before) / N.
+//! The runtime is fresh, so the delta includes the growth of its run queue
+//! and task registry to N entries (kept as capacity afterwards): what a
+//! program that parks 1M tasks actually pays.
 //!
-//! Two columns:
-//! - **cold**: a fresh runtime, so the delta includes the growth of its run
-//!   queue / task registry to N entries (kept as capacity afterwards);
-//! - **warm**: the same runtime first ran N tasks that finished at once, so
-//!   queues and registries already have the capacity and the delta is the
-//!   per-task cells alone.
-//!
-//! A task freed while pending (no handle, no waker, nothing owning it) would
-//! show up as a drop of its guard; the table flags that, since such a runtime
-//! stores nothing for it.
+//! Two columns, the same on every runtime:
+//! - **detached**: every handle is dropped at once (`detach()` for
+//!   async-executor, `spawn_local` without a handle for LocalPool). A runtime
+//!   where nothing owns a detached pending task frees it (monoio does: the
+//!   guards report it), so it has no figure here.
+//! - **handles kept**: the handles are kept in a `Vec` until after the
+//!   measurement; the `Vec`'s own buffer is subtracted, the handles' heap
+//!   (e.g. LocalPool's `RemoteHandle` channel) is not.
 //!
 //! Run with `cargo bench --bench memory`; `cargo test --benches` runs it with
 //! N = 10k in debug.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::any::Any;
 use std::cell::Cell;
-use std::future::{pending, Future};
+use std::future::pending;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
 
 use futures::task::LocalSpawnExt;
 
@@ -86,75 +88,80 @@ impl Drop for DropCounter {
     }
 }
 
-/// The task body, the same on every runtime: pending forever, or (the
-/// warm-up round) done at once.
-fn task(stay_pending: bool) -> impl Future<Output = ()> + 'static {
-    async move {
-        POLLED.set(POLLED.get() + 1);
-        if stay_pending {
-            let _guard = DropCounter;
-            pending::<()>().await
-        }
-    }
+/// The task body, the same on every runtime.
+async fn task() {
+    POLLED.set(POLLED.get() + 1);
+    let _guard = DropCounter;
+    pending::<()>().await
 }
 
-fn reset() {
-    POLLED.set(0);
-    DROPPED.set(0);
-}
-
-/// The workload, the same shape on every runtime: spawn `n` copies of `task`
-/// with `$spawn_detached`, then yield with `$yield_now` until all were polled.
-/// It runs as a spawned task itself (monoio re-polls a yielding `block_on`
-/// future without running its tasks, so yielding there would spin forever).
+/// The workload, the same shape on every runtime: spawn N copies of `task`
+/// with `$spawn` (which returns the handle, or `()` when detaching), then
+/// yield with `$yield_now` until all were polled. Returns the handles.
+///
+/// It runs as a spawned task itself: monoio re-polls a self-waking
+/// `block_on` future without running its tasks, and puts a self-woken task
+/// back at the *front* of its queue, so on monoio "yield" here is a 1 ms
+/// sleep (the only way to let the other tasks run).
 macro_rules! workload {
-    ($spawn_detached:expr, $yield_now:expr, $stay_pending:expr, $n:expr) => {
+    ($spawn:expr, $yield_now:expr) => {
         async move {
-            reset();
-            for _ in 0..$n {
-                $spawn_detached(task($stay_pending));
+            POLLED.set(0);
+            DROPPED.set(0);
+            let mut handles = Vec::with_capacity(N);
+            for _ in 0..N {
+                handles.push($spawn(task()));
             }
-            while POLLED.get() < $n {
+            while POLLED.get() < N {
                 $yield_now.await;
             }
+            handles
         }
     };
 }
 
-#[derive(Clone, Copy)]
-struct Row {
-    bytes_per_task: f64,
-    /// Guards dropped while the tasks should all be pending.
-    dropped: usize,
+/// What a measurement keeps alive past `after`, and the bytes of its `Vec`
+/// buffer (not the task's cost).
+struct Kept {
+    _handles: Box<dyn Any>,
+    vec_bytes: usize,
 }
 
-/// One measurement: build a runtime with `build`, optionally run a warm-up
-/// round, then the pending round; returns bytes per task.
-fn measure<R>(
-    warm: bool,
-    build: impl FnOnce() -> R,
-    mut block_on: impl FnMut(&mut R, bool),
-) -> Row {
-    let mut rt = build();
-    if warm {
-        block_on(&mut rt, false);
+impl Kept {
+    fn new<H: 'static>(handles: Vec<H>) -> Kept {
+        let vec_bytes = handles.capacity() * std::mem::size_of::<H>();
+        Kept { _handles: Box::new(handles), vec_bytes }
     }
-    let before = LIVE.load(Ordering::Relaxed);
-    block_on(&mut rt, true);
-    let after = LIVE.load(Ordering::Relaxed);
-    let row = Row { bytes_per_task: (after - before) as f64 / N as f64, dropped: DROPPED.get() };
-    drop(rt);
-    row
 }
 
-fn jsloop_row(warm: bool) -> Row {
+/// Bytes per task, or `None` if the runtime freed pending tasks.
+fn measure<R>(build: impl FnOnce() -> R, block_on: impl FnOnce(&mut R) -> Kept) -> Option<f64> {
+    let mut rt = build();
+    let before = LIVE.load(Ordering::Relaxed);
+    let kept = block_on(&mut rt);
+    let after = LIVE.load(Ordering::Relaxed);
+    let freed = DROPPED.get();
+    let bytes = (after - before - kept.vec_bytes as isize) as f64 / N as f64;
+    drop(kept);
+    drop(rt);
+    (freed == 0).then_some(bytes)
+}
+
+/// One runtime: `keep` chooses detached (false) or handles kept (true).
+type RowFn = fn(keep: bool) -> Option<f64>;
+
+fn jsloop_row(keep: bool) -> Option<f64> {
     measure(
-        warm,
         || jsloop::Runtime::new().unwrap(),
-        |rt, pending| {
-            let spawn = |f| drop(jsloop::spawn(f));
-            let work = workload!(spawn, jsloop::yield_now(), pending, N);
-            rt.block_on(async { jsloop::spawn(work).await.unwrap() })
+        |rt| {
+            let yield_now = jsloop::yield_now;
+            if keep {
+                let work = workload!(jsloop::spawn, yield_now());
+                Kept::new(rt.block_on(async { jsloop::spawn(work).await.unwrap() }))
+            } else {
+                let work = workload!(|f| drop(jsloop::spawn(f)), yield_now());
+                Kept::new(rt.block_on(async { jsloop::spawn(work).await.unwrap() }))
+            }
         },
     )
 }
@@ -164,48 +171,60 @@ struct Tokio {
     local: tokio::task::LocalSet,
 }
 
-fn tokio_row(warm: bool) -> Row {
+fn tokio_row(keep: bool) -> Option<f64> {
     measure(
-        warm,
         || Tokio {
             rt: tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap(),
             local: tokio::task::LocalSet::new(),
         },
-        |t, pending| {
-            let spawn = |f| drop(tokio::task::spawn_local(f));
-            let work = workload!(spawn, tokio::task::yield_now(), pending, N);
-            t.local.block_on(&t.rt, async { tokio::task::spawn_local(work).await.unwrap() })
+        |t| {
+            let yield_now = tokio::task::yield_now;
+            if keep {
+                let work = workload!(tokio::task::spawn_local, yield_now());
+                Kept::new(
+                    t.local
+                        .block_on(&t.rt, async { tokio::task::spawn_local(work).await.unwrap() }),
+                )
+            } else {
+                let work = workload!(|f| drop(tokio::task::spawn_local(f)), yield_now());
+                Kept::new(
+                    t.local
+                        .block_on(&t.rt, async { tokio::task::spawn_local(work).await.unwrap() }),
+                )
+            }
         },
     )
 }
 
-fn async_executor_row(warm: bool) -> Row {
+fn async_executor_row(keep: bool) -> Option<f64> {
     measure(
-        warm,
         || Rc::new(async_executor::LocalExecutor::new()),
-        |ex, pending| {
-            let spawn = {
-                let ex = ex.clone();
-                move |f| ex.spawn(f).detach()
-            };
+        |ex| {
             let yield_now = futures_lite::future::yield_now;
-            let work = workload!(spawn, yield_now(), pending, N);
-            futures_lite::future::block_on(ex.run(ex.spawn(work)))
+            let spawner = ex.clone();
+            if keep {
+                let work = workload!(|f| spawner.spawn(f), yield_now());
+                Kept::new(futures_lite::future::block_on(ex.run(ex.spawn(work))))
+            } else {
+                let work = workload!(|f| spawner.spawn(f).detach(), yield_now());
+                Kept::new(futures_lite::future::block_on(ex.run(ex.spawn(work))))
+            }
         },
     )
 }
 
-fn localpool_row(warm: bool) -> Row {
-    measure(warm, futures::executor::LocalPool::new, |pool, pending| {
-        let spawner = pool.spawner();
-        let spawn = {
-            let spawner = spawner.clone();
-            move |f| spawner.spawn_local(f).unwrap()
-        };
+fn localpool_row(keep: bool) -> Option<f64> {
+    measure(futures::executor::LocalPool::new, |pool| {
         let yield_now = futures_lite::future::yield_now;
-        let work = workload!(spawn, yield_now(), pending, N);
-        let handle = spawner.spawn_local_with_handle(work).unwrap();
-        pool.run_until(handle)
+        let spawner = pool.spawner();
+        let sp = spawner.clone();
+        if keep {
+            let work = workload!(|f| sp.spawn_local_with_handle(f).unwrap(), yield_now());
+            Kept::new(pool.run_until(spawner.spawn_local_with_handle(work).unwrap()))
+        } else {
+            let work = workload!(|f| sp.spawn_local(f).unwrap(), yield_now());
+            Kept::new(pool.run_until(spawner.spawn_local_with_handle(work).unwrap()))
+        }
     })
 }
 
@@ -214,24 +233,26 @@ type MonoioRuntime = monoio::FusionRuntime<
     monoio::time::TimeDriver<monoio::LegacyDriver>,
 >;
 
-fn monoio_row(warm: bool) -> Row {
+fn monoio_row(keep: bool) -> Option<f64> {
     measure(
-        warm,
         || -> MonoioRuntime {
             monoio::RuntimeBuilder::<monoio::FusionDriver>::new().enable_timer().build().unwrap()
         },
-        |rt, pending| {
-            let spawn = |f| drop(monoio::spawn(f));
-            let yield_now = futures_lite::future::yield_now;
-            let work = workload!(spawn, yield_now(), pending, N);
-            rt.block_on(async move { monoio::spawn(work).await })
+        |rt| {
+            let yield_now = || monoio::time::sleep(Duration::from_millis(1));
+            if keep {
+                let work = workload!(monoio::spawn, yield_now());
+                Kept::new(rt.block_on(async move { monoio::spawn(work).await }))
+            } else {
+                let work = workload!(|f| drop(monoio::spawn(f)), yield_now());
+                Kept::new(rt.block_on(async move { monoio::spawn(work).await }))
+            }
         },
     )
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing else here takes arguments.
-    type RowFn = fn(bool) -> Row;
+    // `cargo bench` passes `--bench`; nothing here takes arguments.
     let runtimes: [(&str, RowFn); 5] = [
         ("jsloop", jsloop_row),
         ("tokio", tokio_row),
@@ -239,45 +260,32 @@ fn main() {
         ("futures-localpool", localpool_row),
         ("monoio", monoio_row),
     ];
-    println!("Memory per pending task: N = {N}, handles dropped (detached), every task polled once.");
-    println!("Bytes are live heap bytes as requested from the allocator, (after - before) / N.");
-    println!("Task future: {} bytes.", std::mem::size_of_val(&task(true)));
+    println!("Memory per pending task: N = {N}, every task polled once, fresh runtime.");
+    println!("Live heap bytes as requested from the allocator, (after - before) / N.");
+    println!("Task future: {} bytes.", std::mem::size_of_val(&task()));
     println!();
-    println!("| runtime | cold: bytes / task | warm: bytes / task | note |");
-    println!("|---|---:|---:|---|");
-    let mut results = Vec::new();
+    println!("| runtime | detached: bytes / task | handles kept: bytes / task |");
+    println!("|---|---:|---:|");
+    let fmt = |v: Option<f64>| v.map_or("freed (n/a)".to_owned(), |v| format!("{v:.1}"));
+    let mut rows = Vec::new();
     for (name, row) in runtimes {
-        let cold = row(false);
-        let warm = row(true);
-        let note = if cold.dropped + warm.dropped > 0 {
-            format!(
-                "{} pending tasks were FREED (nothing owns a detached pending task): not comparable",
-                cold.dropped.max(warm.dropped)
-            )
-        } else {
-            String::new()
-        };
-        println!("| {name} | {:.1} | {:.1} | {note} |", cold.bytes_per_task, warm.bytes_per_task);
-        results.push((name, cold, warm));
+        let (detached, kept) = (row(false), row(true));
+        println!("| {name} | {} | {} |", fmt(detached), fmt(kept));
+        rows.push((name, detached, kept));
     }
-    let best_peer = |pick: fn(&(&str, Row, Row)) -> Row| {
-        results
-            .iter()
-            .filter(|r| r.0 != "jsloop" && r.1.dropped + r.2.dropped == 0)
-            .map(|r| (r.0, pick(r).bytes_per_task))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-    };
-    let js = &results[0];
     println!();
-    for (label, pick, own) in [
-        ("cold", (|r: &(&str, Row, Row)| r.1) as fn(&(&str, Row, Row)) -> Row, js.1),
-        ("warm", |r: &(&str, Row, Row)| r.2, js.2),
+    for (label, pick) in [
+        ("detached", (|r: &(&str, Option<f64>, Option<f64>)| r.1) as fn(&_) -> Option<f64>),
+        ("handles kept", |r: &(&str, Option<f64>, Option<f64>)| r.2),
     ] {
-        if let Some((peer, bytes)) = best_peer(pick) {
+        let best = rows[1..]
+            .iter()
+            .filter_map(|r| pick(r).map(|v| (r.0, v)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let (Some(js), Some((peer, bytes))) = (pick(&rows[0]), best) {
             println!(
-                "{label}: jsloop {:.1} B/task, best peer {peer} {bytes:.1} B/task, ratio {:.2}x",
-                own.bytes_per_task,
-                own.bytes_per_task / bytes
+                "{label}: jsloop {js:.1} B/task, best peer {peer} {bytes:.1} B/task, jsloop / best = {:.2}x",
+                js / bytes
             );
         }
     }

@@ -44,10 +44,16 @@ impl ImmediateQueue {
         self.pending.get() != 0
     }
 
-    /// Drops every queued immediate (shutdown).
+    /// Drops every queued immediate (shutdown). Their handles may live on:
+    /// the callbacks are taken out, so a later `clear` finds nothing.
     pub(crate) fn clear(&self) {
         let queue = self.queue.take();
         self.pending.set(0);
+        for entry in &queue {
+            if let ImmediateEntry::Callback(state) = entry {
+                drop(state.callback.take());
+            }
+        }
         drop(queue);
     }
 }

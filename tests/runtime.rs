@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::mpsc;
+use std::future::Future;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -219,4 +220,32 @@ fn runtime_types_are_send_and_sync_where_they_should_be() {
     send_sync::<jsloop::KeepAlive>();
     send_sync::<jsloop::JoinError>();
     send_sync::<jsloop::time::Elapsed>();
+}
+
+#[test]
+fn handles_outlive_their_runtime_harmlessly() {
+    let rt = jsloop::Runtime::new().unwrap();
+    let spawner = rt.handle(); // keeps the runtime's state allocated
+    let (timer, immediate) = rt.block_on(async {
+        let timer = jsloop::set_timeout(Duration::from_secs(60), || unreachable!());
+        let immediate = jsloop::set_immediate(|| unreachable!());
+        (timer, immediate)
+    });
+    let mut nap = Box::pin(rt.block_on(async { jsloop::time::sleep(Duration::from_secs(60)) }));
+    drop(rt);
+    timer.unref();
+    timer.ref_();
+    timer.refresh();
+    timer.clear();
+    immediate.clear();
+    drop(spawner);
+    // A sleep of a dropped runtime cannot complete: polling it says so.
+    let payload = catch_unwind(AssertUnwindSafe(|| {
+        futures::executor::block_on(std::future::poll_fn(|cx| {
+            let _ = nap.as_mut().poll(cx);
+            std::task::Poll::Ready(())
+        }))
+    }))
+    .unwrap_err();
+    assert!(panic_message(payload).contains("after its runtime was dropped"));
 }

@@ -140,8 +140,9 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(core) = self.core.upgrade() else {
-            panic!("jsloop: a `Sleep` was polled after its runtime was dropped");
+        let core = match self.core.upgrade() {
+            Some(core) if !core.is_shut_down() => core,
+            _ => panic!("jsloop: a `Sleep` was polled after its runtime was dropped"),
         };
         match self.state {
             SleepState::Elapsed => Poll::Ready(()),

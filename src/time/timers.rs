@@ -100,11 +100,19 @@ impl TimerQueue {
         self.wheel.borrow().next_deadline()
     }
 
-    /// Drops every timer (shutdown).
+    /// Drops every timer (shutdown). Their `Timer` handles may live on:
+    /// they are marked unarmed, so a later `clear` / `unref` finds nothing.
     pub(crate) fn clear(&self) {
-        let wheel = self.wheel.take();
+        let mut all = Vec::new();
+        self.wheel.borrow_mut().drain_due(u64::MAX, &mut all);
         self.refs.set(0);
-        drop(wheel);
+        for entry in &all {
+            if let TimerEntry::Callback { timer, .. } = entry {
+                timer.key.set(None);
+                drop(timer.callback.take());
+            }
+        }
+        drop(all);
     }
 
     fn ref_changed(&self, is_ref: bool) {
