@@ -128,4 +128,3 @@ pub fn queue_microtask(callback: impl FnOnce() + 'static) {
 pub fn next_tick(callback: impl FnOnce() + 'static) {
     context::with_current(|core| core.microtasks.push_next_tick(Box::new(callback)));
 }
-

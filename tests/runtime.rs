@@ -2,10 +2,10 @@
 //! and misuse.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::mpsc;
-use std::future::Future;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -21,7 +21,8 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 
 #[test]
 fn free_functions_outside_a_runtime_panic_with_a_clear_message() {
-    let calls: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Call = (&'static str, Box<dyn Fn()>);
+    let calls: Vec<Call> = vec![
         ("spawn", Box::new(|| drop(jsloop::spawn(async {})))),
         ("spawn_now", Box::new(|| drop(jsloop::spawn_now(async {})))),
         ("queue_microtask", Box::new(|| jsloop::queue_microtask(|| {}))),
@@ -231,7 +232,11 @@ fn handles_outlive_their_runtime_harmlessly() {
         let immediate = jsloop::set_immediate(|| unreachable!());
         (timer, immediate)
     });
-    let mut nap = Box::pin(rt.block_on(async { jsloop::time::sleep(Duration::from_secs(60)) }));
+    let nap = rt.block_on(async {
+        let nap = jsloop::time::sleep(Duration::from_secs(60));
+        Some(nap)
+    });
+    let mut nap = Box::pin(nap.unwrap());
     drop(rt);
     timer.unref();
     timer.ref_();

@@ -398,6 +398,6 @@ fn sleep_waker_follows_the_task_that_polls_it() {
             Poll::Ready(())
         })
         .await;
-        jsloop::spawn(async move { nap.await }).await.unwrap();
+        jsloop::spawn(nap).await.unwrap();
     });
 }

@@ -112,7 +112,27 @@ pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
 
-/// Future returned by [`yield_now`].
+/// Future returned by [`yield_now`]: pending once (it re-queues its task at
+/// the back of the microtask ring), then ready.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::Future;
+/// use std::task::{Context, Poll};
+///
+/// jsloop::block_on(async {
+///     let mut yielding = std::pin::pin!(jsloop::yield_now());
+///     let mut first = None;
+///     std::future::poll_fn(|cx: &mut Context<'_>| {
+///         first = Some(yielding.as_mut().poll(cx).is_pending());
+///         Poll::Ready(())
+///     })
+///     .await;
+///     assert_eq!(first, Some(true));
+///     yielding.await; // ready on the next poll
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {

@@ -337,7 +337,8 @@ where
         ptr::drop_in_place(ptr.cast::<Self>().as_ptr());
         let block = ptr.cast::<u8>();
         // On the loop thread the memory goes back to the runtime's cache.
-        let recycled = context::with_core_of(runtime_id, |core| core.cells.recycle(block, Self::LAYOUT));
+        let recycled =
+            context::with_core_of(runtime_id, |core| core.cells.recycle(block, Self::LAYOUT));
         if recycled != Some(true) {
             alloc::dealloc(block.as_ptr(), Self::LAYOUT);
         }

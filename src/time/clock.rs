@@ -62,7 +62,8 @@ impl Clock {
     fn ticks(&self, instant: Instant) -> (u64, bool) {
         let since = instant.saturating_duration_since(self.origin);
         let nanos = since.subsec_nanos();
-        let millis = since.as_secs().saturating_mul(1000).saturating_add(u64::from(nanos / 1_000_000));
+        let millis =
+            since.as_secs().saturating_mul(1000).saturating_add(u64::from(nanos / 1_000_000));
         (millis, nanos % 1_000_000 == 0)
     }
 
