@@ -31,6 +31,7 @@ use crate::immediate::ImmediateQueue;
 use crate::microtask::{Microtask, MicrotaskQueues};
 use crate::remote::{self, RemoteEvent, Shared};
 use crate::task::registry::TaskRegistry;
+use crate::task::raw::TaskRef;
 use crate::task::CellCache;
 use crate::time::clock::Clock;
 use crate::time::timers::TimerQueue;
@@ -201,7 +202,7 @@ impl Core {
         for event in events.drain(..) {
             match event {
                 RemoteEvent::Wake(remote) => self.schedule_task(remote.task()),
-                RemoteEvent::WakeMain => self.microtasks.push(Microtask::Main),
+                RemoteEvent::WakeMain => self.microtasks.push(Microtask::MAIN),
             }
             self.checkpoint(main);
         }
@@ -234,8 +235,9 @@ impl Core {
         self.cancel_all_tasks();
         let (ring, next_ticks) = self.microtasks.take_all();
         for microtask in ring {
-            if let Microtask::Task(task) = microtask {
-                self.unschedule_task(task);
+            match microtask {
+                Microtask::Task(task) if task != TaskRef::MAIN => self.unschedule_task(task),
+                Microtask::Task(_) | Microtask::Callback(_) => {}
             }
         }
         drop(next_ticks);
@@ -277,7 +279,7 @@ impl<F: Future> MainTask for Main<'_, F> {
     }
 }
 
-/// The main future's waker: queues `Microtask::Main` once per wake.
+/// The main future's waker: queues `Microtask::MAIN` once per wake.
 struct MainWake {
     runtime_id: u32,
     /// Already queued (locally or remotely) and not yet polled.
@@ -294,7 +296,7 @@ impl Wake for MainWake {
             return;
         }
         let local =
-            context::with_core_of(self.runtime_id, |core| core.microtasks.push(Microtask::Main));
+            context::with_core_of(self.runtime_id, |core| core.microtasks.push(Microtask::MAIN));
         if local.is_none() {
             remote::deliver(self.runtime_id, RemoteEvent::WakeMain);
         }

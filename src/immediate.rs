@@ -115,12 +115,53 @@ pub fn set_immediate(callback: impl FnOnce() + 'static) -> Immediate {
 
 /// Cancels an immediate: `clearImmediate(immediate)`. Same as
 /// [`Immediate::clear`].
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// let ran = Rc::new(Cell::new(false));
+/// jsloop::run({
+///     let ran = ran.clone();
+///     async move {
+///         let immediate = jsloop::set_immediate(move || ran.set(true));
+///         // Cleared by a next-tick callback, before the check phase comes round.
+///         jsloop::next_tick(move || jsloop::clear_immediate(&immediate));
+///     }
+/// });
+/// assert!(!ran.get());
+/// ```
 pub fn clear_immediate(immediate: &Immediate) {
     immediate.clear();
 }
 
 /// A queued [`set_immediate`] callback. Dropping the handle does not cancel
 /// it (as in JavaScript); [`clear`](Immediate::clear) does.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// let ran = Rc::new(Cell::new(0));
+/// jsloop::run({
+///     let ran = ran.clone();
+///     async move {
+///         let kept = jsloop::set_immediate({
+///             let ran = ran.clone();
+///             move || ran.set(ran.get() + 1)
+///         });
+///         // Dropping a handle does not cancel its immediate ...
+///         drop(jsloop::set_immediate(move || ran.set(ran.get() + 10)));
+///         // ... and a clone clears the same immediate as the original.
+///         kept.clone().clear();
+///     }
+/// });
+/// assert_eq!(ran.get(), 10);
+/// ```
 #[derive(Clone)]
 pub struct Immediate {
     state: Rc<ImmediateState>,
@@ -182,6 +223,23 @@ pub fn yield_to_loop() -> YieldToLoop {
 }
 
 /// Future returned by [`yield_to_loop`].
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use jsloop::YieldToLoop;
+///
+/// jsloop::block_on(async {
+///     let ran = Rc::new(Cell::new(false));
+///     let flag = ran.clone();
+///     jsloop::set_immediate(move || flag.set(true));
+///     let next_check_phase: YieldToLoop = jsloop::yield_to_loop();
+///     next_check_phase.await;
+///     assert!(ran.get()); // the immediate queued before us ran first
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldToLoop {

@@ -38,6 +38,29 @@ pub struct KeepAlive {
 /// # Panics
 ///
 /// Panics outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// let result = Rc::new(Cell::new(0));
+/// jsloop::run({
+///     let result = result.clone();
+///     async move {
+///         let (tx, rx) = futures::channel::oneshot::channel();
+///         let guard = jsloop::keep_alive();
+///         std::thread::spawn(move || {
+///             tx.send((1..=100).sum::<u64>()).unwrap(); // work off the loop thread
+///             drop(guard); // the loop may end once it has seen the wake
+///         });
+///         // The script ends here; the guard keeps `run` going for this task.
+///         jsloop::spawn(async move { result.set(rx.await.unwrap()) });
+///     }
+/// });
+/// assert_eq!(result.get(), 5050);
+/// ```
 pub fn keep_alive() -> KeepAlive {
     context::with_current(|core| KeepAlive::new(core.shared.clone()))
 }

@@ -17,15 +17,24 @@ use crate::task::raw::TaskRef;
 /// A `queue_microtask` / `next_tick` closure.
 pub(crate) type Callback = Box<dyn FnOnce()>;
 
-/// One entry of the microtask ring.
+/// One entry of the microtask ring: 16 bytes (two variants let the tag
+/// live in the closure pointer's niche; a third would make it 24).
 pub(crate) enum Microtask {
-    /// Poll a task (its first poll, or after a wake).
+    /// Poll a task (its first poll, or after a wake), or the main future of
+    /// `run` / `block_on` when the task is [`TaskRef::MAIN`].
     Task(TaskRef),
     /// A `queue_microtask` closure.
     Callback(Callback),
-    /// Poll the main future of `run` / `block_on`.
-    Main,
 }
+
+impl Microtask {
+    /// Poll the main future.
+    pub(crate) const MAIN: Microtask = Microtask::Task(TaskRef::MAIN);
+}
+
+/// Ring capacity (entries) kept across checkpoints: 1 MiB, enough that
+/// bursts of tens of thousands of wakes do not reallocate every time.
+const RING_KEPT_CAPACITY: usize = 1 << 16;
 
 /// The two queues a checkpoint drains.
 #[derive(Default)]
@@ -46,6 +55,15 @@ impl MicrotaskQueues {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.ring.borrow().is_empty() && self.next_ticks.borrow().is_empty()
+    }
+
+    /// After a burst (say a million spawns at once) the empty ring would keep
+    /// its peak capacity forever; give most of it back.
+    fn trim(&self) {
+        let mut ring = self.ring.borrow_mut();
+        if ring.capacity() > RING_KEPT_CAPACITY {
+            ring.shrink_to(RING_KEPT_CAPACITY);
+        }
     }
 
     /// Empties both queues (shutdown), returning the ring's entries.
@@ -70,13 +88,14 @@ impl Core {
             loop {
                 let microtask = self.microtasks.ring.borrow_mut().pop_front();
                 match microtask {
+                    Some(Microtask::Task(task)) if task == TaskRef::MAIN => main.poll_main(),
                     Some(Microtask::Task(task)) => self.run_task(task),
                     Some(Microtask::Callback(callback)) => self.invoke(callback),
-                    Some(Microtask::Main) => main.poll_main(),
                     None => break,
                 }
             }
             if self.microtasks.next_ticks.borrow().is_empty() {
+                self.microtasks.trim();
                 return;
             }
         }
@@ -127,4 +146,15 @@ pub fn queue_microtask(callback: impl FnOnce() + 'static) {
 /// ```
 pub fn next_tick(callback: impl FnOnce() + 'static) {
     context::with_current(|core| core.microtasks.push_next_tick(Box::new(callback)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Microtask;
+
+    #[test]
+    fn a_ring_entry_is_two_words() {
+        // Every queued task costs one entry; keep it at 16 bytes.
+        assert_eq!(std::mem::size_of::<Microtask>(), 16);
+    }
 }

@@ -45,11 +45,32 @@ impl Runtime {
     ///
     /// Fails if the OS poller cannot be created (e.g. out of file
     /// descriptors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// // One loop, several entries: each `block_on` runs it again.
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// assert_eq!(rt.block_on(async { 2 }), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         Builder::new().build()
     }
 
     /// A builder to configure a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// // An hour of virtual time passes instantly.
+    /// rt.block_on(async { jsloop::time::sleep(Duration::from_secs(3600)).await });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -107,6 +128,27 @@ impl Runtime {
 
     /// Spawns a task on this runtime from outside it; it starts when the
     /// loop next runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let rt = jsloop::Runtime::new()?;
+    /// let started = Rc::new(Cell::new(false));
+    /// let handle = rt.spawn({
+    ///     let started = started.clone();
+    ///     async move {
+    ///         started.set(true);
+    ///         7
+    ///     }
+    /// });
+    /// assert!(!started.get()); // the loop is not running yet
+    /// assert_eq!(rt.block_on(handle).unwrap(), 7);
+    /// assert!(started.get());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -116,11 +158,38 @@ impl Runtime {
     }
 
     /// A cloneable handle to spawn onto this runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// let handle = rt.handle();
+    /// // The handle can go where the runtime can't, e.g. into the main future.
+    /// let n = rt.block_on(async move { handle.spawn(async { 3 }).await.unwrap() });
+    /// assert_eq!(n, 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn handle(&self) -> Handle {
         Handle { core: self.core.clone() }
     }
 
     /// A guard that keeps this runtime's loop alive; see [`keep_alive`](crate::keep_alive).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// let (tx, rx) = futures::channel::oneshot::channel();
+    /// // Taken before the loop runs (where `jsloop::keep_alive()` would panic).
+    /// let guard = rt.keep_alive();
+    /// std::thread::spawn(move || {
+    ///     tx.send("hello").unwrap();
+    ///     drop(guard);
+    /// });
+    /// // Without the guard, `run` could find nothing left to do and panic.
+    /// assert_eq!(rt.run(async { rx.await.unwrap() }), "hello");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn keep_alive(&self) -> KeepAlive {
         KeepAlive::new(self.core.shared.clone())
     }
@@ -167,6 +236,15 @@ pub struct Builder {
 
 impl Builder {
     /// The default settings: real time, callback panics propagate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // The same as `jsloop::Runtime::builder()`.
+    /// let rt = jsloop::Builder::new().build()?;
+    /// assert_eq!(rt.block_on(async { "default settings" }), "default settings");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -175,6 +253,23 @@ impl Builder {
     /// jumps straight to the next timer's deadline when the loop would
     /// otherwise sleep: timer-heavy code runs instantly and deterministically
     /// (tests). [`time::Instant::now`](crate::time::Instant::now) reads it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep, Instant};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     jsloop::yield_now().await;
+    ///     assert_eq!(Instant::now(), start); // stands still while work runs
+    ///     sleep(Duration::from_secs(86_400)).await; // a day, instantly
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(86_400)); // exactly
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn virtual_time(mut self, enabled: bool) -> Builder {
         self.virtual_time = enabled;
         self
@@ -185,6 +280,33 @@ impl Builder {
     /// Node's `process.on('uncaughtException')`. The loop carries on. (A
     /// panic inside a task is always caught and reported by its
     /// `JoinHandle`.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// let rt = jsloop::Runtime::builder()
+    ///     .on_uncaught_panic({
+    ///         let log = log.clone();
+    ///         move |payload| {
+    ///             let message = payload.downcast_ref::<&str>().unwrap();
+    ///             log.borrow_mut().push(format!("caught {message}"));
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// rt.run({
+    ///     let log = log.clone();
+    ///     async move {
+    ///         jsloop::set_immediate(|| panic!("boom"));
+    ///         jsloop::set_immediate(move || log.borrow_mut().push("carried on".to_owned()));
+    ///     }
+    /// });
+    /// assert_eq!(*log.borrow(), ["caught boom", "carried on"]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn on_uncaught_panic(mut self, handler: impl Fn(Box<dyn Any + Send>) + 'static) -> Builder {
         self.panic_handler = Some(Box::new(handler));
         self
@@ -195,6 +317,16 @@ impl Builder {
     /// # Errors
     ///
     /// Fails if the OS poller cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = match jsloop::Runtime::builder().build() {
+    ///     Ok(rt) => rt,
+    ///     Err(error) => panic!("no poller: {error}"),
+    /// };
+    /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    /// ```
     pub fn build(self) -> io::Result<Runtime> {
         let shared = Shared::register(Poller::new()?);
         Ok(Runtime { core: Core::new(shared, self.virtual_time, self.panic_handler) })
@@ -235,6 +367,16 @@ impl Handle {
     /// # Panics
     ///
     /// Panics outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let handle = jsloop::Handle::current();
+    ///     let task = handle.spawn(async { "spawned through the current handle" });
+    ///     assert_eq!(task.await.unwrap(), "spawned through the current handle");
+    /// });
+    /// ```
     pub fn current() -> Handle {
         context::with_current(|core| Handle {
             core: core.weak().upgrade().expect("a running runtime is alive"),
@@ -242,6 +384,23 @@ impl Handle {
     }
 
     /// Spawns a task; see [`Runtime::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// let handle = rt.handle();
+    /// let tasks: Vec<_> = (1..=3).map(|i| handle.spawn(async move { i * 10 })).collect();
+    /// let sum = rt.block_on(async {
+    ///     let mut sum = 0;
+    ///     for task in tasks {
+    ///         sum += task.await.unwrap();
+    ///     }
+    ///     sum
+    /// });
+    /// assert_eq!(sum, 60);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,

@@ -5,7 +5,7 @@
 //! (~290 of ~715 instructions in the `spawn` benchmark). Cells freed on the
 //! loop thread go into a per-size-class free list instead, and the next
 //! spawn of that size pops one. Only sizes up to 512 bytes with alignment up
-//! to 16 are recycled, and the cache keeps at most [`LIMIT_BYTES`]: beyond
+//! to 8 are recycled, and the cache keeps at most [`LIMIT_BYTES`]: beyond
 //! that, freed cells go back to the allocator. Cells freed on another
 //! thread (a waker dropped there held the last reference) always do.
 
@@ -14,7 +14,9 @@ use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 
 /// Size classes are multiples of this, and cached cells are aligned to it.
-const CLASS_BYTES: usize = 16;
+/// (Not 16: glibc rounds a request up to `16k + 8` usable bytes, so a 56-byte
+/// cell rounded to 64 would cost a whole extra 16-byte chunk step.)
+const CLASS_BYTES: usize = 8;
 /// Cells up to this size are recycled.
 const MAX_CACHED_SIZE: usize = 512;
 const CLASSES: usize = MAX_CACHED_SIZE / CLASS_BYTES;
@@ -40,10 +42,19 @@ fn class_of(layout: Layout) -> Option<usize> {
 }
 
 /// Free lists of cell memory, by size class; loop thread only.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CellCache {
     classes: RefCell<[Vec<NonNull<u8>>; CLASSES]>,
     cached_bytes: Cell<usize>,
+}
+
+impl Default for CellCache {
+    fn default() -> Self {
+        CellCache {
+            classes: RefCell::new(std::array::from_fn(|_| Vec::new())),
+            cached_bytes: Cell::new(0),
+        }
+    }
 }
 
 impl CellCache {
@@ -95,11 +106,11 @@ mod tests {
 
     #[test]
     fn layouts_round_up_to_their_class() {
-        let l = cell_layout(Layout::from_size_align(40, 8).unwrap());
-        assert_eq!((l.size(), l.align()), (48, 16));
+        let l = cell_layout(Layout::from_size_align(52, 4).unwrap());
+        assert_eq!((l.size(), l.align()), (56, 8));
         let big = Layout::from_size_align(4096, 8).unwrap();
         assert_eq!(cell_layout(big), big);
-        let aligned = Layout::from_size_align(64, 64).unwrap();
+        let aligned = Layout::from_size_align(64, 16).unwrap();
         assert_eq!(cell_layout(aligned), aligned);
     }
 
@@ -110,7 +121,7 @@ mod tests {
         let a = cache.allocate(layout);
         assert!(cache.recycle(a, layout));
         assert_eq!(cache.allocate(layout), a);
-        let huge = Layout::from_size_align(1024, 16).unwrap();
+        let huge = Layout::from_size_align(1024, 8).unwrap();
         let b = cache.allocate(huge);
         assert!(!cache.recycle(b, huge));
         // SAFETY: `b` came from `allocate(huge)` and was not recycled.

@@ -187,12 +187,36 @@ impl JoinError {
     }
 
     /// `true` if the task panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let panicked = jsloop::spawn(async { panic!("oops") });
+    ///     assert!(panicked.await.unwrap_err().is_panic());
+    ///
+    ///     let aborted = jsloop::spawn(std::future::pending::<()>());
+    ///     aborted.abort();
+    ///     assert!(!aborted.await.unwrap_err().is_panic());
+    /// });
+    /// ```
     pub fn is_panic(&self) -> bool {
         self.panic.is_some()
     }
 
     /// `true` if the task was aborted (by [`JoinHandle::abort`], or by
     /// dropping the runtime before it finished).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// drop(rt); // drops the unfinished task
+    /// let error = futures::executor::block_on(handle).unwrap_err();
+    /// assert!(error.is_aborted());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_aborted(&self) -> bool {
         self.panic.is_none()
     }
@@ -203,11 +227,36 @@ impl JoinError {
     ///
     /// Panics if the task was aborted rather than panicked; see
     /// [`try_into_panic`](Self::try_into_panic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let id = 3;
+    /// let error = jsloop::block_on(async move {
+    ///     jsloop::spawn(async move { panic!("task {id} failed") }).await.unwrap_err()
+    /// });
+    /// // A formatted panic message is a `String`; `panic::resume_unwind` would re-raise it.
+    /// let message = error.into_panic().downcast::<String>().unwrap();
+    /// assert_eq!(*message, "task 3 failed");
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic().expect("`JoinError::into_panic` called on an aborted task's error")
     }
 
     /// The panic payload, or the error back if the task was aborted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let handle = jsloop::spawn(std::future::pending::<()>());
+    ///     handle.abort();
+    ///     let error = handle.await.unwrap_err();
+    ///     // No payload to take: the error comes back unchanged.
+    ///     let error = error.try_into_panic().unwrap_err();
+    ///     assert!(error.is_aborted());
+    /// });
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.panic {
             Some(payload) => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),

@@ -98,6 +98,11 @@ struct TaskCell<F: Future> {
 pub(crate) struct TaskRef(NonNull<Header>);
 
 impl TaskRef {
+    /// Not a task: stands for the main future of `run` / `block_on` in the
+    /// microtask ring. No cell can live at this address (the first aligned
+    /// address above null), and nothing dereferences it.
+    pub(crate) const MAIN: TaskRef = TaskRef(NonNull::dangling());
+
     /// Allocates a task for `future`, owned by runtime `runtime_id`, with the
     /// loop reference held and `flags` set (they must keep the loop ref).
     pub(crate) fn new<F>(future: F, runtime_id: u32, flags: u32, cells: &CellCache) -> TaskRef

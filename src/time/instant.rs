@@ -30,6 +30,22 @@ pub struct Instant(std::time::Instant);
 
 impl Instant {
     /// The current time on the running loop's clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep, Instant};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_millis(250)).await;
+    ///     // The virtual clock moved exactly as far as the loop had to wait.
+    ///     assert_eq!(Instant::now(), start + Duration::from_millis(250));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn now() -> Instant {
         Instant(
             context::try_with_current(|core| core.clock.now())
@@ -38,36 +54,128 @@ impl Instant {
     }
 
     /// Converts a `std` instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::time::Instant;
+    ///
+    /// let std_now = std::time::Instant::now();
+    /// let now = Instant::from_std(std_now);
+    /// assert_eq!(now.into_std(), std_now);
+    /// ```
     pub fn from_std(instant: std::time::Instant) -> Instant {
         Instant(instant)
     }
 
     /// Converts to a `std` instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let std_now: std::time::Instant = now.into_std();
+    /// assert_eq!(Instant::from_std(std_now), now);
+    /// ```
     pub fn into_std(self) -> std::time::Instant {
         self.0
     }
 
     /// Time passed since `self` (zero if `self` is later than now).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep, Instant};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_millis(40)).await;
+    ///     assert_eq!(start.elapsed(), Duration::from_millis(40));
+    ///     assert_eq!((Instant::now() + Duration::from_secs(1)).elapsed(), Duration::ZERO);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn elapsed(&self) -> Duration {
         Instant::now().saturating_duration_since(*self)
     }
 
     /// Time from `earlier` to `self`, or zero if `earlier` is later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::Instant;
+    ///
+    /// let earlier = Instant::now();
+    /// let later = earlier + Duration::from_millis(30);
+    /// assert_eq!(later.saturating_duration_since(earlier), Duration::from_millis(30));
+    /// assert_eq!(earlier.saturating_duration_since(later), Duration::ZERO);
+    /// ```
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
         self.0.saturating_duration_since(earlier.0)
     }
 
     /// Time from `earlier` to `self`; `None` if `earlier` is later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::Instant;
+    ///
+    /// let earlier = Instant::now();
+    /// let later = earlier + Duration::from_millis(30);
+    /// assert_eq!(later.checked_duration_since(earlier), Some(Duration::from_millis(30)));
+    /// assert_eq!(earlier.checked_duration_since(later), None);
+    /// ```
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
         self.0.checked_duration_since(earlier.0)
     }
 
     /// `self + duration`, or `None` on overflow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep_until, Instant};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let deadline = Instant::now().checked_add(Duration::from_millis(20)).unwrap();
+    ///     sleep_until(deadline).await;
+    ///     assert_eq!(Instant::now(), deadline);
+    ///     assert_eq!(Instant::now().checked_add(Duration::MAX), None);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn checked_add(&self, duration: Duration) -> Option<Instant> {
         self.0.checked_add(duration).map(Instant)
     }
 
     /// `self - duration`, or `None` on underflow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep, Instant};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_millis(10)).await;
+    ///     assert_eq!(Instant::now().checked_sub(Duration::from_millis(10)), Some(start));
+    ///     assert_eq!(start.checked_sub(Duration::MAX), None);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn checked_sub(&self, duration: Duration) -> Option<Instant> {
         self.0.checked_sub(duration).map(Instant)
     }

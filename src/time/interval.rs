@@ -9,6 +9,26 @@ use super::{sleep_until, Instant, Sleep};
 
 /// How an [`Interval`] catches up after ticks were missed (the loop was
 /// busy past one or more deadlines).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use jsloop::time::{interval, sleep, Instant, MissedTickBehavior};
+///
+/// let ms = Duration::from_millis;
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.block_on(async {
+///     let start = Instant::now();
+///     let mut ticks = interval(ms(10));
+///     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+///     assert_eq!(ticks.tick().await, start);
+///     sleep(ms(35)).await; // not ticking while the ticks at 10, 20, 30 ms fall due
+///     assert_eq!(ticks.tick().await, start + ms(10)); // the late tick, at once
+///     assert_eq!(ticks.tick().await, start + ms(40)); // 20 and 30 skipped: back on schedule
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MissedTickBehavior {
     /// Fire the missed ticks back to back until caught up.
@@ -68,6 +88,24 @@ pub fn interval(period: Duration) -> Interval {
 /// # Panics
 ///
 /// Panics if `period` is zero, or outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use jsloop::time::{interval_at, Instant};
+///
+/// let ms = Duration::from_millis;
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.block_on(async {
+///     let start = Instant::now() + ms(100);
+///     let mut ticks = interval_at(start, ms(10));
+///     assert_eq!(ticks.tick().await, start);
+///     assert_eq!(ticks.tick().await, start + ms(10));
+///     assert_eq!(Instant::now(), start + ms(10));
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(!period.is_zero(), "jsloop: `interval` period must be non-zero");
     Interval {
@@ -79,6 +117,23 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 
 /// Stream returned by [`interval`]; also a `futures_core::Stream` of the
 /// tick instants.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use futures::StreamExt;
+/// use jsloop::time::{interval, Instant};
+///
+/// let ms = Duration::from_millis;
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.block_on(async {
+///     let start = Instant::now();
+///     let ticks: Vec<Instant> = interval(ms(5)).take(3).collect().await;
+///     assert_eq!(ticks, [start, start + ms(5), start + ms(10)]);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     sleep: Sleep,
@@ -88,11 +143,45 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick; returns the instant it was scheduled for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::interval;
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let mut ticks = interval(Duration::from_millis(100));
+    ///     let first = ticks.tick().await; // due at once
+    ///     let second = ticks.tick().await;
+    ///     assert_eq!(second - first, Duration::from_millis(100));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
 
     /// Polls for the next tick.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::time::Duration;
+    /// use jsloop::time::{interval, Instant};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let mut ticks = interval(Duration::from_millis(10));
+    ///     // For hand-written futures and streams that own an `Interval`.
+    ///     let first = poll_fn(|cx| ticks.poll_tick(cx)).await;
+    ///     assert_eq!(first, start);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
@@ -109,21 +198,87 @@ impl Interval {
     }
 
     /// Restarts the schedule: the next tick is one period from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{interval, sleep, Instant};
+    ///
+    /// let ms = Duration::from_millis;
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let mut ticks = interval(ms(10));
+    ///     ticks.tick().await;
+    ///     sleep(ms(4)).await;
+    ///     ticks.reset(); // the tick due at 10 ms moves to 4 + 10 ms
+    ///     assert_eq!(ticks.tick().await, start + ms(14));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn reset(&mut self) {
         self.sleep.reset(Instant::now() + self.period);
     }
 
     /// The period between ticks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// jsloop::block_on(async {
+    ///     let ticks = jsloop::time::interval(Duration::from_millis(250));
+    ///     assert_eq!(ticks.period(), Duration::from_millis(250));
+    /// });
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }
 
     /// The current missed-tick behaviour.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::MissedTickBehavior;
+    ///
+    /// jsloop::block_on(async {
+    ///     let ticks = jsloop::time::interval(Duration::from_millis(10));
+    ///     // Node's `setInterval` catch-up rule is the default.
+    ///     assert_eq!(ticks.missed_tick_behavior(), MissedTickBehavior::Delay);
+    /// });
+    /// ```
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
         self.missed_tick_behavior
     }
 
     /// Chooses how missed ticks are handled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{interval, sleep, Instant, MissedTickBehavior};
+    ///
+    /// let ms = Duration::from_millis;
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let mut ticks = interval(ms(10));
+    ///     ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    ///     ticks.tick().await;
+    ///     sleep(ms(35)).await;
+    ///     // The ticks due at 10, 20 and 30 ms fire back to back, then 40 on time.
+    ///     for n in 1..=4 {
+    ///         assert_eq!(ticks.tick().await, start + ms(10 * n));
+    ///     }
+    ///     assert_eq!(Instant::now(), start + ms(40));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed_tick_behavior = behavior;
     }

@@ -69,6 +69,31 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// It keeps the loop alive while registered. It belongs to the runtime that
 /// created it; polling it after that runtime is dropped panics.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use jsloop::time::{sleep, Sleep};
+///
+/// let woke = Rc::new(Cell::new(false));
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.run({
+///     let woke = woke.clone();
+///     async move {
+///         // A detached task's pending `Sleep` keeps `run` going.
+///         jsloop::spawn(async move {
+///             let nap: Sleep = sleep(Duration::from_secs(60));
+///             nap.await;
+///             woke.set(true);
+///         });
+///     }
+/// });
+/// assert!(woke.get());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Sleep {
     core: Weak<Core>,
     /// `None`: too far in the future to ever fire.
@@ -89,6 +114,22 @@ impl Sleep {
     }
 
     /// The instant this sleep completes at (saturated for unreachable ones).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep, Instant};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let nap = sleep(Duration::from_millis(20));
+    ///     assert_eq!(nap.deadline(), Instant::now() + Duration::from_millis(20));
+    ///     // One that can never complete reports a far-future deadline.
+    ///     assert!(sleep(Duration::MAX).deadline() > Instant::now() + Duration::from_secs(86_400));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn deadline(&self) -> Instant {
         match self.deadline {
             Some(deadline) => Instant::from_std(deadline),
@@ -97,6 +138,22 @@ impl Sleep {
     }
 
     /// `true` once the sleep has completed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::sleep;
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let mut nap = sleep(Duration::from_millis(30));
+    ///     assert!(!nap.is_elapsed());
+    ///     (&mut nap).await;
+    ///     assert!(nap.is_elapsed());
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         matches!(self.state, SleepState::Elapsed)
     }
@@ -210,12 +267,44 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// # Panics
 ///
 /// Panics outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use jsloop::time::{sleep, timeout_at, Instant};
+///
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(50);
+///     let slow = sleep(Duration::from_millis(80));
+///     assert!(timeout_at(deadline, slow).await.is_err());
+///     assert_eq!(Instant::now(), deadline); // gave up at the deadline
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout { future: future.into_future(), sleep: sleep_until(deadline) }
 }
 
 pin_project! {
     /// Future returned by [`timeout`] and [`timeout_at`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep, timeout, Sleep, Timeout};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// let ms = Duration::from_millis;
+    /// rt.block_on(async {
+    ///     // Both due in the same tick: the future is polled first, and wins.
+    ///     let race: Timeout<Sleep> = timeout(ms(10), sleep(ms(10)));
+    ///     assert_eq!(race.await, Ok(()));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[derive(Debug)]
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
@@ -227,6 +316,22 @@ pin_project! {
 
 impl<F> Timeout<F> {
     /// The wrapped future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::time::{sleep, timeout, Instant};
+    ///
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let limited = timeout(Duration::from_millis(5), sleep(Duration::from_millis(20)));
+    ///     limited.into_inner().await; // the time limit is gone
+    ///     assert_eq!(start.elapsed(), Duration::from_millis(20));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_inner(self) -> F {
         self.future
     }
@@ -246,6 +351,22 @@ impl<F: Future> Future for Timeout<F> {
 }
 
 /// The error of a [`timeout`] whose time ran out.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use jsloop::time::{timeout, Elapsed};
+///
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.block_on(async {
+///     let never = std::future::pending::<()>();
+///     let error: Elapsed = timeout(Duration::from_millis(1), never).await.unwrap_err();
+///     assert_eq!(error.to_string(), "deadline has elapsed");
+///     assert_eq!(std::io::Error::from(error).kind(), std::io::ErrorKind::TimedOut);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 

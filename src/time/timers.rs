@@ -310,11 +310,60 @@ pub fn set_interval(period: Duration, callback: impl FnMut() + 'static) -> Timer
 }
 
 /// Cancels a timeout: `clearTimeout(timer)`. Same as [`Timer::clear`].
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// let ms = Duration::from_millis;
+/// let log = Rc::new(RefCell::new(Vec::new()));
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.run({
+///     let log = log.clone();
+///     async move {
+///         let l = log.clone();
+///         let later = jsloop::set_timeout(ms(10), move || l.borrow_mut().push("10 ms"));
+///         jsloop::set_timeout(ms(5), move || {
+///             jsloop::clear_timeout(&later); // it would have fired 5 ms from now
+///             log.borrow_mut().push("5 ms");
+///         });
+///     }
+/// });
+/// assert_eq!(*log.borrow(), ["5 ms"]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn clear_timeout(timer: &Timer) {
     timer.clear();
 }
 
 /// Cancels an interval: `clearInterval(timer)`. Same as [`Timer::clear`].
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// let count = Rc::new(Cell::new(0));
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.run({
+///     let count = count.clone();
+///     async move {
+///         let interval = jsloop::set_interval(Duration::from_millis(10), move || {
+///             count.set(count.get() + 1);
+///         });
+///         jsloop::set_timeout(Duration::from_millis(35), move || {
+///             jsloop::clear_interval(&interval);
+///         });
+///     }
+/// });
+/// assert_eq!(count.get(), 3); // at 10, 20 and 30 ms; `run` then returns
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn clear_interval(timer: &Timer) {
     timer.clear();
 }
@@ -323,6 +372,35 @@ pub fn clear_interval(timer: &Timer) {
 /// `Timeout` object. Clones refer to the same timer.
 ///
 /// Dropping it does not cancel the timer.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// let fired = Rc::new(Cell::new(0));
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.run({
+///     let fired = fired.clone();
+///     async move {
+///         let timer = jsloop::set_timeout(Duration::from_millis(1), {
+///             let fired = fired.clone();
+///             move || fired.set(fired.get() + 1)
+///         });
+///         // Dropping a handle does not cancel its timer ...
+///         let dropped = jsloop::set_timeout(Duration::from_millis(1), move || {
+///             fired.set(fired.get() + 10);
+///         });
+///         drop(dropped);
+///         // ... and a clone cancels the same timer as the original.
+///         timer.clone().clear();
+///     }
+/// });
+/// assert_eq!(fired.get(), 10);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Timer {
     state: Rc<TimerState>,
@@ -402,12 +480,46 @@ impl Timer {
     }
 
     /// Makes the timer keep the loop alive again (the default). Idempotent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// let fired = Rc::new(Cell::new(false));
+    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+    /// rt.run({
+    ///     let fired = fired.clone();
+    ///     async move {
+    ///         let timer = jsloop::set_timeout(Duration::from_secs(60), move || fired.set(true));
+    ///         timer.unref();
+    ///         timer.ref_(); // `run` waits for it after all
+    ///     }
+    /// });
+    /// assert!(fired.get());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn ref_(&self) -> &Self {
         self.set_ref(true);
         self
     }
 
     /// `true` if the timer keeps the loop alive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// jsloop::run(async {
+    ///     let timer = jsloop::set_timeout(Duration::from_secs(3600), || unreachable!());
+    ///     assert!(timer.has_ref());
+    ///     timer.unref();
+    ///     assert!(!timer.has_ref()); // `run` will not wait an hour for it
+    /// });
+    /// ```
     pub fn has_ref(&self) -> bool {
         self.state.is_ref.get()
     }
