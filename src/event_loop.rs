@@ -52,6 +52,8 @@ pub(crate) struct Core {
     pub(crate) tasks: RefCell<TaskRegistry>,
     /// Freed task-cell memory kept for the next spawn.
     pub(crate) cells: CellCache,
+    /// The task whose poll is running (innermost, for `spawn_now`).
+    pub(crate) current_task: Cell<Option<TaskRef>>,
     /// The timer wheel.
     pub(crate) timers: TimerQueue,
     /// The check-phase queue.
@@ -93,6 +95,7 @@ impl Core {
             microtasks: MicrotaskQueues::default(),
             tasks: RefCell::default(),
             cells: CellCache::default(),
+            current_task: Cell::new(None),
             timers: TimerQueue::default(),
             immediates: ImmediateQueue::default(),
             clock: Clock::new(virtual_time),

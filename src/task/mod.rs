@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 mod cell_cache;
 pub(crate) mod join;
@@ -209,7 +209,10 @@ impl Core {
             return;
         }
         header.flags.set(flags | RUNNING);
+        // `spawn_now` can poll a task inside another's poll: restore after.
+        let outer = self.current_task.replace(Some(task));
         let finished = task.poll();
+        self.current_task.set(outer);
         let flags = header.flags.get() & !RUNNING;
         header.flags.set(flags);
         if finished {
@@ -218,6 +221,13 @@ impl Core {
             // The task aborted itself while it ran.
             self.cancel_task(task);
         }
+    }
+
+    /// The task being polled, if `waker` is its own waker: a timer can then
+    /// name the task directly instead of holding a waker clone.
+    pub(crate) fn current_task_woken_by(&self, waker: &Waker) -> Option<TaskRef> {
+        let task = self.current_task.get()?;
+        task.with_waker(|own| own.will_wake(waker)).then_some(task)
     }
 
     /// Drops a live, not running task's future; it settles as aborted.

@@ -9,7 +9,8 @@
 //!   thread. Other threads only ever touch [`Header::state`] (an atomic) and
 //!   the immutable `runtime_id` / `vtable`.
 //! - `state` counts references: one per `Waker`, plus one *loop reference*
-//!   held while any loop-side flag in [`KEEPS_LOOP_REF`] is set. The cell is
+//!   held while any loop-side flag in [`KEEPS_LOOP_REF`] is set, or any
+//!   timer entry names the task (counted in the flags' upper bits). The cell is
 //!   freed when the count reaches zero, possibly on another thread; by then
 //!   the future and any output have already been dropped on the loop thread
 //!   (they may be `!Send`), so freeing only returns memory.
@@ -47,6 +48,10 @@ pub(crate) const HANDLE: u32 = 1 << 3;
 pub(crate) const ABORT: u32 = 1 << 4;
 /// While any of these is set, the loop holds its reference to the cell.
 const KEEPS_LOOP_REF: u32 = SCHEDULED | RUNNING | LIVE | HANDLE;
+/// The bits above the flags count the timer-wheel entries that name this
+/// task directly (a `Sleep` polled by its own task): loop-side references
+/// that need no atomic, which also keep the loop reference.
+const TIMER_REF_ONE: u32 = 1 << 8;
 
 /// `state` bit: the task sits in its runtime's remote queue.
 const REMOTE_QUEUED: u32 = 1;
@@ -173,11 +178,26 @@ impl TaskRef {
 
     /// Releases the loop reference once no loop-side flag needs the cell.
     pub(crate) fn release_if_unused(self) {
-        if self.header().flags.get() & KEEPS_LOOP_REF == 0 {
+        let flags = self.header().flags.get();
+        if flags & KEEPS_LOOP_REF == 0 && flags < TIMER_REF_ONE {
             // SAFETY: the loop reference is held until this point, and no
             // flag needs it any more; nothing on the loop uses `self` after.
             unsafe { release(self.0) }
         }
+    }
+
+    /// Takes a loop-side reference for a timer entry naming this task.
+    pub(crate) fn retain_timer_ref(self) {
+        let flags = self.header().flags.get();
+        let flags = flags.checked_add(TIMER_REF_ONE).expect("jsloop: too many timers for one task");
+        self.header().flags.set(flags);
+    }
+
+    /// Gives back a timer entry's reference; may free the cell.
+    pub(crate) fn release_timer_ref(self) {
+        let header = self.header();
+        header.flags.set(header.flags.get() - TIMER_REF_ONE);
+        self.release_if_unused();
     }
 
     /// A waker for this task that borrows the loop's reference (no count).

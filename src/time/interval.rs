@@ -24,7 +24,7 @@ use super::{sleep_until, Instant, Sleep};
 ///     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
 ///     assert_eq!(ticks.tick().await, start);
 ///     sleep(ms(35)).await; // not ticking while the ticks at 10, 20, 30 ms fall due
-///     assert_eq!(ticks.tick().await, start + ms(10)); // the late tick, at once
+///     assert_eq!(ticks.tick().await, start + ms(10)); // the overdue tick comes first
 ///     assert_eq!(ticks.tick().await, start + ms(40)); // 20 and 30 skipped: back on schedule
 /// });
 /// # Ok::<(), std::io::Error>(())
@@ -61,7 +61,8 @@ impl MissedTickBehavior {
 /// A tick this late (or later) counts as missed, as in tokio.
 const MISSED_AFTER: Duration = Duration::from_millis(5);
 
-/// Ticks every `period`; the first tick completes at once.
+/// Ticks every `period`; the first tick is due at once (it completes in the
+/// next timers phase, like a zero-duration [`sleep`](super::sleep())).
 ///
 /// # Panics
 ///

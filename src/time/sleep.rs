@@ -204,7 +204,8 @@ impl Future for Sleep {
         match self.state {
             SleepState::Elapsed => Poll::Ready(()),
             SleepState::Registered(key) => {
-                if core.timers.update_waker(key, cx.waker()) {
+                let task = core.current_task_woken_by(cx.waker());
+                if core.timers.update_waker(key, cx.waker(), task) {
                     Poll::Pending
                 } else {
                     self.state = SleepState::Elapsed;
@@ -216,7 +217,8 @@ impl Future for Sleep {
                     Some(deadline) => core.clock.ceil_ticks(deadline),
                     None => u64::MAX,
                 };
-                let entry = super::timers::TimerEntry::Wake(cx.waker().clone());
+                let task = core.current_task_woken_by(cx.waker());
+                let entry = super::timers::TimerEntry::waking(cx.waker(), task);
                 self.state = SleepState::Registered(core.timers.insert(deadline, entry));
                 Poll::Pending
             }

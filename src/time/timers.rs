@@ -20,6 +20,7 @@ use std::time::Duration;
 use super::wheel::{TimerKey, TimerWheel};
 use crate::context;
 use crate::event_loop::{Core, MainTask};
+use crate::task::raw::TaskRef;
 
 /// Node's `TIMEOUT_MAX`: longer delays are replaced by 1 ms.
 const TIMEOUT_MAX_MS: u128 = (1 << 31) - 1;
@@ -29,15 +30,39 @@ pub(crate) enum TimerEntry {
     /// A `set_timeout` / `set_interval`; `epoch` detects a timer cleared or
     /// refreshed after it was collected as due.
     Callback { timer: Rc<TimerState>, epoch: u32 },
-    /// A `Sleep` future's task.
+    /// A `Sleep` polled by its own task: the task itself, holding one of
+    /// its loop-side timer references (no waker clone, no atomics).
+    Task(TaskRef),
+    /// A `Sleep` polled through some other waker.
     Wake(Waker),
 }
 
+impl Drop for TimerEntry {
+    fn drop(&mut self) {
+        // Fired, removed or cleared: the entry gives its reference back.
+        if let TimerEntry::Task(task) = self {
+            task.release_timer_ref();
+        }
+    }
+}
+
 impl TimerEntry {
+    /// The entry for a `Sleep` to wake `waker`; `task` is the running task
+    /// when `waker` is its own waker.
+    pub(crate) fn waking(waker: &Waker, task: Option<TaskRef>) -> TimerEntry {
+        match task {
+            Some(task) => {
+                task.retain_timer_ref();
+                TimerEntry::Task(task)
+            }
+            None => TimerEntry::Wake(waker.clone()),
+        }
+    }
+
     fn is_ref(&self) -> bool {
         match self {
             TimerEntry::Callback { timer, .. } => timer.is_ref.get(),
-            TimerEntry::Wake(_) => true,
+            TimerEntry::Task(_) | TimerEntry::Wake(_) => true,
         }
     }
 }
@@ -74,17 +99,22 @@ impl TimerQueue {
         }
     }
 
-    /// Replaces the waker of a pending `Sleep`; `false` if it already fired.
-    pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
-        match self.wheel.borrow_mut().get_mut(key) {
-            Some(TimerEntry::Wake(stored)) => {
-                if !stored.will_wake(waker) {
-                    stored.clone_from(waker);
-                }
-                true
-            }
+    /// Makes a pending `Sleep`'s entry wake `waker` (whose task, if it is
+    /// the running task's own waker, is `task`); `false` if it already fired.
+    pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker, task: Option<TaskRef>) -> bool {
+        let mut wheel = self.wheel.borrow_mut();
+        let Some(entry) = wheel.get_mut(key) else { return false };
+        let unchanged = match (&*entry, task) {
+            (TimerEntry::Task(stored), Some(task)) => *stored == task,
+            (TimerEntry::Wake(stored), None) => stored.will_wake(waker),
             _ => false,
+        };
+        if !unchanged {
+            let replaced = std::mem::replace(entry, TimerEntry::waking(waker, task));
+            drop(wheel);
+            drop(replaced);
         }
+        true
     }
 
     /// Timers in the wheel (ref'd or not).
@@ -142,16 +172,18 @@ impl Core {
         }
         self.timers.refs.set(self.timers.refs.get() - refs);
         for entry in due.drain(..) {
-            match entry {
-                TimerEntry::Wake(waker) => waker.wake(),
+            match &entry {
+                TimerEntry::Wake(waker) => waker.wake_by_ref(),
+                TimerEntry::Task(task) => self.schedule_task(*task),
                 TimerEntry::Callback { timer, epoch } => {
-                    if timer.epoch.get() != epoch {
+                    if timer.epoch.get() != *epoch {
                         // Cleared or refreshed after it was collected.
                         continue;
                     }
-                    self.fire_timer(&timer, now);
+                    self.fire_timer(timer, now);
                 }
             }
+            drop(entry);
             self.checkpoint(main);
         }
         self.timers.due.replace(due);
