@@ -17,7 +17,6 @@ use crate::remote::Shared;
 /// # Examples
 ///
 /// ```
-/// use std::sync::mpsc;
 ///
 /// jsloop::run(async {
 ///     let (tx, rx) = futures::channel::oneshot::channel();

@@ -58,7 +58,7 @@ impl MissedTickBehavior {
     }
 }
 
-/// A tick this late (or later) counts as missed, as in tokio.
+/// A tick seen more than this late counts as missed, as in tokio.
 const MISSED_AFTER: Duration = Duration::from_millis(5);
 
 /// Ticks every `period`; the first tick is due at once (it completes in the

@@ -113,7 +113,8 @@ impl Sleep {
         Sleep { core: core.weak(), deadline, state: SleepState::Unregistered }
     }
 
-    /// The instant this sleep completes at (saturated for unreachable ones).
+    /// The instant this sleep completes at (for a deadline too far to
+    /// represent, an instant about 30 years from now).
     ///
     /// # Examples
     ///
