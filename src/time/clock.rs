@@ -44,27 +44,26 @@ impl Clock {
 
     /// Whole milliseconds from the origin to `instant`, rounded down.
     pub(crate) fn floor_ticks(&self, instant: Instant) -> u64 {
-        self.ticks(instant).0
+        ticks(instant.saturating_duration_since(self.origin)).0
     }
 
     /// Milliseconds from the origin to `instant`, rounded up: the first tick
     /// at or after `instant`.
     pub(crate) fn ceil_ticks(&self, instant: Instant) -> u64 {
-        match self.ticks(instant) {
+        self.ceil_ticks_after(instant, Duration::ZERO)
+    }
+
+    /// The first tick at or after `instant + duration`, without building
+    /// that `Instant` (`u64::MAX`, never, if it cannot be represented).
+    pub(crate) fn ceil_ticks_after(&self, instant: Instant, duration: Duration) -> u64 {
+        let Some(since) = instant.saturating_duration_since(self.origin).checked_add(duration)
+        else {
+            return u64::MAX;
+        };
+        match ticks(since) {
             (floor, true) => floor,
             (floor, false) => floor.saturating_add(1),
         }
-    }
-
-    /// (whole milliseconds since the origin, whether that is exact). One
-    /// `Instant` subtraction and `u64` arithmetic: `Duration::as_millis`
-    /// divides a `u128`, which showed up in the timer benchmarks.
-    fn ticks(&self, instant: Instant) -> (u64, bool) {
-        let since = instant.saturating_duration_since(self.origin);
-        let nanos = since.subsec_nanos();
-        let millis =
-            since.as_secs().saturating_mul(1000).saturating_add(u64::from(nanos / 1_000_000));
-        (millis, nanos % 1_000_000 == 0)
     }
 
     /// How long from now until tick `deadline`; `None` if it is too far to
@@ -84,4 +83,13 @@ impl Clock {
             elapsed.set(elapsed.get().saturating_add(by));
         }
     }
+}
+
+/// (whole milliseconds in `since`, whether that is exact), in `u64`
+/// arithmetic: `Duration::as_millis` divides a `u128`, which showed up in the
+/// timer benchmarks.
+fn ticks(since: Duration) -> (u64, bool) {
+    let nanos = since.subsec_nanos();
+    let millis = since.as_secs().saturating_mul(1000).saturating_add(u64::from(nanos / 1_000_000));
+    (millis, nanos % 1_000_000 == 0)
 }

@@ -39,10 +39,7 @@ use crate::event_loop::Core;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    context::with_current(|core| {
-        let deadline = core.clock.now().checked_add(duration);
-        Sleep::new(core, deadline)
-    })
+    context::with_current(|core| Sleep::new(core, core.clock.now(), duration))
 }
 
 /// Waits until `deadline`.
@@ -62,7 +59,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    context::with_current(|core| Sleep::new(core, Some(deadline.into_std())))
+    context::with_current(|core| Sleep::new(core, deadline.into_std(), Duration::ZERO))
 }
 
 /// Future returned by [`sleep`] and [`sleep_until`].
@@ -96,8 +93,12 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// ```
 pub struct Sleep {
     core: Weak<Core>,
-    /// `None`: too far in the future to ever fire.
-    deadline: Option<std::time::Instant>,
+    /// The deadline is `start + duration`, kept apart so that creating a
+    /// sleep needs no `Instant` addition (only `deadline()` does one).
+    start: std::time::Instant,
+    duration: Duration,
+    /// The wheel tick of the deadline, rounded up; `u64::MAX` never fires.
+    deadline_tick: u64,
     state: SleepState,
 }
 
@@ -109,8 +110,14 @@ enum SleepState {
 }
 
 impl Sleep {
-    fn new(core: &Core, deadline: Option<std::time::Instant>) -> Sleep {
-        Sleep { core: core.weak(), deadline, state: SleepState::Unregistered }
+    fn new(core: &Core, start: std::time::Instant, duration: Duration) -> Sleep {
+        Sleep {
+            core: core.weak(),
+            start,
+            duration,
+            deadline_tick: core.clock.ceil_ticks_after(start, duration),
+            state: SleepState::Unregistered,
+        }
     }
 
     /// The instant this sleep completes at (for a deadline too far to
@@ -132,7 +139,7 @@ impl Sleep {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn deadline(&self) -> Instant {
-        match self.deadline {
+        match self.start.checked_add(self.duration) {
             Some(deadline) => Instant::from_std(deadline),
             None => far_future(),
         }
@@ -175,7 +182,11 @@ impl Sleep {
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deregister();
-        self.deadline = Some(deadline.into_std());
+        self.start = deadline.into_std();
+        self.duration = Duration::ZERO;
+        // A sleep whose runtime is gone never fires, whatever its tick.
+        let core = self.core.upgrade();
+        self.deadline_tick = core.map_or(u64::MAX, |core| core.clock.ceil_ticks(self.start));
         self.state = SleepState::Unregistered;
     }
 
@@ -214,13 +225,9 @@ impl Future for Sleep {
                 }
             }
             SleepState::Unregistered => {
-                let deadline = match self.deadline {
-                    Some(deadline) => core.clock.ceil_ticks(deadline),
-                    None => u64::MAX,
-                };
                 let task = core.current_task_woken_by(cx.waker());
                 let entry = super::timers::TimerEntry::waking(cx.waker(), task);
-                self.state = SleepState::Registered(core.timers.insert(deadline, entry));
+                self.state = SleepState::Registered(core.timers.insert(self.deadline_tick, entry));
                 Poll::Pending
             }
         }
@@ -236,7 +243,7 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("elapsed", &self.is_elapsed())
             .finish()
     }
