@@ -181,9 +181,17 @@ impl<T> TimerWheel<T> {
 
     /// Remove a pending timer; `None` if the key is stale. O(1).
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
-        self.live(key)?;
-        self.unlink(key.index);
-        Some(self.release(key.index))
+        // One look-up of the entry serves the check, the value and the links
+        // (this is the cancel path of every dropped `Sleep`).
+        let e = self.entries.get_mut(key.index as usize)?;
+        if e.generation != key.generation {
+            return None;
+        }
+        let value = e.value.take()?;
+        let (prev, next, list) = (e.prev, e.next, e.list as usize);
+        self.detach(prev, next, list);
+        self.free_slot(key.index);
+        Some(value)
     }
 
     /// The deadline of a pending timer (`None` if the key is stale).
@@ -265,7 +273,7 @@ impl<T> TimerWheel<T> {
         self.len == 0
     }
 
-    #[inline]
+    #[cfg(test)]
     fn live(&self, key: TimerKey) -> Option<&Entry<T>> {
         let e = self.entries.get(key.index as usize)?;
         (e.generation == key.generation && e.value.is_some()).then_some(e)
@@ -311,6 +319,12 @@ impl<T> TimerWheel<T> {
     fn unlink(&mut self, index: u32) {
         let e = &self.entries[index as usize];
         let (prev, next, list) = (e.prev, e.next, e.list as usize);
+        self.detach(prev, next, list);
+    }
+
+    /// Unlinks the entry whose links are `prev` / `next` from `list`.
+    #[inline]
+    fn detach(&mut self, prev: u32, next: u32, list: usize) {
         if prev == NONE {
             self.lists[list].head = next;
         } else {
@@ -333,8 +347,15 @@ impl<T> TimerWheel<T> {
     /// Free an (already unlinked) entry and return its value.
     #[inline]
     fn release(&mut self, index: u32) -> T {
+        let value = self.entries[index as usize].value.take();
+        self.free_slot(index);
+        value.expect("timer wheel: released a vacant entry")
+    }
+
+    /// Puts an (unlinked, emptied) entry's slot on the free list.
+    #[inline]
+    fn free_slot(&mut self, index: u32) {
         let e = &mut self.entries[index as usize];
-        let value = e.value.take().expect("timer wheel: released a vacant entry");
         // Bumping the generation makes outstanding keys stale. A slot whose
         // generation would wrap is retired (never reused) so keys never alias.
         if e.generation != u32::MAX {
@@ -343,7 +364,6 @@ impl<T> TimerWheel<T> {
             self.free = index;
         }
         self.len -= 1;
-        value
     }
 
     fn drain_due_list(&mut self, now: u64, out: &mut Vec<T>) {
