@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Alive means: a ref'd timer, an immediate, a queued (next-tick /
-//! microtask / remote) item, or a `KeepAlive` guard. A pending task alone
+//! microtask / remote) item, a worker-pool job in flight, or a `KeepAlive`
+//! guard. A pending task alone
 //! does not keep the loop alive, just as a JS promise nothing will settle
 //! does not keep Node running.
 
@@ -29,6 +30,7 @@ use std::time::Duration;
 use crate::context;
 use crate::immediate::ImmediateQueue;
 use crate::microtask::{Microtask, MicrotaskQueues};
+use crate::pool::WorkerPool;
 use crate::remote::{self, RemoteEvent, Shared};
 use crate::task::raw::TaskRef;
 use crate::task::registry::TaskRegistry;
@@ -58,6 +60,8 @@ pub(crate) struct Core {
     pub(crate) timers: TimerQueue,
     /// The check-phase queue.
     pub(crate) immediates: ImmediateQueue,
+    /// The worker pool (`spawn_blocking`).
+    pub(crate) pool: WorkerPool,
     /// The loop's clock and cached `now`.
     pub(crate) clock: Clock,
     /// Takes panics from callbacks instead of letting them unwind out of
@@ -86,9 +90,11 @@ pub(crate) trait MainTask {
 impl Core {
     pub(crate) fn new(
         shared: Arc<Shared>,
+        pool_size: usize,
         virtual_time: bool,
         panic_handler: Option<PanicHandler>,
     ) -> Rc<Core> {
+        let pool = WorkerPool::new(pool_size, shared.clone());
         Rc::new_cyclic(|weak_self| Core {
             id: shared.id,
             shared,
@@ -98,6 +104,7 @@ impl Core {
             current_task: Cell::new(None),
             timers: TimerQueue::default(),
             immediates: ImmediateQueue::default(),
+            pool,
             clock: Clock::new(virtual_time),
             panic_handler,
             shut_down: Cell::new(false),
@@ -139,6 +146,7 @@ impl Core {
             || !self.microtasks.is_empty()
             || self.shared.queue.has_pending()
             || self.shared.keep_alive.load(Ordering::Acquire) != 0
+            || self.pool.has_in_flight()
     }
 
     /// Runs `future` as the main script and then the loop, per `mode`.
@@ -206,6 +214,7 @@ impl Core {
             match event {
                 RemoteEvent::Wake(remote) => self.schedule_task(remote.task()),
                 RemoteEvent::WakeMain => self.microtasks.push(Microtask::MAIN),
+                RemoteEvent::JobDone(completion) => self.pool.delivered(&*completion),
             }
             self.checkpoint(main);
         }
@@ -236,6 +245,7 @@ impl Core {
     pub(crate) fn shut_down(&self) {
         self.shut_down.set(true);
         self.cancel_all_tasks();
+        self.pool.shut_down();
         let (ring, next_ticks) = self.microtasks.take_all();
         for microtask in ring {
             match microtask {

@@ -59,9 +59,11 @@
 
 mod context;
 mod event_loop;
+pub mod fs;
 mod immediate;
 mod keep_alive;
 mod microtask;
+mod pool;
 mod reactor;
 mod remote;
 mod runtime;
@@ -83,6 +85,7 @@ mod criterion_support;
 pub use immediate::{clear_immediate, set_immediate, yield_to_loop, Immediate, YieldToLoop};
 pub use keep_alive::{keep_alive, KeepAlive};
 pub use microtask::{next_tick, queue_microtask};
+pub use pool::spawn_blocking;
 pub use runtime::{block_on, run, Builder, Handle, Runtime};
 pub use task::{spawn, spawn_now, yield_now, JoinError, JoinHandle, YieldNow};
 pub use time::{clear_interval, clear_timeout, set_interval, set_timeout, Timer};

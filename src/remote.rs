@@ -19,12 +19,23 @@ use crate::sync::{self, AtomicBool, Mutex, Ordering};
 use crate::task::raw::{self, Header, TaskRef};
 
 /// Something another thread asks the loop to do.
-#[derive(Debug)]
 pub(crate) enum RemoteEvent {
     /// A task was woken off the loop thread.
     Wake(RemoteTask),
     /// The main future (`run` / `block_on`) was woken off the loop thread.
     WakeMain,
+    /// A worker-pool job finished.
+    JobDone(std::sync::Arc<dyn crate::pool::Completion>),
+}
+
+impl std::fmt::Debug for RemoteEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RemoteEvent::Wake(task) => f.debug_tuple("Wake").field(task).finish(),
+            RemoteEvent::WakeMain => f.write_str("WakeMain"),
+            RemoteEvent::JobDone(_) => f.write_str("JobDone"),
+        }
+    }
 }
 
 /// A task reference that may cross threads: it owns one reference count of

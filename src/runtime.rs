@@ -5,12 +5,14 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::rc::Rc;
+use std::time::Duration;
 
 use futures_task::{FutureObj, LocalFutureObj, LocalSpawn, Spawn, SpawnError};
 
 use crate::context;
 use crate::event_loop::{Core, Mode, PanicHandler};
 use crate::keep_alive::KeepAlive;
+use crate::pool::pool_size;
 use crate::reactor::Poller;
 use crate::remote::Shared;
 use crate::task::JoinHandle;
@@ -193,6 +195,28 @@ impl Runtime {
     pub fn keep_alive(&self) -> KeepAlive {
         KeepAlive::new(self.core.shared.clone())
     }
+
+    /// Drops the runtime, giving worker-pool jobs that are still running up
+    /// to `timeout` to finish. (Plain `drop` gives them none: idle workers
+    /// are joined, running ones are left to finish on their own threads and
+    /// their results are dropped. Queued jobs that never started never run.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = jsloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     drop(jsloop::spawn_blocking(|| std::thread::sleep(Duration::from_millis(5))));
+    /// });
+    /// rt.shutdown_timeout(Duration::from_secs(1));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.core.pool.set_shutdown_wait(timeout);
+        drop(self);
+    }
 }
 
 impl Drop for Runtime {
@@ -230,6 +254,7 @@ impl fmt::Debug for Runtime {
 /// ```
 #[derive(Default)]
 pub struct Builder {
+    worker_threads: Option<usize>,
     virtual_time: bool,
     panic_handler: Option<PanicHandler>,
 }
@@ -247,6 +272,30 @@ impl Builder {
     /// ```
     pub fn new() -> Builder {
         Builder::default()
+    }
+
+    /// The number of worker-pool threads for [`spawn_blocking`](crate::spawn_blocking)
+    /// and [`fs`](crate::fs): like Node's `UV_THREADPOOL_SIZE`. Without it,
+    /// the `JSLOOP_THREADPOOL_SIZE` environment variable, else 4. Values
+    /// above 1024 are capped at 1024, as libuv does; the threads start on
+    /// first use.
+    ///
+    /// [`build`](Builder::build) fails with `InvalidInput` for 0 (or an
+    /// environment variable that is not a number).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::builder().worker_threads(2).build()?;
+    /// assert_eq!(rt.block_on(jsloop::spawn_blocking(|| 7)).unwrap(), 7);
+    ///
+    /// let error = jsloop::Runtime::builder().worker_threads(0).build().unwrap_err();
+    /// assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn worker_threads(mut self, threads: usize) -> Builder {
+        self.worker_threads = Some(threads);
+        self
     }
 
     /// With virtual time the clock stands still while anything can run and
@@ -328,14 +377,16 @@ impl Builder {
     /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
+        let pool_size = pool_size(self.worker_threads)?;
         let shared = Shared::register(Poller::new()?);
-        Ok(Runtime { core: Core::new(shared, self.virtual_time, self.panic_handler) })
+        Ok(Runtime { core: Core::new(shared, pool_size, self.virtual_time, self.panic_handler) })
     }
 }
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
+            .field("worker_threads", &self.worker_threads)
             .field("virtual_time", &self.virtual_time)
             .field("on_uncaught_panic", &self.panic_handler.is_some())
             .finish()

@@ -17,6 +17,8 @@ mod s09_timers_from_timers;
 mod s10_interval_clear_after_n;
 mod s11_clear_timeout_same_phase;
 mod s12_immediate_next_iteration;
+mod s13_io_immediate_before_timeout;
+mod s14_pool_completion_checkpoint;
 mod s20_microtask_flood_delays_timer;
 mod s21_timer_loop_yields;
 mod s22_async_await_basics;
@@ -84,6 +86,16 @@ fn s11_clear_timeout_same_phase() {
 #[test]
 fn s12_immediate_next_iteration() {
     check("12-immediate-next-iteration", s12_immediate_next_iteration::main)
+}
+
+#[test]
+fn s13_io_immediate_before_timeout() {
+    check("13-io-immediate-before-timeout", s13_io_immediate_before_timeout::main)
+}
+
+#[test]
+fn s14_pool_completion_checkpoint() {
+    check("14-pool-completion-checkpoint", s14_pool_completion_checkpoint::main)
 }
 
 #[test]

@@ -1,0 +1,309 @@
+//! Poll phase, worker side: the worker pool that plays the browser's Web
+//! APIs / libuv's threadpool.
+//!
+//! [`spawn_blocking`] sends a job to a fixed set of threads (4 by default,
+//! like `UV_THREADPOOL_SIZE`; started on first use) over a crossbeam
+//! channel. A finished job goes back through the runtime's remote queue —
+//! one poller notify per batch — and the loop delivers it in the poll phase,
+//! a macrotask followed by a checkpoint, as Node runs an `fs` callback. Until
+//! then the job keeps the loop alive.
+//!
+//! The job's result reaches its [`JoinHandle`] through a small task that
+//! waits for the delivery, so a blocking job is awaited, aborted and
+//! reported exactly like any task: a panicking job gives a `JoinError` (the
+//! worker survives), and aborting a job that has not started means it never
+//! runs.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::context;
+use crate::event_loop::Core;
+use crate::remote::{RemoteEvent, Shared};
+use crate::task::JoinHandle;
+
+/// The pool size when neither the builder nor the environment sets one.
+pub(crate) const DEFAULT_SIZE: usize = 4;
+/// The largest pool libuv accepts (`UV_THREADPOOL_SIZE` is capped the same).
+pub(crate) const MAX_SIZE: usize = 1024;
+/// The environment variable that sets the default pool size.
+pub(crate) const SIZE_VAR: &str = "JSLOOP_THREADPOOL_SIZE";
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The runtime's worker pool; loop thread only.
+pub(crate) struct WorkerPool {
+    size: usize,
+    /// Where finished jobs are reported.
+    shared: Arc<Shared>,
+    /// Started on first use.
+    started: RefCell<Option<Started>>,
+    /// Jobs submitted and not yet delivered: they keep the loop alive.
+    in_flight: Cell<usize>,
+    /// How long `Runtime` drop waits for running jobs.
+    shutdown_wait: Cell<Duration>,
+}
+
+struct Started {
+    jobs: Sender<Job>,
+    workers: Vec<thread::JoinHandle<()>>,
+    /// Set on shutdown: queued jobs are skipped, never run.
+    stopping: Arc<AtomicBool>,
+}
+
+/// Finds the pool size: the builder's, else `JSLOOP_THREADPOOL_SIZE`, else 4.
+pub(crate) fn pool_size(configured: Option<usize>) -> io::Result<usize> {
+    let size = match configured {
+        Some(size) => size,
+        None => match std::env::var(SIZE_VAR) {
+            Ok(value) => value.trim().parse::<usize>().map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{SIZE_VAR}={value:?} is not a thread count"),
+                )
+            })?,
+            Err(_) => DEFAULT_SIZE,
+        },
+    };
+    if size == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "jsloop: the worker pool needs at least one thread (worker_threads(0))",
+        ));
+    }
+    Ok(size.min(MAX_SIZE))
+}
+
+impl WorkerPool {
+    pub(crate) fn new(size: usize, shared: Arc<Shared>) -> WorkerPool {
+        WorkerPool {
+            size,
+            shared,
+            started: RefCell::new(None),
+            in_flight: Cell::new(0),
+            shutdown_wait: Cell::new(Duration::ZERO),
+        }
+    }
+
+    pub(crate) fn has_in_flight(&self) -> bool {
+        self.in_flight.get() != 0
+    }
+
+    /// Queues `job`, starting the threads on first use.
+    fn submit(&self, job: Job) -> io::Result<()> {
+        let mut started = self.started.borrow_mut();
+        if started.is_none() {
+            *started = Some(self.start()?);
+        }
+        let jobs = &started.as_ref().expect("started above").jobs;
+        jobs.send(job).map_err(|_| io::Error::other("jsloop: the worker pool has shut down"))?;
+        self.in_flight.set(self.in_flight.get() + 1);
+        Ok(())
+    }
+
+    fn start(&self) -> io::Result<Started> {
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let mut workers = Vec::with_capacity(self.size);
+        for n in 0..self.size {
+            let (queue, stopping) = (queue.clone(), stopping.clone());
+            let worker = thread::Builder::new()
+                .name(format!("jsloop-worker-{n}"))
+                .spawn(move || work(&queue, &stopping))?;
+            workers.push(worker);
+        }
+        Ok(Started { jobs, workers, stopping })
+    }
+
+    /// A finished job reached the loop (poll phase).
+    pub(crate) fn delivered(&self, completion: &dyn Completion) {
+        self.in_flight.set(self.in_flight.get() - 1);
+        if let Some(waker) = completion.deliver() {
+            waker.wake();
+        }
+    }
+
+    pub(crate) fn set_shutdown_wait(&self, wait: Duration) {
+        self.shutdown_wait.set(wait);
+    }
+
+    /// Stops the pool: queued jobs never run, idle workers are joined, and
+    /// running jobs get up to the shutdown wait to finish; after that their
+    /// threads are left to finish on their own (their results are dropped).
+    pub(crate) fn shut_down(&self) {
+        let Some(started) = self.started.borrow_mut().take() else { return };
+        started.stopping.store(true, Ordering::Release);
+        drop(started.jobs);
+        let deadline = Instant::now() + self.shutdown_wait.get();
+        // Idle workers see the closed channel (after skipping what is
+        // queued) and exit at once; a busy one exits when its job returns.
+        let mut workers = started.workers;
+        loop {
+            let (done, running): (Vec<_>, Vec<_>) =
+                workers.into_iter().partition(|w| w.is_finished());
+            for worker in done {
+                let _ = worker.join();
+            }
+            workers = running;
+            if workers.is_empty() || Instant::now() >= deadline.max(Instant::now() + IDLE_EXIT) {
+                break;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        // Whatever still runs is detached: dropping a `JoinHandle` does that.
+    }
+}
+
+/// How long shutdown gives idle workers to notice the closed channel.
+const IDLE_EXIT: Duration = Duration::from_millis(50);
+
+/// A worker thread: runs jobs until the pool's channel closes.
+fn work(queue: &Receiver<Job>, stopping: &AtomicBool) {
+    while let Ok(job) = queue.recv() {
+        if stopping.load(Ordering::Acquire) {
+            // Shutting down: a queued job is dropped unrun.
+            continue;
+        }
+        job();
+    }
+}
+
+/// The loop's side of a finished job, type-erased for the remote queue.
+pub(crate) trait Completion: Send + Sync {
+    /// Marks the result delivered; returns the waiting task's waker.
+    fn deliver(&self) -> Option<Waker>;
+}
+
+/// One job's result, shared by the worker and the waiting task.
+struct JobSlot<T> {
+    state: Mutex<SlotState<T>>,
+    /// The waiting task was aborted (or the runtime dropped): do not run.
+    cancelled: AtomicBool,
+}
+
+struct SlotState<T> {
+    result: Option<thread::Result<T>>,
+    /// The loop delivered the completion: only now may the task see it, so
+    /// a result never arrives before the poll phase, however fast the job.
+    delivered: bool,
+    waker: Option<Waker>,
+}
+
+impl<T> JobSlot<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState<T>> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<T: Send> Completion for JobSlot<T> {
+    fn deliver(&self) -> Option<Waker> {
+        let mut state = self.lock();
+        state.delivered = true;
+        state.waker.take()
+    }
+}
+
+/// The task that waits for a job's delivery and hands over its result.
+struct WaitForJob<T> {
+    slot: Arc<JobSlot<T>>,
+}
+
+impl<T> Future for WaitForJob<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut state = self.slot.lock();
+        if state.delivered {
+            match state.result.take() {
+                Some(Ok(value)) => return Poll::Ready(value),
+                // Re-raised inside the task: its `JoinHandle` reports it.
+                Some(Err(payload)) => {
+                    drop(state);
+                    resume_unwind(payload)
+                }
+                None => unreachable!("jsloop: a delivered job has a result"),
+            }
+        }
+        match &state.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => state.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for WaitForJob<T> {
+    fn drop(&mut self) {
+        // Aborted (or the runtime is going away): a job not yet started
+        // will not start.
+        self.slot.cancelled.store(true, Ordering::Release);
+    }
+}
+
+/// Runs `f` on the worker pool: blocking work (file system, CPU-heavy
+/// computation, a blocking library call) that must not stall the loop.
+///
+/// The result arrives in the poll phase, like a Node `fs` callback, and the
+/// returned [`JoinHandle`] yields it. Aborting the handle before the job
+/// starts means it never runs; a job that is running cannot be interrupted
+/// (its result is dropped). A panicking job yields a
+/// [`JoinError`](crate::JoinError) and its worker thread carries on. While a
+/// job is queued or running, the loop stays alive.
+///
+/// # Panics
+///
+/// Panics outside a runtime, or if the pool's threads cannot be started.
+///
+/// # Examples
+///
+/// ```
+/// let sum = jsloop::block_on(async {
+///     jsloop::spawn_blocking(|| (1..=100u64).sum::<u64>()).await.unwrap()
+/// });
+/// assert_eq!(sum, 5050);
+/// ```
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    context::with_current(|core| core.spawn_blocking(f))
+}
+
+impl Core {
+    pub(crate) fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = Arc::new(JobSlot {
+            state: Mutex::new(SlotState { result: None, delivered: false, waker: None }),
+            cancelled: AtomicBool::new(false),
+        });
+        let job_slot = slot.clone();
+        let shared = self.pool.shared.clone();
+        let job: Job = Box::new(move || {
+            let result = if job_slot.cancelled.load(Ordering::Acquire) {
+                None
+            } else {
+                Some(catch_unwind(AssertUnwindSafe(f)))
+            };
+            job_slot.lock().result = result;
+            shared.push(RemoteEvent::JobDone(job_slot));
+        });
+        if let Err(error) = self.pool.submit(job) {
+            panic!("{error}");
+        }
+        self.spawn(WaitForJob { slot })
+    }
+}
