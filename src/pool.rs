@@ -144,7 +144,9 @@ impl WorkerPool {
         let Some(started) = self.started.borrow_mut().take() else { return };
         started.stopping.store(true, Ordering::Release);
         drop(started.jobs);
-        let deadline = Instant::now() + self.shutdown_wait.get();
+        // Idle workers get a moment to notice the closed channel even when
+        // running jobs get no wait at all.
+        let give_up = Instant::now() + self.shutdown_wait.get().max(IDLE_EXIT);
         // Idle workers see the closed channel (after skipping what is
         // queued) and exit at once; a busy one exits when its job returns.
         let mut workers = started.workers;
@@ -155,7 +157,7 @@ impl WorkerPool {
                 let _ = worker.join();
             }
             workers = running;
-            if workers.is_empty() || Instant::now() >= deadline.max(Instant::now() + IDLE_EXIT) {
+            if workers.is_empty() || Instant::now() >= give_up {
                 break;
             }
             thread::sleep(Duration::from_millis(1));
