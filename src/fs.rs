@@ -2,7 +2,7 @@
 //! Node's `fs.promises`.
 //!
 //! Each function runs the matching `std::fs` call through
-//! [`spawn_blocking`](crate::spawn_blocking), so its result arrives in the
+//! [`spawn_blocking`], so its result arrives in the
 //! poll phase. Errors keep their `io::ErrorKind` and their message names the
 //! operation and the path, the way Node's `ENOENT: no such file or
 //! directory, open 'x'` does.

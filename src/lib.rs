@@ -5,8 +5,10 @@
 //! lines in the same order: `next_tick` before microtasks, microtasks after
 //! every macrotask, timers in (deadline, creation) order with Node's clamps,
 //! immediates in the check phase. Underneath it is a real executor: wakers
-//! feed the microtask ring, timers live in a hierarchical timer wheel, and
-//! the loop sleeps in the OS poller (`polling`) between phases.
+//! feed the microtask ring, timers live in a hierarchical timer wheel, the
+//! loop sleeps in the OS poller (`polling`) between phases, and blocking work
+//! runs on a worker pool whose results come back in the poll phase, as
+//! libuv's threadpool serves Node.
 //!
 //! ```
 //! use std::time::Duration;
@@ -32,7 +34,8 @@
 //!                 │
 //!                 ▼
 //!   ┌──► timers phase   due timers, (deadline, creation) order ─┐
-//!   │    poll phase     sleep in the poller; remote wakes       │ a checkpoint
+//!   │    poll phase     sleep in the poller; remote wakes,      │ a checkpoint
+//!   │                   worker-pool completions                 │
 //!   │    check phase    immediates queued before the phase      │ after each
 //!   └─── while alive ◄──────────────────────────────────────────┘
 //! ```
@@ -51,6 +54,7 @@
 //! | calling an `async` function | [`spawn_now`] (or [`spawn`]) |
 //! | `await null` / `await new Promise(setImmediate)` | [`yield_now`] / [`yield_to_loop`] |
 //! | `await sleep(ms)` | [`time::sleep`] |
+//! | `fs.promises.readFile`, `crypto.pbkdf2`, other threadpool work | [`fs::read`], [`spawn_blocking`] |
 //!
 //! `run` has Node's semantics (it returns once the loop is idle);
 //! [`block_on`] has tokio's (it returns when its future is done).

@@ -287,7 +287,7 @@ impl Builder {
     ///
     /// ```
     /// let rt = jsloop::Runtime::builder().worker_threads(2).build()?;
-    /// assert_eq!(rt.block_on(jsloop::spawn_blocking(|| 7)).unwrap(), 7);
+    /// assert_eq!(rt.block_on(async { jsloop::spawn_blocking(|| 7).await }).unwrap(), 7);
     ///
     /// let error = jsloop::Runtime::builder().worker_threads(0).build().unwrap_err();
     /// assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
