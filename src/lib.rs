@@ -67,6 +67,7 @@ pub mod fs;
 mod immediate;
 mod keep_alive;
 mod microtask;
+pub mod net;
 mod pool;
 mod reactor;
 mod remote;

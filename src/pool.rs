@@ -15,10 +15,12 @@
 //! runs.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -44,6 +46,8 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The runtime's worker pool; loop thread only.
 pub(crate) struct WorkerPool {
     size: usize,
+    /// Admits slow jobs (DNS lookups) to at most half the pool.
+    pub(crate) slow_work: Rc<SlowWorkGate>,
     /// Where finished jobs are reported.
     shared: Arc<Shared>,
     /// Started on first use.
@@ -87,6 +91,7 @@ pub(crate) fn pool_size(configured: Option<usize>) -> io::Result<usize> {
 impl WorkerPool {
     pub(crate) fn new(size: usize, shared: Arc<Shared>) -> WorkerPool {
         WorkerPool {
+            slow_work: Rc::new(SlowWorkGate::new((size / 2).max(1))),
             size,
             shared,
             started: RefCell::new(None),
@@ -307,5 +312,91 @@ impl Core {
             panic!("{error}");
         }
         self.spawn(WaitForJob { slot })
+    }
+}
+
+/// A FIFO admission gate for slow jobs: at most `limit` run at once, so
+/// slow DNS lookups cannot occupy every worker (libuv caps its "slow I/O" the
+/// same way). Loop thread only.
+pub(crate) struct SlowWorkGate {
+    limit: usize,
+    running: Cell<usize>,
+    waiting: RefCell<VecDeque<Waker>>,
+}
+
+impl SlowWorkGate {
+    pub(crate) fn new(limit: usize) -> SlowWorkGate {
+        SlowWorkGate { limit, running: Cell::new(0), waiting: RefCell::default() }
+    }
+
+    /// Waits for a free place; the permit gives it back when dropped.
+    pub(crate) async fn admit(self: Rc<Self>) -> SlowWorkPermit {
+        let mut queued = false;
+        std::future::poll_fn(|cx| {
+            // A newcomer does not overtake those already waiting.
+            let may_enter = queued || self.waiting.borrow().is_empty();
+            if self.running.get() < self.limit && may_enter {
+                self.running.set(self.running.get() + 1);
+                return Poll::Ready(());
+            }
+            self.waiting.borrow_mut().push_back(cx.waker().clone());
+            queued = true;
+            Poll::Pending
+        })
+        .await;
+        SlowWorkPermit { gate: self }
+    }
+}
+
+/// A place among the running slow jobs.
+pub(crate) struct SlowWorkPermit {
+    gate: Rc<SlowWorkGate>,
+}
+
+impl Drop for SlowWorkPermit {
+    fn drop(&mut self) {
+        self.gate.running.set(self.gate.running.get() - 1);
+        // Wake every waiter, in order: the first to be polled takes the
+        // place and the others queue again behind it. (Waking only the first
+        // could pick a waiter already admitted after a spurious wake, and
+        // leave the real next one asleep.)
+        let waiting = self.gate.waiting.take();
+        for waker in waiting {
+            waker.wake();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slow_work_gate_admits_at_most_its_limit_in_order() {
+        let order: Rc<RefCell<Vec<u32>>> = Rc::default();
+        let peak = Rc::new(Cell::new(0));
+        let rt = crate::Runtime::new().unwrap();
+        rt.block_on({
+            let (order, peak) = (order.clone(), peak.clone());
+            async move {
+                let gate = Rc::new(SlowWorkGate::new(2));
+                let handles: Vec<_> = (0..6)
+                    .map(|n| {
+                        let (gate, order, peak) = (gate.clone(), order.clone(), peak.clone());
+                        crate::spawn(async move {
+                            let _permit = gate.clone().admit().await;
+                            peak.set(peak.get().max(gate.running.get()));
+                            order.borrow_mut().push(n);
+                            crate::yield_to_loop().await;
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    handle.await.unwrap();
+                }
+            }
+        });
+        assert_eq!(peak.get(), 2);
+        assert_eq!(*order.borrow(), [0, 1, 2, 3, 4, 5]);
     }
 }

@@ -220,3 +220,22 @@ fn fs_round_trip_through_the_pool() {
         assert!(jsloop::fs::metadata(&dir).await.is_err());
     });
 }
+
+#[test]
+fn lookup_host_resolves_on_the_pool_and_names_bad_hosts() {
+    jsloop::block_on(async {
+        let local = jsloop::net::lookup_host("localhost:8080").await.unwrap();
+        assert!(local.iter().all(|addr| addr.port() == 8080 && addr.ip().is_loopback()));
+        assert!(!local.is_empty());
+        let error = jsloop::net::lookup_host("missing-port").await.unwrap_err();
+        assert!(error.to_string().contains("missing-port"), "{error}");
+        // Many lookups at once: they queue for half the pool and all finish.
+        let many: Vec<_> = (0..20)
+            .map(|i| jsloop::spawn(jsloop::net::lookup_host(format!("127.0.0.{}:1", i + 1))))
+            .collect();
+        for (i, handle) in many.into_iter().enumerate() {
+            let addrs = handle.await.unwrap().unwrap();
+            assert_eq!(addrs[0].to_string(), format!("127.0.0.{}:1", i + 1));
+        }
+    });
+}
