@@ -41,7 +41,17 @@ pub(crate) const MAX_SIZE: usize = 1024;
 /// The environment variable that sets the default pool size.
 pub(crate) const SIZE_VAR: &str = "JSLOOP_THREADPOOL_SIZE";
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A queued job: its shared slot, which holds the closure until a worker
+/// takes it and then its result. One allocation per job, made and (almost
+/// always) freed on the loop thread, so the loop's allocator cache stays warm.
+type Job = Arc<dyn RunJob>;
+
+/// A worker's view of a job.
+trait RunJob: Send + Sync {
+    /// Runs the closure (unless the job was cancelled or the pool is
+    /// stopping), stores the result and reports it to the loop.
+    fn run(self: Arc<Self>, shared: &Shared, stopping: bool);
+}
 
 /// The runtime's worker pool; loop thread only.
 pub(crate) struct WorkerPool {
@@ -121,10 +131,10 @@ impl WorkerPool {
         let stopping = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(self.size);
         for n in 0..self.size {
-            let (queue, stopping) = (queue.clone(), stopping.clone());
+            let (queue, stopping, shared) = (queue.clone(), stopping.clone(), self.shared.clone());
             let worker = thread::Builder::new()
                 .name(format!("jsloop-worker-{n}"))
-                .spawn(move || work(&queue, &stopping))?;
+                .spawn(move || work(&queue, &shared, &stopping))?;
             workers.push(worker);
         }
         Ok(Started { jobs, workers, stopping })
@@ -175,13 +185,10 @@ impl WorkerPool {
 const IDLE_EXIT: Duration = Duration::from_millis(50);
 
 /// A worker thread: runs jobs until the pool's channel closes.
-fn work(queue: &Receiver<Job>, stopping: &AtomicBool) {
+fn work(queue: &Receiver<Job>, shared: &Shared, stopping: &AtomicBool) {
     while let Ok(job) = queue.recv() {
-        if stopping.load(Ordering::Acquire) {
-            // Shutting down: a queued job is dropped unrun.
-            continue;
-        }
-        job();
+        // Shutting down: a queued job is dropped unrun.
+        job.run(shared, stopping.load(Ordering::Acquire));
     }
 }
 
@@ -191,14 +198,17 @@ pub(crate) trait Completion: Send + Sync {
     fn deliver(&self) -> Option<Waker>;
 }
 
-/// One job's result, shared by the worker and the waiting task.
-struct JobSlot<T> {
-    state: Mutex<SlotState<T>>,
+/// One job, shared by the worker and the waiting task: the closure, then
+/// its result.
+struct JobSlot<F, T> {
+    state: Mutex<SlotState<F, T>>,
     /// The waiting task was aborted (or the runtime dropped): do not run.
     cancelled: AtomicBool,
 }
 
-struct SlotState<T> {
+struct SlotState<F, T> {
+    /// The closure, until a worker takes it.
+    work: Option<F>,
     result: Option<thread::Result<T>>,
     /// The loop delivered the completion: only now may the task see it, so
     /// a result never arrives before the poll phase, however fast the job.
@@ -206,13 +216,34 @@ struct SlotState<T> {
     waker: Option<Waker>,
 }
 
-impl<T> JobSlot<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState<T>> {
+impl<F, T> JobSlot<F, T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState<F, T>> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-impl<T: Send> Completion for JobSlot<T> {
+impl<F, T> RunJob for JobSlot<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(self: Arc<Self>, shared: &Shared, stopping: bool) {
+        if stopping {
+            return;
+        }
+        let work = self.lock().work.take();
+        let result = match work {
+            Some(work) if !self.cancelled.load(Ordering::Acquire) => {
+                Some(catch_unwind(AssertUnwindSafe(work)))
+            }
+            _ => None,
+        };
+        self.lock().result = result;
+        shared.push(RemoteEvent::JobDone(self));
+    }
+}
+
+impl<F: Send, T: Send> Completion for JobSlot<F, T> {
     fn deliver(&self) -> Option<Waker> {
         let mut state = self.lock();
         state.delivered = true;
@@ -221,11 +252,11 @@ impl<T: Send> Completion for JobSlot<T> {
 }
 
 /// The task that waits for a job's delivery and hands over its result.
-struct WaitForJob<T> {
-    slot: Arc<JobSlot<T>>,
+struct WaitForJob<F, T> {
+    slot: Arc<JobSlot<F, T>>,
 }
 
-impl<T> Future for WaitForJob<T> {
+impl<F, T> Future for WaitForJob<F, T> {
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
@@ -249,7 +280,7 @@ impl<T> Future for WaitForJob<T> {
     }
 }
 
-impl<T> Drop for WaitForJob<T> {
+impl<F, T> Drop for WaitForJob<F, T> {
     fn drop(&mut self) {
         // Aborted (or the runtime is going away): a job not yet started
         // will not start.
@@ -294,21 +325,15 @@ impl Core {
         T: Send + 'static,
     {
         let slot = Arc::new(JobSlot {
-            state: Mutex::new(SlotState { result: None, delivered: false, waker: None }),
+            state: Mutex::new(SlotState {
+                work: Some(f),
+                result: None,
+                delivered: false,
+                waker: None,
+            }),
             cancelled: AtomicBool::new(false),
         });
-        let job_slot = slot.clone();
-        let shared = self.pool.shared.clone();
-        let job: Job = Box::new(move || {
-            let result = if job_slot.cancelled.load(Ordering::Acquire) {
-                None
-            } else {
-                Some(catch_unwind(AssertUnwindSafe(f)))
-            };
-            job_slot.lock().result = result;
-            shared.push(RemoteEvent::JobDone(job_slot));
-        });
-        if let Err(error) = self.pool.submit(job) {
+        if let Err(error) = self.pool.submit(slot.clone()) {
             panic!("{error}");
         }
         self.spawn(WaitForJob { slot })
