@@ -26,7 +26,10 @@ use crate::task::JoinHandle;
 ///
 /// Dropping the runtime drops every task's future, queued callback and
 /// timer; awaiting a `JoinHandle` of a task dropped that way yields an
-/// aborted [`JoinError`](crate::JoinError).
+/// aborted [`JoinError`](crate::JoinError). Worker-pool jobs that have not
+/// started never run; idle workers are joined, and a job still running is
+/// left to finish on its own thread, its result dropped (see
+/// [`shutdown_timeout`](Runtime::shutdown_timeout) to wait for it).
 ///
 /// # Examples
 ///
