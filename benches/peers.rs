@@ -21,10 +21,12 @@
 //!
 //! `cargo test --benches` runs each routine once with smaller sizes (debug).
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Mutex;
@@ -668,23 +670,6 @@ fn group_queue_microtask(c: &mut Criterion) {
 // Summary table.
 // ---------------------------------------------------------------------------
 
-/// Where criterion writes: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
-/// else `<target dir of this executable>/criterion` (set explicitly on the
-/// `Criterion`, since criterion itself would ask `cargo metadata`, which does
-/// not know about `--target-dir`).
-fn criterion_dir() -> (PathBuf, bool) {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return (PathBuf::from(home), false);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return (Path::new(&target).join("criterion"), false);
-    }
-    // <target>/<profile>/deps/peers-<hash>
-    let exe = std::env::current_exe().expect("current exe");
-    let target = exe.ancestors().nth(3).expect("bench exe lives in <target>/<profile>/deps");
-    (target.join("criterion"), true)
-}
-
 /// Median ns per iteration from `<dir>/<group>/<function>/new/estimates.json`,
 /// if criterion wrote it during this run.
 fn median_ns(dir: &Path, group: &str, function: &str, since: SystemTime) -> Option<f64> {
@@ -823,7 +808,7 @@ fn summary(dir: &Path, since: SystemTime) {
 
 fn main() {
     let since = SystemTime::now();
-    let (dir, set_dir) = criterion_dir();
+    let (dir, set_dir) = common::criterion_dir();
     let base = || {
         let c = Criterion::default().configure_from_args();
         if set_dir {

@@ -23,9 +23,10 @@
 //! `--profile-time`; `cargo test --benches` runs each criterion routine
 //! once, with 1/10 of the sizes.
 
+mod common;
+
 use std::future::Future;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
@@ -265,23 +266,6 @@ fn manual_table(rt: &Runtimes, filter: Option<&str>) {
 // main
 // ---------------------------------------------------------------------------
 
-/// Where criterion writes: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
-/// else `<target dir of this executable>/criterion` (set explicitly, since
-/// criterion itself would ask `cargo metadata`, which does not know about
-/// `--target-dir`). Same rule as `benches/peers.rs`.
-fn criterion_dir() -> (PathBuf, bool) {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return (PathBuf::from(home), false);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return (Path::new(&target).join("criterion"), false);
-    }
-    // <target>/<profile>/deps/pool-<hash>
-    let exe = std::env::current_exe().expect("current exe");
-    let target = exe.ancestors().nth(3).expect("bench exe lives in <target>/<profile>/deps");
-    (target.join("criterion"), true)
-}
-
 fn main() {
     // Before the `blocking` crate's first use: it reads this once, lazily.
     std::env::set_var("BLOCKING_MAX_THREADS", WORKERS.to_string());
@@ -297,7 +281,7 @@ fn main() {
     let filter = args.iter().find(|a| !a.starts_with('-')).map(String::as_str);
 
     let rt = Runtimes::new();
-    let (dir, set_dir) = criterion_dir();
+    let (dir, set_dir) = common::criterion_dir();
     let base = || {
         let c = Criterion::default().configure_from_args();
         if set_dir {

@@ -1,0 +1,21 @@
+//! Shared by the bench binaries (not a bench itself).
+
+use std::path::{Path, PathBuf};
+
+/// Where criterion writes: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
+/// else `<target dir of this executable>/criterion` (set explicitly on the
+/// `Criterion`, since criterion itself would ask `cargo metadata`, which does
+/// not know about `--target-dir`). The flag says whether the directory was
+/// derived from the executable's location.
+pub fn criterion_dir() -> (PathBuf, bool) {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return (PathBuf::from(home), false);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return (Path::new(&target).join("criterion"), false);
+    }
+    // <target>/<profile>/deps/<bench>-<hash>
+    let exe = std::env::current_exe().expect("current exe");
+    let target = exe.ancestors().nth(3).expect("bench exe lives in <target>/<profile>/deps");
+    (target.join("criterion"), true)
+}
