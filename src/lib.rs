@@ -69,6 +69,7 @@ mod keep_alive;
 mod microtask;
 pub mod net;
 mod pool;
+pub mod promise;
 mod reactor;
 mod remote;
 mod runtime;

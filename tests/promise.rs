@@ -1,0 +1,211 @@
+//! Promise combinators: all, all_settled, race, any.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use jsloop::promise::{all, all_settled, any, race, AggregateError};
+use jsloop::time::sleep;
+
+fn virtual_runtime() -> jsloop::Runtime {
+    jsloop::Runtime::builder().virtual_time(true).build().unwrap()
+}
+
+async fn after<T>(ms: u64, value: T) -> T {
+    sleep(Duration::from_millis(ms)).await;
+    value
+}
+
+#[test]
+fn all_keeps_input_order_not_completion_order() {
+    let out = virtual_runtime().block_on(all([after(30, Ok::<_, ()>("c")), after(10, Ok("a"))]));
+    assert_eq!(out, Ok(vec!["c", "a"]));
+}
+
+#[test]
+fn all_fails_fast_and_drops_the_pending_plain_futures() {
+    struct Flag(Rc<Cell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let dropped = Rc::new(Cell::new(false));
+    let rt = virtual_runtime();
+    let flag = Flag(dropped.clone());
+    let slow = Box::pin(async move {
+        let _flag = flag;
+        after(100, Ok::<u32, &str>(1)).await
+    }) as Pin<Box<dyn Future<Output = Result<u32, &str>>>>;
+    let failing = Box::pin(after(10, Err("boom")));
+    let result = rt.block_on(async {
+        let started = jsloop::time::Instant::now();
+        let result = all([slow, failing]).await;
+        (result, started.elapsed())
+    });
+    assert_eq!(result, (Err("boom"), Duration::from_millis(10)));
+    assert!(dropped.get());
+}
+
+#[test]
+fn join_handle_children_keep_running_after_all_fails() {
+    let finished = Rc::new(Cell::new(false));
+    virtual_runtime().run({
+        let finished = finished.clone();
+        async move {
+            let slow = jsloop::spawn(async move {
+                after(50, ()).await;
+                finished.set(true);
+                Ok::<(), &str>(())
+            });
+            let failing = jsloop::spawn(after(10, Err("t2 failed")));
+            let flat =
+                |h: jsloop::JoinHandle<Result<(), &'static str>>| async move { h.await.unwrap() };
+            assert_eq!(all([flat(slow), flat(failing)]).await, Err("t2 failed"));
+        }
+    });
+    assert!(finished.get(), "the detached task ran to completion");
+}
+
+#[test]
+fn all_settled_reports_every_outcome_in_input_order() {
+    let out = virtual_runtime().block_on(all_settled([
+        after(20, Err("x")),
+        after(5, Ok(1)),
+        after(10, Ok(2)),
+    ]));
+    assert_eq!(out, [Err("x"), Ok(1), Ok(2)]);
+    let empty: Vec<Result<(), ()>> =
+        jsloop::block_on(all_settled(Vec::<std::future::Ready<_>>::new()));
+    assert!(empty.is_empty());
+}
+
+#[test]
+fn race_settles_like_the_first_child_even_a_failure_and_ties_go_to_input_order() {
+    let rt = virtual_runtime();
+    assert_eq!(
+        rt.block_on(race([after(20, Ok(1)), after(5, Err("fast failure"))])),
+        Err("fast failure")
+    );
+    assert_eq!(rt.block_on(race([after(5, "first"), after(5, "second")])), "first");
+}
+
+#[test]
+fn race_of_nothing_never_settles_and_any_of_nothing_fails_at_once() {
+    let rt = virtual_runtime();
+    let never = rt.block_on(async {
+        jsloop::time::timeout(Duration::from_secs(3600), race(Vec::<std::future::Ready<()>>::new()))
+            .await
+    });
+    assert!(never.is_err());
+    let none = rt.block_on(any(Vec::<std::future::Ready<Result<(), ()>>>::new()));
+    assert!(none.unwrap_err().errors().is_empty());
+}
+
+#[test]
+fn any_skips_failures_and_aggregates_them_in_input_order() {
+    let rt = virtual_runtime();
+    assert_eq!(rt.block_on(any([after(5, Err("a")), after(10, Ok(2)), after(1, Err("c"))])), Ok(2));
+    let error =
+        rt.block_on(any([after(20, Err::<(), _>("first")), after(5, Err("second"))])).unwrap_err();
+    assert_eq!(error.errors(), ["first", "second"]);
+    assert_eq!(error.to_string(), "All promises were rejected");
+    assert_eq!(error.into_errors(), vec!["first", "second"]);
+}
+
+/// A child that counts its polls and completes once its flag is set.
+struct Gate {
+    index: usize,
+    polls: Rc<Cell<usize>>,
+    open: Rc<RefCell<Vec<bool>>>,
+    wakers: Rc<RefCell<Vec<Option<Waker>>>>,
+}
+
+impl Future for Gate {
+    type Output = Result<usize, ()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.polls.set(self.polls.get() + 1);
+        if self.open.borrow()[self.index] {
+            return Poll::Ready(Ok(self.index));
+        }
+        self.wakers.borrow_mut()[self.index] = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "too slow under Miri")]
+fn a_wake_polls_only_its_own_child_across_a_hundred_thousand() {
+    const N: usize = 100_000;
+    let polls = Rc::new(Cell::new(0));
+    let open = Rc::new(RefCell::new(vec![false; N]));
+    let wakers = Rc::new(RefCell::new(vec![None; N]));
+    let out = jsloop::block_on({
+        let (polls, open, wakers) = (polls.clone(), open.clone(), wakers.clone());
+        async move {
+            let children: Vec<_> = (0..N)
+                .map(|index| Gate {
+                    index,
+                    polls: polls.clone(),
+                    open: open.clone(),
+                    wakers: wakers.clone(),
+                })
+                .collect();
+            let opener = jsloop::spawn(async move {
+                for index in (0..N).rev() {
+                    open.borrow_mut()[index] = true;
+                    let waker = wakers.borrow_mut()[index].take();
+                    waker.unwrap().wake();
+                    jsloop::yield_now().await;
+                }
+            });
+            let out = all(children).await;
+            opener.await.unwrap();
+            out
+        }
+    });
+    assert_eq!(out.unwrap(), (0..N).collect::<Vec<_>>());
+    // Each child: one poll at the start, one after its own wake.
+    assert_eq!(polls.get(), 2 * N);
+}
+
+#[test]
+fn nested_combinators() {
+    let rt = virtual_runtime();
+    type Child = Pin<Box<dyn Future<Output = Result<i32, AggregateError<&'static str>>>>>;
+    let out = rt.block_on(all([
+        Box::pin(any([after(5, Err("x")), after(10, Ok(1))])) as Child,
+        Box::pin(async { race([after(3, Ok(2)), after(1, Ok(3))]).await }),
+    ]));
+    assert_eq!(out, Ok(vec![1, 3]));
+}
+
+#[test]
+fn all_of_aborted_task_handles_reports_the_join_error() {
+    jsloop::block_on(async {
+        let handle = jsloop::spawn(std::future::pending::<()>());
+        handle.abort();
+        let out = all([handle]).await;
+        assert!(out.unwrap_err().is_aborted());
+    });
+}
+
+#[test]
+fn a_panicking_child_panics_the_task_awaiting_the_combinator() {
+    jsloop::block_on(async {
+        let task = jsloop::spawn(async {
+            let boom = async {
+                if jsloop::time::Instant::now().elapsed() < Duration::from_secs(3600) {
+                    panic!("child panicked");
+                }
+                Ok(())
+            };
+            let _ = all([Box::pin(boom) as Pin<Box<dyn Future<Output = Result<(), ()>>>>]).await;
+        });
+        assert!(task.await.unwrap_err().is_panic());
+    });
+}
