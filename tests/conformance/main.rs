@@ -19,6 +19,7 @@ mod s11_clear_timeout_same_phase;
 mod s12_immediate_next_iteration;
 mod s13_io_immediate_before_timeout;
 mod s14_pool_completion_checkpoint;
+mod s16_all_fail_fast;
 mod s20_microtask_flood_delays_timer;
 mod s21_timer_loop_yields;
 mod s22_async_await_basics;
@@ -96,6 +97,11 @@ fn s13_io_immediate_before_timeout() {
 #[test]
 fn s14_pool_completion_checkpoint() {
     check("14-pool-completion-checkpoint", s14_pool_completion_checkpoint::main)
+}
+
+#[test]
+fn s16_all_fail_fast() {
+    check("16-all-fail-fast", s16_all_fail_fast::main)
 }
 
 #[test]
