@@ -808,15 +808,8 @@ fn summary(dir: &Path, since: SystemTime) {
 
 fn main() {
     let since = SystemTime::now();
-    let (dir, set_dir) = common::criterion_dir();
-    let base = || {
-        let c = Criterion::default().configure_from_args();
-        if set_dir {
-            c.output_directory(&dir)
-        } else {
-            c
-        }
-    };
+    let output = common::criterion_dir();
+    let base = || common::criterion(&output);
     let mut c = base();
     group_spawn(&mut c);
     group_yield(&mut c);
@@ -825,5 +818,5 @@ fn main() {
     group_timer_register_cancel(&mut c);
     group_queue_microtask(&mut c);
     base().final_summary();
-    summary(&dir, since);
+    summary(&output.0, since);
 }

@@ -281,15 +281,8 @@ fn main() {
     let filter = args.iter().find(|a| !a.starts_with('-')).map(String::as_str);
 
     let rt = Runtimes::new();
-    let (dir, set_dir) = common::criterion_dir();
-    let base = || {
-        let c = Criterion::default().configure_from_args();
-        if set_dir {
-            c.output_directory(&dir)
-        } else {
-            c
-        }
-    };
+    let output = common::criterion_dir();
+    let base = || common::criterion(&output);
     let mut c = base();
     group_round_trips(&mut c, &rt);
     group_latency(&mut c, &rt);

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use criterion::Criterion;
+
 /// Where criterion writes: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
 /// else `<target dir of this executable>/criterion` (set explicitly on the
 /// `Criterion`, since criterion itself would ask `cargo metadata`, which does
@@ -18,4 +20,15 @@ pub fn criterion_dir() -> (PathBuf, bool) {
     let exe = std::env::current_exe().expect("current exe");
     let target = exe.ancestors().nth(3).expect("bench exe lives in <target>/<profile>/deps");
     (target.join("criterion"), true)
+}
+
+/// A `Criterion` configured from the command line, writing to `dir` (from
+/// [`criterion_dir`]) when that had to be derived.
+pub fn criterion((dir, set_dir): &(PathBuf, bool)) -> Criterion {
+    let c = Criterion::default().configure_from_args();
+    if *set_dir {
+        c.output_directory(dir)
+    } else {
+        c
+    }
 }
