@@ -66,6 +66,7 @@ mod event_loop;
 pub mod fs;
 mod immediate;
 mod keep_alive;
+mod listeners;
 mod microtask;
 pub mod net;
 mod pool;

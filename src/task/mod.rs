@@ -169,6 +169,29 @@ impl Core {
         JoinHandle::new(task)
     }
 
+    /// Registers `future` as a detached task and polls it at once (a
+    /// promise's async body, like a JS `async` function call).
+    pub(crate) fn spawn_detached_now<F: Future<Output = ()> + 'static>(&self, future: F) {
+        let task = self.register_task(future, LIVE);
+        if self.is_shut_down() {
+            self.cancel_task(task);
+        } else {
+            self.run_task(task);
+        }
+    }
+
+    /// Registers `future` as a detached task without queuing it, and returns
+    /// its waker: it first runs when that is woken (a promise reaction waits
+    /// so for its promise). `None` once the runtime is shut down.
+    pub(crate) fn spawn_parked<F: Future<Output = ()> + 'static>(&self, future: F) -> Option<Waker> {
+        let task = self.register_task(future, LIVE);
+        if self.is_shut_down() {
+            self.cancel_task(task);
+            return None;
+        }
+        Some(task.with_waker(Waker::clone))
+    }
+
     /// Allocates a task cell and enters it in the registry.
     fn register_task<F>(&self, future: F, flags: u32) -> TaskRef
     where

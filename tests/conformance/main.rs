@@ -19,6 +19,7 @@ mod s11_clear_timeout_same_phase;
 mod s12_immediate_next_iteration;
 mod s13_io_immediate_before_timeout;
 mod s14_pool_completion_checkpoint;
+mod s15_promise_chain;
 mod s16_all_fail_fast;
 mod s20_microtask_flood_delays_timer;
 mod s21_timer_loop_yields;
@@ -26,6 +27,8 @@ mod s22_async_await_basics;
 mod s23_foreach_async;
 mod s25_queuemicrotask_batching;
 mod s26_for_await_of;
+mod s30_tick_await_vs_external;
+mod s31_tick_async_return;
 
 use log::check;
 
@@ -100,6 +103,11 @@ fn s14_pool_completion_checkpoint() {
 }
 
 #[test]
+fn s15_promise_chain() {
+    check("15-promise-chain", s15_promise_chain::main)
+}
+
+#[test]
 fn s16_all_fail_fast() {
     check("16-all-fail-fast", s16_all_fail_fast::main)
 }
@@ -132,4 +140,14 @@ fn s25_queuemicrotask_batching() {
 #[test]
 fn s26_for_await_of() {
     check("26-for-await-of", s26_for_await_of::main)
+}
+
+#[test]
+fn s30_tick_await_vs_external() {
+    check("30-tick-await-vs-external", s30_tick_await_vs_external::main)
+}
+
+#[test]
+fn s31_tick_async_return() {
+    check("31-tick-async-return", s31_tick_async_return::main)
 }
