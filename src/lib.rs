@@ -61,6 +61,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, clippy::undocumented_unsafe_blocks)]
 
+pub mod abort;
 mod context;
 mod event_loop;
 pub mod fs;
@@ -89,6 +90,7 @@ pub mod loom_model {
 #[cfg(feature = "criterion")]
 mod criterion_support;
 
+pub use abort::{abortable, AbortController, AbortSignal};
 pub use immediate::{clear_immediate, set_immediate, yield_to_loop, Immediate, YieldToLoop};
 pub use keep_alive::{keep_alive, KeepAlive};
 pub use microtask::{next_tick, queue_microtask};

@@ -56,10 +56,21 @@ impl<T> Listeners<T> {
         Some(listener)
     }
 
+    /// The keys of the listeners present, in the order they were added.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = ListenerKey> + '_ {
+        self.entries.iter().filter(|(_, listener)| listener.is_some()).map(|(key, _)| *key)
+    }
+
     /// Takes out every listener, in the order they were added.
     pub(crate) fn take_all(&mut self) -> impl Iterator<Item = T> {
         self.holes = 0;
         std::mem::take(&mut self.entries).into_iter().filter_map(|(_, listener)| listener)
+    }
+}
+
+impl<T> Default for Listeners<T> {
+    fn default() -> Self {
+        Listeners::new()
     }
 }
 

@@ -27,6 +27,7 @@ mod s22_async_await_basics;
 mod s23_foreach_async;
 mod s25_queuemicrotask_batching;
 mod s26_for_await_of;
+mod s27_abort_signal;
 mod s30_tick_await_vs_external;
 mod s31_tick_async_return;
 
@@ -140,6 +141,11 @@ fn s25_queuemicrotask_batching() {
 #[test]
 fn s26_for_await_of() {
     check("26-for-await-of", s26_for_await_of::main)
+}
+
+#[test]
+fn s27_abort_signal() {
+    check("27-abort-signal", s27_abort_signal::main)
 }
 
 #[test]

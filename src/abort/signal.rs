@@ -1,0 +1,325 @@
+//! `AbortSignal`: the side that listens, and the `aborted()` future.
+
+use std::borrow::Borrow;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use super::AbortReason;
+use crate::listeners::{ListenerKey, Listeners};
+
+/// A signal that work should stop: JS's `AbortSignal`. Get one from an
+/// [`AbortController`](crate::AbortController), or from
+/// [`AbortSignal::timeout`] / [`AbortSignal::any`].
+///
+/// `is_aborted()` and `reason()` are JS's `signal.aborted` and
+/// `signal.reason`; [`add_listener`](AbortSignal::add_listener) is
+/// `addEventListener('abort', …)`; [`aborted`](AbortSignal::aborted) is a
+/// future of the abort. Clones are handles to the same signal.
+///
+/// # Examples
+///
+/// ```
+/// use jsloop::AbortController;
+///
+/// jsloop::run(async {
+///     let controller = AbortController::new();
+///     let signal = controller.signal();
+///     jsloop::queue_microtask(move || controller.abort("done"));
+///     let reason = signal.aborted().await;
+///     assert_eq!(reason.to_string(), "done");
+///     assert!(signal.is_aborted());
+/// });
+/// ```
+#[derive(Clone, Default)]
+pub struct AbortSignal {
+    state: Rc<SignalState>,
+}
+
+#[derive(Default)]
+struct SignalState {
+    reason: RefCell<Option<AbortReason>>,
+    listeners: RefCell<Listeners<Listener>>,
+}
+
+enum Listener {
+    Callback(Box<dyn FnOnce(&AbortReason)>),
+    /// A task waiting in [`Aborted`] or [`Abortable`](super::Abortable).
+    Wake(Waker),
+}
+
+/// Identifies a listener added with [`AbortSignal::add_listener`], to
+/// remove it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ListenerId(ListenerKey);
+
+impl AbortSignal {
+    /// Whether the signal was aborted: JS's `signal.aborted`.
+    pub fn is_aborted(&self) -> bool {
+        self.state.reason.borrow().is_some()
+    }
+
+    /// The abort reason, once aborted: JS's `signal.reason`.
+    pub fn reason(&self) -> Option<AbortReason> {
+        self.state.reason.borrow().clone()
+    }
+
+    /// `Err(reason)` if aborted: JS's `signal.throwIfAborted()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let controller = jsloop::AbortController::new();
+    /// assert!(controller.signal().throw_if_aborted().is_ok());
+    /// controller.abort(jsloop::abort::AbortReason::default());
+    /// assert!(controller.signal().throw_if_aborted().is_err());
+    /// ```
+    pub fn throw_if_aborted(&self) -> Result<(), AbortReason> {
+        self.reason().map_or(Ok(()), Err)
+    }
+
+    /// Runs `listener` when the signal is aborted, after the listeners
+    /// added before it: `addEventListener('abort', listener)`. On an
+    /// aborted signal it never runs, as in JS.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// let controller = jsloop::AbortController::new();
+    /// let signal = controller.signal();
+    /// for name in ["first", "second", "removed"] {
+    ///     let log = log.clone();
+    ///     let id = signal.add_listener(move |_| log.borrow_mut().push(name));
+    ///     if name == "removed" {
+    ///         assert!(signal.remove_listener(id));
+    ///     }
+    /// }
+    /// controller.abort("stop");
+    /// assert_eq!(*log.borrow(), ["first", "second"]);
+    /// ```
+    pub fn add_listener(&self, listener: impl FnOnce(&AbortReason) + 'static) -> ListenerId {
+        self.add(Listener::Callback(Box::new(listener)))
+    }
+
+    /// Removes a listener that has not run: `removeEventListener`. Returns
+    /// whether it was still there. Removing a listener while the signal
+    /// dispatches (from an earlier listener) keeps it from running, as in
+    /// the DOM.
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        let removed = self.state.listeners.borrow_mut().remove(id.0);
+        removed.is_some()
+    }
+
+    fn add(&self, listener: Listener) -> ListenerId {
+        let mut listeners = self.state.listeners.borrow_mut();
+        let key = listeners.add(listener);
+        if self.is_aborted() {
+            // Too late to ever run: drop it (after the borrow ends).
+            let late = listeners.remove(key);
+            drop(listeners);
+            drop(late);
+        }
+        ListenerId(key)
+    }
+
+    /// A future of the abort: ready with the reason once the signal is
+    /// aborted (at once if it is already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// jsloop::run(async {
+    ///     let signal = jsloop::AbortSignal::timeout(Duration::from_millis(1));
+    ///     assert!(signal.aborted().await.is_timeout());
+    /// });
+    /// ```
+    pub fn aborted(&self) -> Aborted {
+        Aborted { waiting: AbortWait::new(self) }
+    }
+
+    /// A signal that aborts by itself after `delay`, with
+    /// [`AbortReason::timed_out`]: `AbortSignal.timeout(ms)`. Its timer
+    /// does not keep the loop alive (Node unrefs it too).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime: "no jsloop runtime is running on this thread".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::{abortable, time::sleep, AbortSignal};
+    ///
+    /// jsloop::run(async {
+    ///     let signal = AbortSignal::timeout(Duration::from_millis(5));
+    ///     let slow = abortable(sleep(Duration::from_secs(60)), &signal).await;
+    ///     assert!(slow.unwrap_err().is_timeout());
+    /// });
+    /// ```
+    pub fn timeout(delay: Duration) -> AbortSignal {
+        let signal = AbortSignal::default();
+        let weak = Rc::downgrade(&signal.state);
+        crate::set_timeout(delay, move || {
+            if let Some(signal) = AbortSignal::upgrade(&weak) {
+                signal.dispatch(AbortReason::timed_out());
+            }
+        })
+        .unref();
+        signal
+    }
+
+    /// A signal that aborts as soon as any of `signals` does, with its
+    /// reason: `AbortSignal.any(signals)`. If one is aborted already, so is
+    /// the new signal, with the reason of the first such in `signals`.
+    ///
+    /// The sources do not keep the new signal alive, and its listeners on
+    /// them are removed once it aborts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::{AbortController, AbortSignal};
+    ///
+    /// let user = AbortController::new();
+    /// let shutdown = AbortController::new();
+    /// let either = AbortSignal::any([user.signal(), shutdown.signal()]);
+    /// shutdown.abort("shutting down");
+    /// assert_eq!(either.reason().unwrap().to_string(), "shutting down");
+    /// ```
+    pub fn any<I>(signals: I) -> AbortSignal
+    where
+        I: IntoIterator,
+        I::Item: Borrow<AbortSignal>,
+    {
+        let combined = AbortSignal::default();
+        let sources: Vec<AbortSignal> = signals.into_iter().map(|s| s.borrow().clone()).collect();
+        if let Some(reason) = sources.iter().find_map(AbortSignal::reason) {
+            combined.dispatch(reason);
+            return combined;
+        }
+        let weak = Rc::downgrade(&combined.state);
+        let registrations: Vec<(Weak<SignalState>, ListenerId)> = sources
+            .iter()
+            .map(|source| {
+                let weak = weak.clone();
+                let id = source.add_listener(move |reason| {
+                    if let Some(combined) = AbortSignal::upgrade(&weak) {
+                        combined.dispatch(reason.clone());
+                    }
+                });
+                (Rc::downgrade(&source.state), id)
+            })
+            .collect();
+        combined.add_listener(move |_| {
+            for (source, id) in registrations {
+                if let Some(source) = AbortSignal::upgrade(&source) {
+                    source.remove_listener(id);
+                }
+            }
+        });
+        combined
+    }
+
+    fn upgrade(weak: &Weak<SignalState>) -> Option<AbortSignal> {
+        weak.upgrade().map(|state| AbortSignal { state })
+    }
+
+    /// Aborts: sets the reason, then runs the listeners present now, in
+    /// order, skipping any removed meanwhile. Once only.
+    pub(crate) fn dispatch(&self, reason: AbortReason) {
+        if self.is_aborted() {
+            return;
+        }
+        *self.state.reason.borrow_mut() = Some(reason.clone());
+        let keys: Vec<ListenerKey> = self.state.listeners.borrow().keys().collect();
+        let mut first_panic = None;
+        for key in keys {
+            let listener = self.state.listeners.borrow_mut().remove(key);
+            match listener {
+                Some(Listener::Callback(callback)) => {
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&reason))) {
+                        first_panic.get_or_insert(payload);
+                    }
+                }
+                Some(Listener::Wake(waker)) => waker.wake(),
+                None => {}
+            }
+        }
+        if let Some(payload) = first_panic {
+            resume_unwind(payload);
+        }
+    }
+}
+
+impl fmt::Debug for AbortSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortSignal").field("reason", &*self.state.reason.borrow()).finish()
+    }
+}
+
+/// A task's registration with a signal, removed when dropped: what
+/// [`Aborted`] and [`Abortable`](super::Abortable) wait with.
+pub(crate) struct AbortWait {
+    signal: AbortSignal,
+    key: Option<ListenerKey>,
+}
+
+impl AbortWait {
+    pub(crate) fn new(signal: &AbortSignal) -> Self {
+        AbortWait { signal: signal.clone(), key: None }
+    }
+
+    /// The reason if aborted, else registers (or refreshes) `cx`'s waker.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<AbortReason> {
+        if let Some(reason) = self.signal.reason() {
+            return Poll::Ready(reason);
+        }
+        let mut listeners = self.signal.state.listeners.borrow_mut();
+        match self.key.and_then(|key| listeners.get_mut(key)) {
+            Some(Listener::Wake(waker)) => waker.clone_from(cx.waker()),
+            _ => self.key = Some(listeners.add(Listener::Wake(cx.waker().clone()))),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for AbortWait {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            let removed = self.signal.state.listeners.borrow_mut().remove(key);
+            drop(removed);
+        }
+    }
+}
+
+/// The future of [`AbortSignal::aborted`]: the reason, once aborted.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Aborted {
+    waiting: AbortWait,
+}
+
+impl Future for Aborted {
+    type Output = AbortReason;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<AbortReason> {
+        self.waiting.poll(cx)
+    }
+}
+
+impl fmt::Debug for Aborted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Aborted").field("signal", &self.waiting.signal).finish()
+    }
+}
