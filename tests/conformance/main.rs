@@ -21,10 +21,14 @@ mod s13_io_immediate_before_timeout;
 mod s14_pool_completion_checkpoint;
 mod s15_promise_chain;
 mod s16_all_fail_fast;
+mod s17_allsettled_shapes;
+mod s18_race_reject_first;
+mod s19_any_aggregate;
 mod s20_microtask_flood_delays_timer;
 mod s21_timer_loop_yields;
 mod s22_async_await_basics;
 mod s23_foreach_async;
+mod s24_sequential_parallel_race;
 mod s25_queuemicrotask_batching;
 mod s26_for_await_of;
 mod s27_abort_signal;
@@ -114,6 +118,21 @@ fn s16_all_fail_fast() {
 }
 
 #[test]
+fn s17_allsettled_shapes() {
+    check("17-allsettled-shapes", s17_allsettled_shapes::main)
+}
+
+#[test]
+fn s18_race_reject_first() {
+    check("18-race-reject-first", s18_race_reject_first::main)
+}
+
+#[test]
+fn s19_any_aggregate() {
+    check("19-any-aggregate", s19_any_aggregate::main)
+}
+
+#[test]
 fn s20_microtask_flood_delays_timer() {
     check("20-microtask-flood-delays-timer", s20_microtask_flood_delays_timer::main)
 }
@@ -131,6 +150,11 @@ fn s22_async_await_basics() {
 #[test]
 fn s23_foreach_async() {
     check("23-foreach-async", s23_foreach_async::main)
+}
+
+#[test]
+fn s24_sequential_parallel_race() {
+    check("24-sequential-parallel-race", s24_sequential_parallel_race::main)
 }
 
 #[test]
