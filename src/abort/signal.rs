@@ -140,8 +140,10 @@ impl AbortSignal {
     /// use std::time::Duration;
     ///
     /// jsloop::run(async {
-    ///     let signal = jsloop::AbortSignal::timeout(Duration::from_millis(1));
-    ///     assert!(signal.aborted().await.is_timeout());
+    ///     let controller = jsloop::AbortController::new();
+    ///     let signal = controller.signal();
+    ///     jsloop::set_timeout(Duration::from_millis(1), move || controller.abort("late"));
+    ///     assert_eq!(signal.aborted().await.to_string(), "late");
     /// });
     /// ```
     pub fn aborted(&self) -> Aborted {
@@ -150,7 +152,9 @@ impl AbortSignal {
 
     /// A signal that aborts by itself after `delay`, with
     /// [`AbortReason::timed_out`]: `AbortSignal.timeout(ms)`. Its timer
-    /// does not keep the loop alive (Node unrefs it too).
+    /// does not keep the loop alive (Node unrefs it too): it bounds work
+    /// that keeps the loop alive by itself (a sleep, a socket, a pool job),
+    /// and `run` does not wait for it otherwise.
     ///
     /// # Panics
     ///

@@ -122,7 +122,7 @@ impl<T, E> State<T, E> {
     }
 
     pub(crate) fn is_pending(&self) -> bool {
-        matches!(self.lock().phase, Phase::Pending | Phase::Adopting)
+        !matches!(self.lock().phase, Phase::Settled(_))
     }
 
     /// A short name of the phase, for `Debug`.
