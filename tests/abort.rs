@@ -203,7 +203,10 @@ fn any_follows_the_first_source_to_abort_and_then_lets_go_of_the_others() {
 fn reasons_carry_errors() {
     let reason = AbortReason::new(std::io::Error::new(std::io::ErrorKind::TimedOut, "slow disk"));
     assert_eq!(reason.to_string(), "slow disk");
-    assert_eq!(reason.downcast_ref::<std::io::Error>().unwrap().kind(), std::io::ErrorKind::TimedOut);
+    assert_eq!(
+        reason.downcast_ref::<std::io::Error>().unwrap().kind(),
+        std::io::ErrorKind::TimedOut
+    );
     assert!(!reason.is_timeout());
     assert!(AbortReason::from("x".to_string()).downcast_ref::<std::io::Error>().is_none());
     let boxed: Box<dyn std::error::Error> = Box::new(AbortReason::default());

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use jsloop::promise::{all, all_settled, any, race, AggregateError};
+use jsloop::promise::{all, all_settled, any, race, tuple, AggregateError, Promise};
 use jsloop::time::sleep;
 
 fn virtual_runtime() -> jsloop::Runtime {
@@ -208,4 +208,91 @@ fn a_panicking_child_panics_the_task_awaiting_the_combinator() {
         });
         assert!(task.await.unwrap_err().is_panic());
     });
+}
+
+fn gates(
+    n: usize,
+) -> (Vec<Gate>, Rc<Cell<usize>>, Rc<RefCell<Vec<bool>>>, Rc<RefCell<Vec<Option<Waker>>>>) {
+    let polls = Rc::new(Cell::new(0));
+    let open = Rc::new(RefCell::new(vec![false; n]));
+    let wakers = Rc::new(RefCell::new(vec![None; n]));
+    let children = (0..n)
+        .map(|index| Gate {
+            index,
+            polls: polls.clone(),
+            open: open.clone(),
+            wakers: wakers.clone(),
+        })
+        .collect();
+    (children, polls, open, wakers)
+}
+
+#[test]
+fn tuple_all_keeps_types_and_order_and_polls_only_woken_children() {
+    let (children, polls, open, wakers) = gates(12);
+    let [g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11]: [Gate; 12] =
+        children.try_into().ok().unwrap();
+    let out = jsloop::block_on(async move {
+        let opener = jsloop::spawn(async move {
+            for index in [5, 0, 11, 3, 1, 2, 4, 6, 7, 8, 9, 10] {
+                open.borrow_mut()[index] = true;
+                wakers.borrow_mut()[index].take().unwrap().wake();
+                jsloop::yield_now().await;
+            }
+        });
+        let out = tuple::all((g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11)).await;
+        opener.await.unwrap();
+        out
+    });
+    assert_eq!(out, Ok((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)));
+    assert_eq!(polls.get(), 24, "one first poll and one poll after its wake, per child");
+
+    let mixed = jsloop::block_on(tuple::all((
+        async { Ok::<_, String>(1u8) },
+        async { Ok("two") },
+        Promise::resolve(3.0),
+    )));
+    assert_eq!(mixed, Ok((1u8, "two", 3.0)));
+}
+
+#[test]
+fn tuple_all_fails_fast_and_drops_the_rest() {
+    let dropped = Rc::new(Cell::new(false));
+    struct Flag(Rc<Cell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let flag = Flag(dropped.clone());
+    let out = virtual_runtime().block_on(tuple::all((
+        async move {
+            let _flag = flag;
+            after(100, Ok::<_, &str>(1)).await
+        },
+        after(1, Err::<(), _>("fast failure")),
+    )));
+    assert_eq!(out, Err("fast failure"));
+    assert!(dropped.get());
+}
+
+#[test]
+fn tuple_all_settled_race_and_any() {
+    let rt = virtual_runtime();
+    let settled = rt.block_on(tuple::all_settled((
+        after(20, Ok::<_, &str>("late")),
+        after(10, Err::<u8, _>("failed")),
+        after(1, 7usize),
+    )));
+    assert_eq!(settled, (Ok("late"), Err("failed"), 7));
+
+    let winner = rt.block_on(tuple::race((after(20, "slow"), after(5, "fast"), after(10, "mid"))));
+    assert_eq!(winner, "fast");
+    // Already-finished children: the first in tuple order wins.
+    assert_eq!(rt.block_on(tuple::race((async { 1 }, async { 2 }))), 1);
+
+    let first_ok = rt.block_on(tuple::any((after(1, Err("a")), after(9, Ok(2)), after(5, Ok(3)))));
+    assert_eq!(first_ok, Ok(3));
+    let none = rt.block_on(tuple::any((after(9, Err::<(), _>("z")), after(1, Err("x")))));
+    assert_eq!(none.unwrap_err().errors(), ["z", "x"], "input order, not completion order");
 }

@@ -62,7 +62,8 @@ impl<F: Future> Future for Abortable<F> {
             this.future.set(None);
             return Poll::Ready(Err(reason));
         }
-        let future = this.future.as_mut().as_pin_mut().expect("`Abortable` polled after completion");
+        let future =
+            this.future.as_mut().as_pin_mut().expect("`Abortable` polled after completion");
         let output = std::task::ready!(future.poll(cx));
         this.future.set(None);
         Poll::Ready(Ok(output))

@@ -1,56 +1,18 @@
-//! The engine under the combinators: many child futures, each with its own
-//! waker, so a wake polls only the child it belongs to (O(1) per wake, not
-//! a re-poll of every child).
+//! Many children of one type (the `IntoIterator` form of the combinators):
+//! pinned in place side by side, each polled only when its waker fires.
 
-use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
-/// Children that are still pending, polled in the order their wakes came.
+use super::wake_set::WakeSet;
+
+/// The children still pending, and which of them to poll next.
 pub(crate) struct Children<F: Future> {
-    /// `None` once a child has produced its output.
-    futures: Vec<Option<Pin<Box<F>>>>,
-    /// Each child's waker, and the same `ChildWake` to reset its flag.
-    wakers: Vec<(Waker, Arc<ChildWake>)>,
-    ready: Arc<ReadyList>,
+    /// `None` once a child has produced its output (dropped in place).
+    futures: Pin<Box<[Option<F>]>>,
+    wakes: WakeSet,
     pending: usize,
-}
-
-/// Indices of children woken since they were last polled, and the waker of
-/// the task polling the combinator.
-#[derive(Default)]
-struct ReadyList {
-    indices: Mutex<VecDeque<usize>>,
-    parent: Mutex<Option<Waker>>,
-}
-
-struct ChildWake {
-    index: usize,
-    /// In `ready.indices` already: a child is queued at most once.
-    queued: AtomicBool,
-    ready: Arc<ReadyList>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-impl Wake for ChildWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            lock(&self.ready.indices).push_back(self.index);
-        }
-        if let Some(parent) = lock(&self.ready.parent).as_ref() {
-            parent.wake_by_ref();
-        }
-    }
 }
 
 impl<F: Future> Children<F> {
@@ -59,23 +21,10 @@ impl<F: Future> Children<F> {
         I: IntoIterator,
         I::Item: IntoFuture<IntoFuture = F>,
     {
-        let futures: Vec<_> =
-            children.into_iter().map(|c| Some(Box::pin(c.into_future()))).collect();
-        let ready = Arc::new(ReadyList::default());
-        // Every child starts out ready: the first poll polls them all, in
-        // input order.
-        let wakers = (0..futures.len())
-            .map(|index| {
-                let child = Arc::new(ChildWake {
-                    index,
-                    queued: AtomicBool::new(true),
-                    ready: ready.clone(),
-                });
-                (Waker::from(child.clone()), child)
-            })
-            .collect();
-        lock(&ready.indices).extend(0..futures.len());
-        Children { pending: futures.len(), futures, wakers, ready }
+        let futures: Box<[Option<F>]> =
+            children.into_iter().map(|child| Some(child.into_future())).collect();
+        let len = futures.len();
+        Children { futures: Box::into_pin(futures), wakes: WakeSet::new(len), pending: len }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -87,30 +36,31 @@ impl<F: Future> Children<F> {
         if self.pending == 0 {
             return Poll::Ready(None);
         }
-        {
-            let mut parent = lock(&self.ready.parent);
-            if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *parent = Some(cx.waker().clone());
-            }
-        }
-        loop {
-            let Some(index) = lock(&self.ready.indices).pop_front() else {
-                return Poll::Pending;
-            };
-            let Some(future) = self.futures[index].as_mut() else { continue };
-            let (waker, child) = &self.wakers[index];
-            // Clear before polling: a wake during the poll queues it again.
-            child.queued.store(false, Ordering::Release);
-            if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(waker)) {
-                self.futures[index] = None;
+        self.wakes.enter(cx);
+        while let Some(index) = self.wakes.next() {
+            let mut slot = slot(self.futures.as_mut(), index);
+            // A child that finished can still be listed by a late wake.
+            let Some(future) = slot.as_mut().as_pin_mut() else { continue };
+            if let Poll::Ready(output) = self.wakes.poll_child(index, future) {
+                slot.set(None);
                 self.pending -= 1;
                 return Poll::Ready(Some((index, output)));
             }
         }
+        Poll::Pending
     }
 
     /// Polls to the next finished child.
     pub(crate) async fn next(&mut self) -> Option<(usize, F::Output)> {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
+}
+
+/// Slot `index` of a pinned slice, pinned.
+fn slot<F>(slots: Pin<&mut [Option<F>]>, index: usize) -> Pin<&mut Option<F>> {
+    // SAFETY: the slots live in one boxed slice that is never moved or
+    // reallocated, so each slot stays where it was pinned; a slot's future
+    // is only ever dropped in place (`Pin::set(None)`, or the slice's own
+    // drop), never moved out.
+    unsafe { slots.map_unchecked_mut(|slots| &mut slots[index]) }
 }

@@ -133,9 +133,7 @@ where
             Err(error) => errors[index] = Some(error),
         }
     }
-    Err(AggregateError {
-        errors: errors.into_iter().map(|e| e.expect("every child failed")).collect(),
-    })
+    Err(AggregateError::new(errors.into_iter().map(|e| e.expect("every child failed")).collect()))
 }
 
 /// Every child of [`any`] failed: their errors, in input order. JS's
@@ -146,6 +144,10 @@ pub struct AggregateError<E> {
 }
 
 impl<E> AggregateError<E> {
+    pub(crate) fn new(errors: Vec<E>) -> Self {
+        AggregateError { errors }
+    }
+
     /// The errors, in input order.
     pub fn errors(&self) -> &[E] {
         &self.errors

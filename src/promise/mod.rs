@@ -34,6 +34,8 @@ mod js_promise;
 mod reaction;
 mod resolvers;
 mod state;
+pub mod tuple;
+mod wake_set;
 
 pub use combinators::{all, all_settled, any, race, AggregateError};
 pub use js_promise::{Promise, PromiseFuture};

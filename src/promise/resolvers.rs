@@ -76,10 +76,14 @@ pub(crate) fn resolvers<T: 'static, E: 'static>(
     state: &Arc<State<T, E>>,
 ) -> (Resolve<T, E>, Reject<T, E>) {
     let (fulfil, fail) = (state.clone(), state.clone());
-    let resolve =
-        Resolve { settler: Settler::new(state), call: Arc::new(move |value| fulfil.settle(Ok(value), false)) };
-    let reject =
-        Reject { settler: Settler::new(state), call: Arc::new(move |error| fail.settle(Err(error), false)) };
+    let resolve = Resolve {
+        settler: Settler::new(state),
+        call: Arc::new(move |value| fulfil.settle(Ok(value), false)),
+    };
+    let reject = Reject {
+        settler: Settler::new(state),
+        call: Arc::new(move |error| fail.settle(Err(error), false)),
+    };
     (resolve, reject)
 }
 

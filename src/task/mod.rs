@@ -183,7 +183,10 @@ impl Core {
     /// Registers `future` as a detached task without queuing it, and returns
     /// its waker: it first runs when that is woken (a promise reaction waits
     /// so for its promise). `None` once the runtime is shut down.
-    pub(crate) fn spawn_parked<F: Future<Output = ()> + 'static>(&self, future: F) -> Option<Waker> {
+    pub(crate) fn spawn_parked<F: Future<Output = ()> + 'static>(
+        &self,
+        future: F,
+    ) -> Option<Waker> {
         let task = self.register_task(future, LIVE);
         if self.is_shut_down() {
             self.cancel_task(task);

@@ -51,12 +51,11 @@ pub fn main() {
             })
             .await;
 
-        let settled = match race([Text::reject("first in input order"), Text::resolve("second")])
-            .await
-        {
-            Ok(value) => value.to_string(),
-            Err(err) => format!("race rejected: {err}"),
-        };
+        let settled =
+            match race([Text::reject("first in input order"), Text::resolve("second")]).await {
+                Ok(value) => value.to_string(),
+                Err(err) => format!("race rejected: {err}"),
+            };
         out!("{settled}");
         let plain = race([later(5, "pending", false), Text::resolve("plain value")]).await;
         out!("race fulfilled: {}", plain.expect("the plain value wins"));
