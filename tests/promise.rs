@@ -141,20 +141,9 @@ impl Future for Gate {
 #[cfg_attr(miri, ignore = "too slow under Miri")]
 fn a_wake_polls_only_its_own_child_across_a_hundred_thousand() {
     const N: usize = 100_000;
-    let polls = Rc::new(Cell::new(0));
-    let open = Rc::new(RefCell::new(vec![false; N]));
-    let wakers = Rc::new(RefCell::new(vec![None; N]));
+    let (children, polls, open, wakers) = gates(N);
     let out = jsloop::block_on({
-        let (polls, open, wakers) = (polls.clone(), open.clone(), wakers.clone());
         async move {
-            let children: Vec<_> = (0..N)
-                .map(|index| Gate {
-                    index,
-                    polls: polls.clone(),
-                    open: open.clone(),
-                    wakers: wakers.clone(),
-                })
-                .collect();
             let opener = jsloop::spawn(async move {
                 for index in (0..N).rev() {
                     open.borrow_mut()[index] = true;
@@ -210,9 +199,11 @@ fn a_panicking_child_panics_the_task_awaiting_the_combinator() {
     });
 }
 
-fn gates(
-    n: usize,
-) -> (Vec<Gate>, Rc<Cell<usize>>, Rc<RefCell<Vec<bool>>>, Rc<RefCell<Vec<Option<Waker>>>>) {
+type Opened = Rc<RefCell<Vec<bool>>>;
+type GateWakers = Rc<RefCell<Vec<Option<Waker>>>>;
+
+/// `n` gates, their shared poll counter, open flags and wakers.
+fn gates(n: usize) -> (Vec<Gate>, Rc<Cell<usize>>, Opened, GateWakers) {
     let polls = Rc::new(Cell::new(0));
     let open = Rc::new(RefCell::new(vec![false; n]));
     let wakers = Rc::new(RefCell::new(vec![None; n]));
