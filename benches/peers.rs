@@ -670,33 +670,6 @@ fn group_queue_microtask(c: &mut Criterion) {
 // Summary table.
 // ---------------------------------------------------------------------------
 
-/// Median ns per iteration from `<dir>/<group>/<function>/new/estimates.json`,
-/// if criterion wrote it during this run.
-fn median_ns(dir: &Path, group: &str, function: &str, since: SystemTime) -> Option<f64> {
-    // Criterion's directory names replace characters unsafe in paths.
-    let clean = |s: &str| {
-        s.chars()
-            .map(|c| match c {
-                '?' | '"' | '/' | '\\' | '*' | '<' | '>' | ':' | '|' | '^' => '_',
-                c => c,
-            })
-            .collect::<String>()
-    };
-    let path = dir.join(clean(group)).join(clean(function)).join("new").join("estimates.json");
-    let meta = std::fs::metadata(&path).ok()?;
-    if meta.modified().ok()? < since {
-        return None; // stale: from an earlier run
-    }
-    let text = std::fs::read_to_string(&path).ok()?;
-    // Tiny extraction instead of a JSON dependency:
-    // {"mean":{...},"median":{"confidence_interval":{...},"point_estimate":123.4,...
-    let median = &text[text.find("\"median\"")?..];
-    let value = &median[median.find("\"point_estimate\"")? + "\"point_estimate\"".len()..];
-    let value = value.trim_start_matches([':', ' ']);
-    let end = value.find([',', '}'])?;
-    value[..end].trim().parse().ok()
-}
-
 /// The issue's targets: (workload, max ratio, against "best" peer or "tokio").
 const TARGETS: [(&str, f64, &str); 5] = [
     ("spawn", 0.85, "best"),
@@ -716,7 +689,7 @@ fn summary(dir: &Path, since: SystemTime) {
     }
     let per_op = |g: &str, f: &str| -> Option<f64> {
         let &(_, _, n) = ran.iter().find(|&&(gg, ff, _)| gg == g && ff == f)?;
-        Some(median_ns(dir, g, f, since)? / n as f64)
+        Some(common::median_ns(dir, g, f, since)? / n as f64)
     };
     // Nothing measured (test or list mode, or everything filtered out).
     if !ran.iter().any(|&(g, f, _)| per_op(g, f).is_some()) {

@@ -1,6 +1,7 @@
 //! Shared by the bench binaries (not a bench itself).
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use criterion::Criterion;
 
@@ -31,4 +32,31 @@ pub fn criterion((dir, set_dir): &(PathBuf, bool)) -> Criterion {
     } else {
         c
     }
+}
+
+/// Median ns per iteration from `<dir>/<group>/<function>/new/estimates.json`,
+/// if criterion wrote it during this run.
+pub fn median_ns(dir: &Path, group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    // Criterion's directory names replace characters unsafe in paths.
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| match c {
+                '?' | '"' | '/' | '\\' | '*' | '<' | '>' | ':' | '|' | '^' => '_',
+                c => c,
+            })
+            .collect::<String>()
+    };
+    let path = dir.join(clean(group)).join(clean(function)).join("new").join("estimates.json");
+    let meta = std::fs::metadata(&path).ok()?;
+    if meta.modified().ok()? < since {
+        return None; // stale: from an earlier run
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    // Tiny extraction instead of a JSON dependency:
+    // {"mean":{...},"median":{"confidence_interval":{...},"point_estimate":123.4,...
+    let median = &text[text.find("\"median\"")?..];
+    let value = &median[median.find("\"point_estimate\"")? + "\"point_estimate\"".len()..];
+    let value = value.trim_start_matches([':', ' ']);
+    let end = value.find([',', '}'])?;
+    value[..end].trim().parse().ok()
 }

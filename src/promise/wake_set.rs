@@ -3,35 +3,34 @@
 //! wake costs O(1) and polls only the child it belongs to.
 //!
 //! The first pass polls every child in input order. After that, only the
-//! children whose wakers fired are polled, in the order they fired. Child
-//! wakers are allocated lazily: a child that finishes on its first poll
-//! without keeping its waker hands the same allocation to the next child,
-//! so n ready children cost one waker, not n.
+//! children whose wakers fired are polled, in the order they fired.
+//!
+//! All the child wakers of one combinator live in a single allocation: a
+//! child's waker is a pointer to its slot in that array, and the array's
+//! reference count counts every child waker clone. (One `Arc` per child
+//! would cost an allocation per child: more than the rest of a combinator's
+//! per-child work together.)
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
-
-use futures_task::{waker_ref, ArcWake};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// Which children need a poll, and the wakers that say so.
 pub(crate) struct WakeSet {
-    shared: Arc<Shared>,
-    /// `wakers[i]`: child `i`'s waker, once it has needed one of its own.
-    wakers: Vec<Option<Arc<ChildWake>>>,
-    /// A waker no child holds, ready for the next first poll.
-    spare: Option<Arc<ChildWake>>,
+    array: Arc<WakeArray>,
     /// Children `next_unpolled..` have not had their first poll yet.
     next_unpolled: usize,
-    /// Woken children, taken from `shared` a batch at a time.
+    /// Woken children, taken from the array a batch at a time.
     batch: VecDeque<usize>,
 }
 
-/// The part child wakers reach, possibly from other threads.
-struct Shared {
+/// What child wakers reach, possibly from other threads.
+struct WakeArray {
+    slots: Box<[Slot]>,
     woken: Mutex<VecDeque<usize>>,
     /// The task polling the combinator.
     parent: Mutex<Option<Waker>>,
@@ -40,69 +39,109 @@ struct Shared {
     parent_woken: AtomicBool,
 }
 
-struct ChildWake {
-    index: usize,
+/// One child's waker: the waker's data pointer points here.
+struct Slot {
     /// In `woken` (or about to be polled): a child is listed once.
     queued: AtomicBool,
-    shared: Arc<Shared>,
+    /// The array holding this slot (for the reference count).
+    array: ArrayPtr,
 }
+
+/// A pointer to the `WakeArray` that owns the slot holding it.
+struct ArrayPtr(*const WakeArray);
+
+// SAFETY: an `ArrayPtr` is only dereferenced (by the waker functions) while
+// a reference count of its array is held, and everything reachable through
+// it is `Sync` (atomics and mutexes); so it can be shared and sent like the
+// `Arc<WakeArray>` it stands for.
+unsafe impl Send for ArrayPtr {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for ArrayPtr {}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while holding these locks; stay usable regardless.
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl ArcWake for ChildWake {
-    fn wake_by_ref(child: &Arc<Self>) {
-        if child.queued.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let shared = &child.shared;
-        lock(&shared.woken).push_back(child.index);
-        if !shared.parent_woken.swap(true, Ordering::AcqRel) {
-            if let Some(parent) = lock(&shared.parent).as_ref() {
-                parent.wake_by_ref();
-            }
+static CHILD_WAKER: RawWakerVTable =
+    RawWakerVTable::new(clone_child, wake_child, wake_child_by_ref, drop_child);
+
+/// The slot a child waker's data pointer names.
+///
+/// # Safety
+/// `data` must come from a child waker (a `&Slot` of a live array).
+unsafe fn slot<'a>(data: *const ()) -> &'a Slot {
+    &*data.cast::<Slot>()
+}
+
+unsafe fn clone_child(data: *const ()) -> RawWaker {
+    // SAFETY: the waker being cloned holds a count of the array (or borrows
+    // the `WakeSet`'s), so the slot and array are alive; the clone takes a
+    // count of its own.
+    Arc::increment_strong_count(slot(data).array.0);
+    RawWaker::new(data, &CHILD_WAKER)
+}
+
+unsafe fn wake_child(data: *const ()) {
+    wake_child_by_ref(data);
+    drop_child(data);
+}
+
+unsafe fn wake_child_by_ref(data: *const ()) {
+    // SAFETY: the waker holds a count of the array, so it is alive.
+    let slot = slot(data);
+    if slot.queued.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let array = &*slot.array.0;
+    let index = (data as usize - array.slots.as_ptr() as usize) / std::mem::size_of::<Slot>();
+    lock(&array.woken).push_back(index);
+    if !array.parent_woken.swap(true, Ordering::AcqRel) {
+        if let Some(parent) = lock(&array.parent).as_ref() {
+            parent.wake_by_ref();
         }
     }
 }
 
+unsafe fn drop_child(data: *const ()) {
+    // SAFETY: the waker owns the count it gives back.
+    Arc::decrement_strong_count(slot(data).array.0);
+}
+
 impl WakeSet {
     pub(crate) fn new(len: usize) -> Self {
-        WakeSet {
-            shared: Arc::new(Shared {
-                woken: Mutex::default(),
-                parent: Mutex::default(),
-                parent_woken: AtomicBool::new(false),
-            }),
-            wakers: (0..len).map(|_| None).collect(),
-            spare: None,
-            next_unpolled: 0,
-            batch: VecDeque::new(),
-        }
+        let array = Arc::new_cyclic(|array: &Weak<WakeArray>| WakeArray {
+            slots: (0..len)
+                .map(|_| Slot { queued: AtomicBool::new(false), array: ArrayPtr(array.as_ptr()) })
+                .collect(),
+            woken: Mutex::default(),
+            parent: Mutex::default(),
+            parent_woken: AtomicBool::new(false),
+        });
+        WakeSet { array, next_unpolled: 0, batch: VecDeque::new() }
     }
 
     /// Starts a poll of the combinator: records the task polling it.
     pub(crate) fn enter(&mut self, cx: &Context<'_>) {
-        let mut parent = lock(&self.shared.parent);
+        let mut parent = lock(&self.array.parent);
         if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             *parent = Some(cx.waker().clone());
         }
         drop(parent);
         // Cleared before the woken list is read: a wake after that read
         // wakes the parent again.
-        self.shared.parent_woken.store(false, Ordering::Release);
+        self.array.parent_woken.store(false, Ordering::Release);
     }
 
     /// The next child to poll: first every child once, in input order, then
     /// the woken ones in the order they were woken.
     pub(crate) fn next(&mut self) -> Option<usize> {
-        if self.next_unpolled < self.wakers.len() {
+        if self.next_unpolled < self.array.slots.len() {
             self.next_unpolled += 1;
             return Some(self.next_unpolled - 1);
         }
         if self.batch.is_empty() {
-            std::mem::swap(&mut self.batch, &mut lock(&self.shared.woken));
+            std::mem::swap(&mut self.batch, &mut lock(&self.array.woken));
         }
         self.batch.pop_front()
     }
@@ -113,30 +152,16 @@ impl WakeSet {
         index: usize,
         future: Pin<&mut F>,
     ) -> Poll<F::Output> {
-        if let Some(child) = &self.wakers[index] {
-            // Clear before polling: a wake during the poll lists it again.
-            child.queued.store(false, Ordering::Release);
-            return future.poll(&mut Context::from_waker(&waker_ref(child)));
-        }
-        let mut child = match self.spare.take() {
-            Some(mut spare) => {
-                Arc::get_mut(&mut spare).expect("no one holds the spare waker").index = index;
-                spare
-            }
-            None => Arc::new(ChildWake {
-                index,
-                queued: AtomicBool::new(false),
-                shared: self.shared.clone(),
-            }),
-        };
-        let poll = future.poll(&mut Context::from_waker(&waker_ref(&child)));
-        match (&poll, Arc::get_mut(&mut child)) {
-            // Done, its waker neither kept nor woken: the next child's.
-            (Poll::Ready(_), Some(unused)) if !unused.queued.load(Ordering::Relaxed) => {
-                self.spare = Some(child);
-            }
-            _ => self.wakers[index] = Some(child),
-        }
-        poll
+        let slot = &self.array.slots[index];
+        // Clear before polling: a wake during the poll lists it again.
+        slot.queued.store(false, Ordering::Release);
+        let data: *const Slot = slot;
+        // SAFETY: `data` is a slot of `self.array`, which `self` keeps alive
+        // for the whole poll; `ManuallyDrop` keeps this borrowed waker from
+        // giving back a count it never took, and clones take their own.
+        let waker = ManuallyDrop::new(unsafe {
+            Waker::from_raw(RawWaker::new(data.cast(), &CHILD_WAKER))
+        });
+        future.poll(&mut Context::from_waker(&waker))
     }
 }
