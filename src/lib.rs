@@ -55,6 +55,9 @@
 //! | `await null` / `await new Promise(setImmediate)` | [`yield_now`] / [`yield_to_loop`] |
 //! | `await sleep(ms)` | [`time::sleep`] |
 //! | `fs.promises.readFile`, `crypto.pbkdf2`, other threadpool work | [`fs::read`], [`spawn_blocking`] |
+//! | `new Promise(..)`, `.then` / `.catch` / `.finally`, `await p` | [`promise::Promise`] |
+//! | `Promise.all` / `allSettled` / `race` / `any` | [`promise::all`], [`promise::all_settled`], [`promise::race`], [`promise::any`] |
+//! | `AbortController` / `AbortSignal` | [`AbortController`] / [`AbortSignal`], [`abortable`] |
 //!
 //! `run` has Node's semantics (it returns once the loop is idle);
 //! [`block_on`] has tokio's (it returns when its future is done).

@@ -1,5 +1,8 @@
 //! Shared by the bench binaries (not a bench itself).
 
+// Every bench binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 

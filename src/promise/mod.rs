@@ -1,15 +1,25 @@
 //! JavaScript's promises on Rust futures: the [`Promise`] type, and the
 //! combinators `Promise.all`, `allSettled`, `race` and `any`.
 //!
-//! The combinators work on any futures, not only on [`Promise`]s. Each
-//! takes any `IntoIterator` of `IntoFuture`s. Every child gets its own
-//! waker, so a wake polls only that child. When a combinator settles early
-//! (`all` on the first error, `race` on the first output, `any` on the
-//! first success) the children still pending are **dropped**. That is where
-//! Rust futures differ from JS promises: a plain future stops when dropped,
-//! while a JS promise's work goes on. To get JS's behaviour, pass
-//! [`JoinHandle`](crate::JoinHandle)s of spawned tasks: dropping a handle
-//! detaches its task, which keeps running.
+//! [`Promise<T, E>`](Promise) is V8's promise, tick for tick: reactions
+//! ([`then`](Promise::then), [`catch`](Promise::catch),
+//! [`finally`](Promise::finally)) are microtasks queued when it settles, in
+//! registration order, and awaiting one takes exactly one microtask turn. Its
+//! [`Resolve`] and [`Reject`] functions are `Send + Sync`. That is what makes
+//! the tick-exact Node scenarios portable line by line.
+//!
+//! The combinators [`all`], [`all_settled`], [`race`] and [`any`] take any
+//! `IntoIterator` of `IntoFuture`s ([`Promise`]s, `JoinHandle`s, plain
+//! futures); [`tuple`](mod@tuple) has the same four over tuples of up to 12 children
+//! of different types. Every child gets its own waker, so a wake polls only
+//! that child. When a combinator settles early (`all` on the first error,
+//! `race` on the first output, `any` on the first success) the children
+//! still pending are **dropped**. That is where Rust futures differ from JS
+//! promises: a plain future stops when dropped, while a JS promise's work
+//! goes on. To get JS's behaviour, pass [`Promise`]s or
+//! [`JoinHandle`](crate::JoinHandle)s: their work (a spawned task, a timer
+//! that will resolve the promise) is not owned by the combinator and keeps
+//! running.
 //!
 //! A child that panics makes the combinator's own poll panic (the panic
 //! unwinds through it into the task awaiting it, whose `JoinHandle` then

@@ -159,9 +159,8 @@ impl WakeSet {
         // SAFETY: `data` is a slot of `self.array`, which `self` keeps alive
         // for the whole poll; `ManuallyDrop` keeps this borrowed waker from
         // giving back a count it never took, and clones take their own.
-        let waker = ManuallyDrop::new(unsafe {
-            Waker::from_raw(RawWaker::new(data.cast(), &CHILD_WAKER))
-        });
+        let waker =
+            ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data.cast(), &CHILD_WAKER)) });
         future.poll(&mut Context::from_waker(&waker))
     }
 }
