@@ -4,6 +4,7 @@
 
 #[macro_use]
 mod log;
+mod later;
 
 mod s01_sync_call_stack;
 mod s02_timers_after_sync;

@@ -6,25 +6,9 @@
 //! Port notes: the inputs are `Promise`s, whose work (a timer) goes on when
 //! `race` drops its interest in them, as JS promises do.
 
-use std::time::Duration;
+use jsloop::promise::{all_settled, race};
 
-use jsloop::promise::{all_settled, race, Promise};
-use jsloop::set_timeout;
-
-type Text = Promise<&'static str, &'static str>;
-
-fn later(ms: u64, value: &'static str, fail: bool) -> Text {
-    Promise::new(|resolve, reject| {
-        set_timeout(Duration::from_millis(ms), move || {
-            out!("{} {value} at {ms} ms", if fail { "reject" } else { "resolve" });
-            if fail {
-                reject(value);
-            } else {
-                resolve(value);
-            }
-        });
-    })
-}
+use crate::later::{later, Text};
 
 pub fn main() {
     jsloop::run(async {

@@ -5,25 +5,9 @@
 //! Port notes: JS prints `err.name`, the class name; here that is the type
 //! `AggregateError`.
 
-use std::time::Duration;
+use jsloop::promise::{any, AggregateError};
 
-use jsloop::promise::{any, AggregateError, Promise};
-use jsloop::set_timeout;
-
-type Text = Promise<&'static str, &'static str>;
-
-fn later(ms: u64, value: &'static str, fail: bool) -> Text {
-    Promise::new(|resolve, reject| {
-        set_timeout(Duration::from_millis(ms), move || {
-            out!("{} {value} at {ms} ms", if fail { "reject" } else { "resolve" });
-            if fail {
-                reject(value);
-            } else {
-                resolve(value);
-            }
-        });
-    })
-}
+use crate::later::{later, Text};
 
 /// JS's `err.name`.
 fn name<E>(_: &AggregateError<E>) -> &'static str {
