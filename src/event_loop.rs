@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Alive means: a ref'd timer, an immediate, a queued (next-tick /
-//! microtask / remote) item, a worker-pool job in flight, or a `KeepAlive`
-//! guard. A pending task alone
+//! microtask / remote) item, a worker-pool job in flight, a task waiting on
+//! a ref'd socket, or a `KeepAlive` guard. A pending task alone
 //! does not keep the loop alive, just as a JS promise nothing will settle
 //! does not keep Node running.
 
@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use crate::context;
 use crate::immediate::ImmediateQueue;
+use crate::io::source::IoSources;
 use crate::microtask::{Microtask, MicrotaskQueues};
 use crate::pool::WorkerPool;
 use crate::remote::{self, RemoteEvent, Shared};
@@ -63,6 +64,8 @@ pub(crate) struct Core {
     pub(crate) immediates: ImmediateQueue,
     /// The worker pool (`spawn_blocking`).
     pub(crate) pool: WorkerPool,
+    /// Sockets registered with the poller.
+    pub(crate) io: IoSources,
     /// The loop's clock and cached `now`.
     pub(crate) clock: Clock,
     /// Takes panics from callbacks instead of letting them unwind out of
@@ -106,6 +109,7 @@ impl Core {
             timers: TimerQueue::default(),
             immediates: ImmediateQueue::default(),
             pool,
+            io: IoSources::default(),
             clock: Clock::new(virtual_time),
             panic_handler,
             shut_down: Cell::new(false),
@@ -148,6 +152,7 @@ impl Core {
             || self.shared.queue.has_pending()
             || self.shared.keep_alive.load(Ordering::Acquire) != 0
             || self.pool.has_in_flight()
+            || self.io.has_refs()
     }
 
     /// Runs `future` as the main script and then the loop, per `mode`.
@@ -209,6 +214,14 @@ impl Core {
         if let Err(error) = self.shared.poller.wait(timeout) {
             panic!("jsloop: waiting on the poller failed: {error}");
         }
+        // I/O first, as libuv's poll phase runs I/O callbacks (the remote
+        // queue is an I/O source too: its eventfd).
+        let io_events = self.take_io_events();
+        for &event in &io_events {
+            self.dispatch_io(event);
+            self.checkpoint(main);
+        }
+        self.return_io_events(io_events);
         let mut events = self.remote_events.take();
         self.shared.queue.drain_into(&mut events);
         for event in events.drain(..) {

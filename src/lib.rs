@@ -69,6 +69,7 @@ mod context;
 mod event_loop;
 pub mod fs;
 mod immediate;
+pub mod io;
 mod keep_alive;
 mod listeners;
 mod microtask;

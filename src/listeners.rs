@@ -56,6 +56,11 @@ impl<T> Listeners<T> {
         Some(listener)
     }
 
+    /// Whether no listener is left.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.len() == self.holes
+    }
+
     /// The keys of the listeners present, in the order they were added.
     pub(crate) fn keys(&self) -> impl Iterator<Item = ListenerKey> + '_ {
         self.entries.iter().filter(|(_, listener)| listener.is_some()).map(|(key, _)| *key)

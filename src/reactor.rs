@@ -6,12 +6,30 @@
 //! *not* waiting is remembered, so the next `wait` returns at once: that is
 //! what makes the remote-wake handshake free of lost wakeups.
 //!
+//! It is also where I/O readiness comes from: sockets are registered with
+//! it (see `io::source`), and each `wait` collects their events, which the
+//! poll phase then dispatches one by one, a checkpoint after each. Sources
+//! are registered edge-triggered where the OS allows it (epoll, kqueue): one
+//! registration for the life of the socket and no re-arming syscall per
+//! wait; elsewhere oneshot, re-armed by each wait.
+//!
 //! On a normal build this is `polling::Poller` (epoll / kqueue / IOCP). Under
 //! Miri (which cannot run `epoll`) and loom (which cannot model it), a stand-in
-//! with the same sticky-notify shape is built from a mutex and a condvar.
+//! with the same sticky-notify shape is built from a mutex and a condvar; it
+//! has no I/O (registering a source fails with `Unsupported`).
 
 use std::io;
+#[cfg(not(any(miri, jsloop_loom)))]
+use std::os::fd::BorrowedFd;
 use std::time::Duration;
+
+/// One readiness event: the source's key and which directions are ready.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Readiness {
+    pub(crate) key: usize,
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+}
 
 /// The loop's poller: `polling::Poller` plus a reusable event buffer.
 #[cfg(not(any(miri, jsloop_loom)))]
@@ -19,6 +37,8 @@ pub struct Poller {
     poller: polling::Poller,
     /// Events from the last `wait`; only the loop thread calls `wait`.
     events: std::sync::Mutex<polling::Events>,
+    /// Sources are registered edge-triggered (else oneshot, re-armed).
+    edge: bool,
 }
 
 #[cfg(not(any(miri, jsloop_loom)))]
@@ -28,10 +48,9 @@ impl Poller {
     /// # Errors
     /// Fails if the OS poller cannot be created.
     pub fn new() -> io::Result<Self> {
-        Ok(Poller {
-            poller: polling::Poller::new()?,
-            events: std::sync::Mutex::new(polling::Events::new()),
-        })
+        let poller = polling::Poller::new()?;
+        let edge = poller.supports_edge();
+        Ok(Poller { poller, events: std::sync::Mutex::new(polling::Events::new()), edge })
     }
 
     /// Blocks until `timeout` passes (`None`: forever) or `notify` is called.
@@ -46,6 +65,53 @@ impl Poller {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(err) => Err(err),
         }
+    }
+
+    /// Moves the I/O events of the last `wait` into `out`.
+    pub(crate) fn take_events(&self, out: &mut Vec<Readiness>) {
+        let mut events = crate::sync::lock(&self.events);
+        out.extend(events.iter().map(|event| Readiness {
+            key: event.key,
+            readable: event.readable,
+            writable: event.writable,
+        }));
+        events.clear();
+    }
+
+    /// The OS poller, for registering a source (`io::source`).
+    pub(crate) fn os(&self) -> &polling::Poller {
+        &self.poller
+    }
+
+    /// The mode sources are registered in.
+    pub(crate) fn mode(&self) -> polling::PollMode {
+        if self.edge {
+            polling::PollMode::Edge
+        } else {
+            polling::PollMode::Oneshot
+        }
+    }
+
+    /// Whether sources are edge-triggered (no re-arming per wait).
+    pub(crate) fn is_edge_triggered(&self) -> bool {
+        self.edge
+    }
+
+    /// Sets the interest of a registered source (re-arms a oneshot one).
+    pub(crate) fn modify(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        readable: bool,
+        writable: bool,
+    ) -> io::Result<()> {
+        let event = polling::Event::new(key, readable, writable);
+        self.poller.modify_with_mode(fd, event, self.mode())
+    }
+
+    /// Removes a registered source.
+    pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.poller.delete(fd)
     }
 
     /// Wakes the loop from `wait`, or makes its next `wait` return at once.
@@ -103,6 +169,9 @@ impl Poller {
         *crate::sync::lock(&self.notified) = true;
         self.condvar.notify_one();
     }
+
+    /// No I/O here: there are never events.
+    pub(crate) fn take_events(&self, _out: &mut Vec<Readiness>) {}
 }
 
 #[cfg(all(miri, not(jsloop_loom)))]

@@ -33,6 +33,8 @@ mod s24_sequential_parallel_race;
 mod s25_queuemicrotask_batching;
 mod s26_for_await_of;
 mod s27_abort_signal;
+mod s28_tcp_echo_lines;
+mod s29_tcp_callback_phases;
 mod s30_tick_await_vs_external;
 mod s31_tick_async_return;
 
@@ -171,6 +173,16 @@ fn s26_for_await_of() {
 #[test]
 fn s27_abort_signal() {
     check("27-abort-signal", s27_abort_signal::main)
+}
+
+#[test]
+fn s28_tcp_echo_lines() {
+    check("28-tcp-echo-lines", s28_tcp_echo_lines::main)
+}
+
+#[test]
+fn s29_tcp_callback_phases() {
+    check("29-tcp-callback-phases", s29_tcp_callback_phases::main)
 }
 
 #[test]

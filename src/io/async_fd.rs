@@ -1,0 +1,371 @@
+//! `Async<T>`: any file descriptor (socket, pipe, ...) made async on the
+//! loop's poller.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{ready, Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::source::{Source, READ, WRITE};
+use crate::listeners::ListenerKey;
+
+/// An I/O object registered with the current runtime's poller: operations
+/// that would block wait for a readiness event instead (async-io's
+/// `Async<T>`, on jsloop's poll phase).
+///
+/// [`Async::new`] puts the object in non-blocking mode. Use
+/// [`read_with`](Async::read_with) / [`write_with`](Async::write_with) to run
+/// any non-blocking operation until it stops saying `WouldBlock`, or the
+/// `futures-io` [`AsyncRead`] / [`AsyncWrite`] impls when `&T` is `Read` /
+/// `Write`. A task waiting on it keeps the loop alive, unless
+/// [`unref`](Async::unref) says otherwise. Like every jsloop handle it
+/// belongs to the loop thread (`!Send`).
+///
+/// # Examples
+///
+/// ```
+/// use std::net::{TcpListener, TcpStream};
+/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use jsloop::io::Async;
+///
+/// jsloop::block_on(async {
+///     let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+///     let addr = listener.get_ref().local_addr()?;
+///     // (A loopback connect completes at once; `jsloop::net` has an async one.)
+///     let mut client = Async::new(TcpStream::connect(addr)?)?;
+///     client.write_all(b"hi").await?;
+///     drop(client);
+///     let (stream, _) = listener.read_with(|l| l.accept()).await?;
+///     let mut stream = Async::new(stream)?;
+///     let mut text = String::new();
+///     stream.read_to_string(&mut text).await?;
+///     assert_eq!(text, "hi");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Async<T: AsFd> {
+    source: Rc<Source>,
+    /// `None` only inside `into_inner`.
+    io: Option<T>,
+}
+
+impl<T: AsFd> Async<T> {
+    /// Puts `io` in non-blocking mode and registers it with the current
+    /// runtime's poller.
+    ///
+    /// # Errors
+    ///
+    /// If the descriptor cannot be made non-blocking or registered (a
+    /// regular file, for instance, cannot be polled with epoll).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime: "no jsloop runtime is running on this thread".
+    pub fn new(io: T) -> io::Result<Async<T>> {
+        rustix::io::ioctl_fionbio(io.as_fd(), true)?;
+        let source = Source::register(io.as_fd())?;
+        Ok(Async { source, io: Some(io) })
+    }
+
+    /// The I/O object.
+    pub fn get_ref(&self) -> &T {
+        self.io.as_ref().expect("`Async` holds its I/O object until `into_inner`")
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+
+    /// Deregisters the object and gives it back (still non-blocking).
+    pub fn into_inner(mut self) -> T {
+        let io = self.io.take().expect("`Async` holds its I/O object until `into_inner`");
+        self.source.deregister(io.as_fd());
+        io
+    }
+
+    /// Waits for a readiness event: at once if one came that no earlier
+    /// `readable()` took (a new object starts out ready), else at the next
+    /// one. After it, operate until `WouldBlock`, as with any edge-triggered
+    /// readiness, before waiting again; [`read_with`](Async::read_with)
+    /// does all of that for you.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime the object was registered with is gone, or the
+    /// poller cannot be re-armed.
+    pub fn readable(&self) -> Readable<'_, T> {
+        Readable(WaitReady { io: self, direction: READ, key: None, consume: true })
+    }
+
+    /// Waits until the object may be writable; see
+    /// [`readable`](Async::readable).
+    ///
+    /// # Errors
+    ///
+    /// As for [`readable`](Async::readable).
+    pub fn writable(&self) -> Writable<'_, T> {
+        Writable(WaitReady { io: self, direction: WRITE, key: None, consume: true })
+    }
+
+    /// `readable()` for poll-based code: `Ready` once per readiness event
+    /// (one waker per direction is kept: the last task to poll).
+    ///
+    /// # Errors
+    ///
+    /// As for [`readable`](Async::readable).
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_consuming(READ, None, cx)
+    }
+
+    /// `writable()` for poll-based code; see
+    /// [`poll_readable`](Async::poll_readable).
+    ///
+    /// # Errors
+    ///
+    /// As for [`readable`](Async::readable).
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_consuming(WRITE, None, cx)
+    }
+
+    fn poll_consuming(
+        &self,
+        direction: usize,
+        key: Option<&mut Option<ListenerKey>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.source.poll_ready(direction, self.fd(), key, cx))?;
+        self.source.take_ready(direction);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Runs the non-blocking `op` until it stops failing with `WouldBlock`,
+    /// waiting for readability in between.
+    ///
+    /// # Errors
+    ///
+    /// `op`'s error, or one from waiting (see [`readable`](Async::readable)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use jsloop::io::Async;
+    ///
+    /// jsloop::block_on(async {
+    ///     let socket = Async::new(UdpSocket::bind("127.0.0.1:0")?)?;
+    ///     let addr = socket.get_ref().local_addr()?;
+    ///     socket.write_with(|s| s.send_to(b"ping", addr)).await?;
+    ///     let mut buf = [0; 8];
+    ///     let (n, _) = socket.read_with(|s| s.recv_from(&mut buf)).await?;
+    ///     assert_eq!(&buf[..n], b"ping");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn read_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.with(READ, op).await
+    }
+
+    /// Runs the non-blocking `op` until it stops failing with `WouldBlock`,
+    /// waiting for writability in between.
+    ///
+    /// # Errors
+    ///
+    /// `op`'s error, or one from waiting (see [`readable`](Async::readable)).
+    pub async fn write_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.with(WRITE, op).await
+    }
+
+    async fn with<R>(
+        &self,
+        direction: usize,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            if self.source.may_be_ready(direction) {
+                match op(self.get_ref()) {
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        self.source.mark_drained(direction);
+                    }
+                    result => return result,
+                }
+            }
+            WaitReady { io: self, direction, key: None, consume: false }.await?;
+        }
+    }
+
+    /// Polls the non-blocking `op` (the engine of the `AsyncRead` /
+    /// `AsyncWrite` impls). `len` is the buffer length of a stream read or
+    /// write: with edge-triggered readiness a shorter transfer proves the
+    /// socket's buffer drained (or full), so the next call waits for an
+    /// event without a syscall that would only say `WouldBlock`.
+    pub(crate) fn poll_op(
+        &self,
+        direction: usize,
+        len: Option<usize>,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            if self.source.may_be_ready(direction) {
+                match op(self.get_ref()) {
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        self.source.mark_drained(direction);
+                    }
+                    Ok(n) if len.is_some_and(|len| 0 < n && n < len) => {
+                        if self.source.is_edge_triggered() {
+                            self.source.mark_drained(direction);
+                        }
+                        return Poll::Ready(Ok(n));
+                    }
+                    result => return Poll::Ready(result),
+                }
+            }
+            ready!(self.source.poll_ready(direction, self.fd(), None, cx))?;
+        }
+    }
+
+    /// Waiting on this object no longer keeps the loop alive: Node's
+    /// `socket.unref()`.
+    pub fn unref(&self) -> &Self {
+        self.source.set_refd(false);
+        self
+    }
+
+    /// Waiting on this object keeps the loop alive again (the default):
+    /// Node's `socket.ref()`.
+    pub fn ref_(&self) -> &Self {
+        self.source.set_refd(true);
+        self
+    }
+
+    /// Whether waiting on this object keeps the loop alive.
+    pub fn has_ref(&self) -> bool {
+        self.source.is_refd()
+    }
+}
+
+impl<T: AsFd> Drop for Async<T> {
+    fn drop(&mut self) {
+        if let Some(io) = &self.io {
+            self.source.deregister(io.as_fd());
+        }
+    }
+}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Async").field(&self.io).finish()
+    }
+}
+
+/// Waits for a direction's ready mark; takes its waker out when dropped.
+struct WaitReady<'a, T: AsFd> {
+    io: &'a Async<T>,
+    direction: usize,
+    key: Option<ListenerKey>,
+    /// Clears the mark when done (`readable()`), or leaves it for the
+    /// operation that follows (`read_with`).
+    consume: bool,
+}
+
+impl<T: AsFd> Future for WaitReady<'_, T> {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let source = &this.io.source;
+        ready!(source.poll_ready(this.direction, this.io.fd(), Some(&mut this.key), cx))?;
+        if let Some(key) = this.key.take() {
+            source.remove_waiter(this.direction, key);
+        }
+        if this.consume {
+            source.take_ready(this.direction);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsFd> Drop for WaitReady<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.io.source.remove_waiter(self.direction, key);
+        }
+    }
+}
+
+/// The future of [`Async::readable`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Readable<'a, T: AsFd>(WaitReady<'a, T>);
+
+/// The future of [`Async::writable`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Writable<'a, T: AsFd>(WaitReady<'a, T>);
+
+impl<T: AsFd> Future for Readable<'_, T> {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T: AsFd> Future for Writable<'_, T> {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T: AsFd> fmt::Debug for Readable<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Readable")
+    }
+}
+
+impl<T: AsFd> fmt::Debug for Writable<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Writable")
+    }
+}
+
+impl<T: AsFd> AsyncRead for Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(READ, None, cx, |mut io| io.read(buf))
+    }
+}
+
+impl<T: AsFd> AsyncWrite for Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(WRITE, None, cx, |mut io| io.write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_op(WRITE, None, cx, |mut io| io.flush().map(|()| 0)).map_ok(drop)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

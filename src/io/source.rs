@@ -1,0 +1,328 @@
+//! Poll phase, loop side: a socket registered with the poller, its
+//! readiness, and the tasks waiting for it.
+//!
+//! Each direction (read, write) keeps two marks. *Ready*: a readiness event
+//! came that no waiter has taken yet. *Drained*: an operation hit
+//! `WouldBlock` (or a short transfer proved the buffer empty) since the last
+//! event, so trying again before the next event would be a wasted syscall.
+//! Operations are tried unless drained; a task waits for *ready*; the event
+//! that sets it wakes every waiter through the microtask ring, and the poll
+//! phase runs a checkpoint after each event, as Node runs one after each
+//! I/O callback.
+//!
+//! A direction with a waiter keeps the loop alive (a ref'd handle, in
+//! libuv's words) unless its source was `unref`'d. Dropping a waiting future
+//! takes its waker out, so nothing stale is woken later.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::BorrowedFd;
+#[cfg(not(any(miri, jsloop_loom)))]
+use std::os::fd::{AsFd, AsRawFd};
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use crate::context;
+use crate::event_loop::Core;
+use crate::listeners::{ListenerKey, Listeners};
+use crate::reactor::Readiness;
+
+/// Index of the read direction.
+pub(crate) const READ: usize = 0;
+/// Index of the write direction.
+pub(crate) const WRITE: usize = 1;
+
+/// The message of an operation on a socket whose runtime is gone.
+const RUNTIME_GONE: &str = "the jsloop runtime this socket was registered with is gone";
+
+/// A socket registered with the loop's poller.
+pub(crate) struct Source {
+    key: usize,
+    core: Weak<Core>,
+    directions: RefCell<[Direction; 2]>,
+    /// Waiting on this source keeps the loop alive.
+    refd: Cell<bool>,
+    /// Registered edge-triggered (else oneshot).
+    edge: bool,
+}
+
+#[derive(Default)]
+struct Direction {
+    /// A readiness event came that no waiter has taken yet.
+    ready: bool,
+    /// An operation found nothing to do since the last event.
+    drained: bool,
+    /// Futures waiting for `ready` (`readable()`, `read_with`, ...).
+    waiters: Listeners<Waker>,
+    /// The waker of the `poll_readable` / `poll_read` style callers, which
+    /// have nowhere to keep a key.
+    poller: Option<Waker>,
+}
+
+impl Direction {
+    fn has_waiters(&self) -> bool {
+        self.poller.is_some() || !self.waiters.is_empty()
+    }
+}
+
+/// The loop's table of registered sources.
+#[derive(Default)]
+pub(crate) struct IoSources {
+    slots: RefCell<Vec<Option<Weak<Source>>>>,
+    free: RefCell<Vec<usize>>,
+    /// Directions of ref'd sources with at least one waiter.
+    waiting: Cell<usize>,
+    /// Events taken from the poller, being dispatched (buffer reused).
+    events: RefCell<Vec<Readiness>>,
+}
+
+impl IoSources {
+    /// Whether some task waits on a ref'd source (the loop stays alive).
+    pub(crate) fn has_refs(&self) -> bool {
+        self.waiting.get() != 0
+    }
+
+    fn reserve(&self) -> usize {
+        if let Some(key) = self.free.borrow_mut().pop() {
+            return key;
+        }
+        let mut slots = self.slots.borrow_mut();
+        slots.push(None);
+        slots.len() - 1
+    }
+
+    fn release(&self, key: usize) {
+        self.slots.borrow_mut()[key] = None;
+        self.free.borrow_mut().push(key);
+    }
+
+    fn get(&self, key: usize) -> Option<Rc<Source>> {
+        self.slots.borrow().get(key)?.as_ref()?.upgrade()
+    }
+
+    fn count_waiting(&self, delta: isize) {
+        self.waiting.set(self.waiting.get().wrapping_add_signed(delta));
+    }
+}
+
+impl Core {
+    /// Takes the I/O events of the last poller wait; the poll phase then
+    /// dispatches them one at a time.
+    pub(crate) fn take_io_events(&self) -> Vec<Readiness> {
+        let mut events = self.io.events.take();
+        self.shared.poller.take_events(&mut events);
+        events
+    }
+
+    /// Gives the event buffer back for the next poll phase.
+    pub(crate) fn return_io_events(&self, mut events: Vec<Readiness>) {
+        events.clear();
+        self.io.events.replace(events);
+    }
+
+    /// Marks a source ready and wakes its waiters.
+    pub(crate) fn dispatch_io(&self, event: Readiness) {
+        if let Some(source) = self.io.get(event.key) {
+            // A oneshot registration is disarmed by any event: waiters of
+            // the other direction re-arm it when they poll again.
+            let oneshot = !self.shared.poller.is_edge_triggered();
+            source.fire(READ, event.readable, oneshot);
+            source.fire(WRITE, event.writable, oneshot);
+        }
+    }
+}
+
+impl Source {
+    /// Registers `fd` with the current runtime's poller.
+    ///
+    /// The caller must deregister (`Source::deregister`) before `fd` is
+    /// closed; `Async` does, in its `Drop` and `into_inner`.
+    #[cfg(not(any(miri, jsloop_loom)))]
+    pub(crate) fn register(fd: BorrowedFd<'_>) -> io::Result<Rc<Source>> {
+        context::with_current(|core| {
+            let key = core.io.reserve();
+            let poller = &core.shared.poller;
+            // Edge-triggered sources listen for both directions for good;
+            // oneshot ones are armed by each wait.
+            let edge = poller.is_edge_triggered();
+            let interest = polling::Event::new(key, edge, edge);
+            // SAFETY: `polling` requires the source to be deleted from the
+            // poller before it is closed. `Async` owns the I/O object and
+            // calls `deregister` before dropping it or handing it back.
+            let added =
+                unsafe { poller.os().add_with_mode(fd.as_raw_fd(), interest, poller.mode()) };
+            if let Err(error) = added {
+                core.io.release(key);
+                return Err(error);
+            }
+            let source = Rc::new(Source {
+                key,
+                core: core.weak(),
+                directions: RefCell::default(),
+                refd: Cell::new(true),
+                edge,
+            });
+            // Until an operation says otherwise, assume it may be ready.
+            for direction in source.directions.borrow_mut().iter_mut() {
+                direction.ready = true;
+            }
+            core.io.slots.borrow_mut()[key] = Some(Rc::downgrade(&source));
+            Ok(source)
+        })
+    }
+
+    /// Without a real poller (Miri, loom) there is no I/O.
+    #[cfg(any(miri, jsloop_loom))]
+    pub(crate) fn register(_fd: BorrowedFd<'_>) -> io::Result<Rc<Source>> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "no I/O under Miri or loom"))
+    }
+
+    /// Removes `fd` from the poller (before it is closed or handed back).
+    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) {
+        #[cfg(not(any(miri, jsloop_loom)))]
+        if let Some(core) = self.core.upgrade() {
+            // It can only fail if it was never added (or already closed).
+            let _ = core.shared.poller.delete(fd.as_fd());
+        }
+        #[cfg(any(miri, jsloop_loom))]
+        let _ = fd;
+    }
+
+    pub(crate) fn is_edge_triggered(&self) -> bool {
+        self.edge
+    }
+
+    /// Whether an operation is worth trying (not drained since the last
+    /// event).
+    pub(crate) fn may_be_ready(&self, direction: usize) -> bool {
+        !self.directions.borrow()[direction].drained
+    }
+
+    /// An operation hit `WouldBlock` (or proved the direction drained):
+    /// wait for the next event.
+    pub(crate) fn mark_drained(&self, direction: usize) {
+        let entry = &mut self.directions.borrow_mut()[direction];
+        entry.drained = true;
+        entry.ready = false;
+    }
+
+    /// A waiter took the readiness event (`readable()` resolved).
+    pub(crate) fn take_ready(&self, direction: usize) {
+        self.directions.borrow_mut()[direction].ready = false;
+    }
+
+    /// Ready if the direction is marked ready; else registers `cx`'s waker
+    /// (under `key`, or as the single poll waker when `key` is `None`).
+    pub(crate) fn poll_ready(
+        &self,
+        direction: usize,
+        fd: BorrowedFd<'_>,
+        key: Option<&mut Option<ListenerKey>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let Some(core) = self.core.upgrade() else {
+            return Poll::Ready(Err(io::Error::other(RUNTIME_GONE)));
+        };
+        let mut directions = self.directions.borrow_mut();
+        let entry = &mut directions[direction];
+        if entry.ready {
+            return Poll::Ready(Ok(()));
+        }
+        let had_waiters = entry.has_waiters();
+        match key {
+            Some(key) => match key.and_then(|k| entry.waiters.get_mut(k)) {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => *key = Some(entry.waiters.add(cx.waker().clone())),
+            },
+            None => match &mut entry.poller {
+                Some(waker) => waker.clone_from(cx.waker()),
+                slot => *slot = Some(cx.waker().clone()),
+            },
+        }
+        if !had_waiters && self.refd.get() {
+            core.io.count_waiting(1);
+        }
+        let interest = [directions[READ].has_waiters(), directions[WRITE].has_waiters()];
+        drop(directions);
+        if !self.edge {
+            #[cfg(not(any(miri, jsloop_loom)))]
+            if let Err(error) =
+                core.shared.poller.modify(fd, self.key, interest[READ], interest[WRITE])
+            {
+                return Poll::Ready(Err(error));
+            }
+        }
+        #[cfg(any(miri, jsloop_loom))]
+        let _ = (fd, interest);
+        Poll::Pending
+    }
+
+    /// Takes out a waiter whose future was dropped.
+    pub(crate) fn remove_waiter(&self, direction: usize, key: ListenerKey) {
+        let mut directions = self.directions.borrow_mut();
+        let entry = &mut directions[direction];
+        let removed = entry.waiters.remove(key);
+        let now_idle = removed.is_some() && !entry.has_waiters();
+        drop(directions);
+        drop(removed);
+        if now_idle && self.refd.get() {
+            if let Some(core) = self.core.upgrade() {
+                core.io.count_waiting(-1);
+            }
+        }
+    }
+
+    /// A readiness event for `direction` (or, for a oneshot registration, an
+    /// event for the other one: its waiters must poll again to re-arm).
+    fn fire(&self, direction: usize, ready: bool, oneshot: bool) {
+        if !ready && !oneshot {
+            return;
+        }
+        let mut directions = self.directions.borrow_mut();
+        let entry = &mut directions[direction];
+        if ready {
+            entry.ready = true;
+            entry.drained = false;
+        }
+        let had_waiters = entry.has_waiters();
+        let waiters: Vec<Waker> = entry.waiters.take_all().chain(entry.poller.take()).collect();
+        drop(directions);
+        if had_waiters && self.refd.get() {
+            if let Some(core) = self.core.upgrade() {
+                core.io.count_waiting(-1);
+            }
+        }
+        for waker in waiters {
+            waker.wake();
+        }
+    }
+
+    /// Whether waiting on this source keeps the loop alive (the default).
+    pub(crate) fn set_refd(&self, refd: bool) {
+        if self.refd.replace(refd) == refd {
+            return;
+        }
+        let directions = self.directions.borrow();
+        let waiting = directions.iter().filter(|d| d.has_waiters()).count() as isize;
+        drop(directions);
+        if let Some(core) = self.core.upgrade() {
+            core.io.count_waiting(if refd { waiting } else { -waiting });
+        }
+    }
+
+    pub(crate) fn is_refd(&self) -> bool {
+        self.refd.get()
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.upgrade() {
+            if self.refd.get() {
+                let waiting = self.directions.get_mut().iter().filter(|d| d.has_waiters()).count();
+                core.io.count_waiting(-(waiting as isize));
+            }
+            core.io.release(self.key);
+        }
+    }
+}

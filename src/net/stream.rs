@@ -1,0 +1,227 @@
+//! What TCP and Unix stream sockets share: the `futures-io` impls (also on
+//! `&stream`, so one task can read while another writes), the owned halves
+//! of `into_split`, and the non-blocking connect.
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use rustix::net::addr::SocketAddrArg;
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
+
+use crate::io::Async;
+
+/// A connected stream socket (TCP or Unix).
+pub trait StreamSocket: sealed::Sealed {
+    #[doc(hidden)]
+    fn shutdown_socket(&self, how: Shutdown) -> io::Result<()>;
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+/// `AsyncRead` / `AsyncWrite` for a stream type and for `&` it, through its
+/// `inner: Async<std type>`. A read or write shorter than the buffer proves
+/// the socket drained (or full), which spares the syscall that would only
+/// say `WouldBlock` (with edge-triggered readiness).
+macro_rules! stream_impls {
+    ($stream:ty) => {
+        impl futures_io::AsyncRead for &$stream {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                use std::io::Read;
+                let len = buf.len();
+                self.inner.poll_op(crate::io::source::READ, Some(len), cx, |mut io| io.read(buf))
+            }
+        }
+
+        impl futures_io::AsyncWrite for &$stream {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                use std::io::Write;
+                let len = buf.len();
+                self.inner.poll_op(crate::io::source::WRITE, Some(len), cx, |mut io| io.write(buf))
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                // A socket has no user-space buffer to flush.
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts the write side down (the peer reads EOF).
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.inner.get_ref().shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        impl futures_io::AsyncRead for $stream {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::pin::Pin::new(&mut &*self).poll_read(cx, buf)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $stream {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::pin::Pin::new(&mut &*self).poll_write(cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::pin::Pin::new(&mut &*self).poll_flush(cx)
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::pin::Pin::new(&mut &*self).poll_close(cx)
+            }
+        }
+
+        impl crate::net::stream::sealed::Sealed for $stream {}
+
+        impl crate::net::stream::StreamSocket for $stream {
+            fn shutdown_socket(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+                self.inner.get_ref().shutdown(how)
+            }
+        }
+    };
+}
+
+pub(crate) use stream_impls;
+
+/// The read half of a stream from `into_split`; it can move to another task.
+pub struct ReadHalf<S> {
+    stream: Rc<S>,
+}
+
+/// The write half of a stream from `into_split`. Dropping it shuts the
+/// write side down, so the peer reads EOF.
+pub struct WriteHalf<S: StreamSocket> {
+    stream: Rc<S>,
+}
+
+/// Splits `stream` into halves that share it.
+pub(crate) fn into_split<S: StreamSocket>(stream: S) -> (ReadHalf<S>, WriteHalf<S>) {
+    let stream = Rc::new(stream);
+    (ReadHalf { stream: stream.clone() }, WriteHalf { stream })
+}
+
+impl<S> ReadHalf<S> {
+    /// The stream both halves share.
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+}
+
+impl<S: StreamSocket> WriteHalf<S> {
+    /// The stream both halves share.
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+}
+
+impl<S> AsyncRead for ReadHalf<S>
+where
+    for<'a> &'a S: AsyncRead,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self.stream).poll_read(cx, buf)
+    }
+}
+
+impl<S: StreamSocket> AsyncWrite for WriteHalf<S>
+where
+    for<'a> &'a S: AsyncWrite,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self.stream).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self.stream).poll_close(cx)
+    }
+}
+
+impl<S: StreamSocket> Drop for WriteHalf<S> {
+    fn drop(&mut self) {
+        // Already shut down, or the peer is gone: nothing left to tell it.
+        let _ = self.stream.shutdown_socket(Shutdown::Write);
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for ReadHalf<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ReadHalf").field(&self.stream).finish()
+    }
+}
+
+impl<S: StreamSocket + fmt::Debug> fmt::Debug for WriteHalf<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WriteHalf").field(&self.stream).finish()
+    }
+}
+
+/// Connects a new non-blocking stream socket to `addr`: starts the connect,
+/// waits until the socket is writable, then reads the outcome (`SO_ERROR`).
+pub(crate) async fn connect<T>(
+    family: AddressFamily,
+    addr: &impl SocketAddrArg,
+) -> io::Result<Async<T>>
+where
+    T: From<OwnedFd> + std::os::fd::AsFd,
+{
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let fd = rustix::net::socket_with(family, SocketType::STREAM, flags, None)?;
+    let in_progress = match rustix::net::connect(&fd, addr) {
+        Ok(()) => false,
+        Err(rustix::io::Errno::INPROGRESS) => true,
+        Err(errno) => return Err(errno.into()),
+    };
+    let socket = Async::new(T::from(fd))?;
+    if in_progress {
+        socket.writable().await?;
+        rustix::net::sockopt::socket_error(socket.get_ref())??;
+    }
+    Ok(socket)
+}

@@ -1,0 +1,282 @@
+//! TCP: `TcpListener` and `TcpStream` on the loop's poller (Node's `net`).
+
+use std::fmt;
+use std::io;
+use std::net::{self, Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use rustix::net::AddressFamily;
+
+use super::addr::{each_addr, ToSocketAddrs};
+use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
+use crate::io::Async;
+
+/// A TCP server socket: `net.createServer().listen(..)`.
+///
+/// Waiting in [`accept`](TcpListener::accept) keeps the loop alive, like a
+/// listening Node server, unless [`unref`](TcpListener::unref)'d. Dropping
+/// the listener closes it.
+///
+/// # Examples
+///
+/// ```
+/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use jsloop::net::{TcpListener, TcpStream};
+///
+/// jsloop::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let server = jsloop::spawn(async move {
+///         let (mut socket, _peer) = listener.accept().await?;
+///         let mut line = String::new();
+///         socket.read_to_string(&mut line).await?;
+///         socket.write_all(line.to_uppercase().as_bytes()).await
+///     });
+///     let mut client = TcpStream::connect(addr).await?;
+///     client.write_all(b"ping").await?;
+///     client.close().await?; // half-close: the server reads EOF
+///     let mut reply = String::new();
+///     client.read_to_string(&mut reply).await?;
+///     assert_eq!(reply, "PING");
+///     server.await.unwrap()
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpListener {
+    inner: Async<net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` (the first of its addresses that works) and listens.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if the address is taken, a resolver error for a bad host
+    /// name, or the last address's error.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        each_addr(addr, |addr| async move { TcpListener::from_std(net::TcpListener::bind(addr)?) })
+            .await
+    }
+
+    /// Wraps a listener from the standard library (made non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be registered with the poller.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn from_std(listener: net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener { inner: Async::new(listener)? })
+    }
+
+    /// Waits for the next connection.
+    ///
+    /// # Errors
+    ///
+    /// The OS's: `EMFILE` when the process is out of file descriptors, for
+    /// instance. The listener keeps working: the connection waits in the
+    /// backlog, and a later `accept` takes it once descriptors are free.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = self.inner.read_with(net::TcpListener::accept).await?;
+        Ok((TcpStream::from_std(stream)?, peer))
+    }
+
+    /// A stream of incoming connections (`server.on('connection')`).
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self, accept: None }
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Waiting for connections no longer keeps the loop alive:
+    /// `server.unref()`.
+    pub fn unref(&self) -> &Self {
+        self.inner.unref();
+        self
+    }
+
+    /// Waiting for connections keeps the loop alive again (the default).
+    pub fn ref_(&self) -> &Self {
+        self.inner.ref_();
+        self
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener").field("local_addr", &self.local_addr().ok()).finish()
+    }
+}
+
+type AcceptFuture<'a> =
+    Pin<Box<dyn std::future::Future<Output = io::Result<(TcpStream, SocketAddr)>> + 'a>>;
+
+/// The stream of [`TcpListener::incoming`]: each connection as it comes.
+/// It never ends; an accept error is an item and the stream goes on.
+#[must_use = "streams do nothing unless polled"]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+    accept: Option<AcceptFuture<'a>>,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let listener = self.listener;
+        let accept = self.accept.get_or_insert_with(|| Box::pin(listener.accept()));
+        let accepted = std::task::ready!(accept.as_mut().poll(cx));
+        self.accept = None;
+        Poll::Ready(Some(accepted.map(|(stream, _)| stream)))
+    }
+}
+
+impl fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming").field("listener", self.listener).finish()
+    }
+}
+
+/// A TCP connection: `net.connect(..)`, or a server's `'connection'`.
+///
+/// `TcpStream` and `&TcpStream` are `futures-io` `AsyncRead` +
+/// `AsyncWrite`: with `&stream`, one task can read while another writes;
+/// [`into_split`](TcpStream::into_split) gives halves that can move to
+/// different tasks. Closing (`AsyncWriteExt::close`) shuts the write side
+/// down, Node's `socket.end()`; the descriptor closes when the stream is
+/// dropped. Reads after EOF return `Ok(0)`.
+///
+/// # Examples
+///
+/// See [`TcpListener`].
+pub struct TcpStream {
+    inner: Async<net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr` (each of its addresses in turn, until one
+    /// accepts), without blocking the loop; host names are resolved on the
+    /// worker pool.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionRefused` when nothing listens there, a resolver error for
+    /// a bad host name, or the last address's error.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(addr, |addr| async move {
+            let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
+            Ok(TcpStream { inner: stream::connect(family, &addr).await? })
+        })
+        .await
+    }
+
+    /// Wraps a connected stream from the standard library (made
+    /// non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be registered with the poller.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream { inner: Async::new(stream)? })
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// The OS's (`NotConnected` once the peer is gone, for instance).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on: `socket.setNoDelay()`.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether Nagle's algorithm is off.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.get_ref().nodelay()
+    }
+
+    /// Shuts the read side, the write side or both down. A task waiting
+    /// to read on this stream then reads EOF (`Ok(0)`).
+    ///
+    /// # Errors
+    ///
+    /// The OS's (`NotConnected` if the peer already reset it, for instance).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// Splits the stream into a read half and a write half that can move
+    /// to different tasks. Dropping the write half shuts the write side
+    /// down.
+    pub fn into_split(self) -> (ReadHalf<TcpStream>, WriteHalf<TcpStream>) {
+        stream::into_split(self)
+    }
+
+    /// Waiting on this stream no longer keeps the loop alive:
+    /// `socket.unref()`.
+    pub fn unref(&self) -> &Self {
+        self.inner.unref();
+        self
+    }
+
+    /// Waiting on this stream keeps the loop alive again (the default).
+    pub fn ref_(&self) -> &Self {
+        self.inner.ref_();
+        self
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+stream_impls!(TcpStream);

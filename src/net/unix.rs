@@ -1,0 +1,378 @@
+//! Unix domain sockets: `UnixListener`, `UnixStream`, `UnixDatagram` on the
+//! loop's poller (Node's `net` with a path, "IPC").
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::unix::net::{self, SocketAddr};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use rustix::net::{AddressFamily, SocketAddrUnix};
+
+use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
+use crate::io::Async;
+
+/// A Unix domain server socket: `net.createServer().listen(path)`.
+///
+/// The socket file is not removed when the listener is dropped (as with
+/// the standard library's); remove it yourself.
+///
+/// # Examples
+///
+/// ```
+/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use jsloop::net::{UnixListener, UnixStream};
+///
+/// let dir = std::env::temp_dir().join(format!("jsloop-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("unix-listener.sock");
+/// let _ = std::fs::remove_file(&path);
+/// jsloop::block_on(async {
+///     let listener = UnixListener::bind(&path)?;
+///     let mut client = UnixStream::connect(&path).await?;
+///     let (mut server, _) = listener.accept().await?;
+///     client.write_all(b"hi").await?;
+///     let mut buf = [0; 2];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hi");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixListener {
+    inner: Async<net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds to `path` and listens.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if the path exists, or the OS's.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        Ok(UnixListener { inner: Async::new(net::UnixListener::bind(path)?)? })
+    }
+
+    /// Waits for the next connection.
+    ///
+    /// # Errors
+    ///
+    /// The OS's (`EMFILE`, for instance; the listener keeps working).
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (stream, addr) = self.inner.read_with(net::UnixListener::accept).await?;
+        Ok((UnixStream { inner: Async::new(stream)? }, addr))
+    }
+
+    /// A stream of incoming connections; it never ends.
+    pub fn incoming(&self) -> UnixIncoming<'_> {
+        UnixIncoming { listener: self, accept: None }
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Waiting for connections no longer keeps the loop alive.
+    pub fn unref(&self) -> &Self {
+        self.inner.unref();
+        self
+    }
+
+    /// Waiting for connections keeps the loop alive again (the default).
+    pub fn ref_(&self) -> &Self {
+        self.inner.ref_();
+        self
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener").field("local_addr", &self.local_addr().ok()).finish()
+    }
+}
+
+type AcceptFuture<'a> =
+    Pin<Box<dyn std::future::Future<Output = io::Result<(UnixStream, SocketAddr)>> + 'a>>;
+
+/// The stream of [`UnixListener::incoming`].
+#[must_use = "streams do nothing unless polled"]
+pub struct UnixIncoming<'a> {
+    listener: &'a UnixListener,
+    accept: Option<AcceptFuture<'a>>,
+}
+
+impl Stream for UnixIncoming<'_> {
+    type Item = io::Result<UnixStream>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let listener = self.listener;
+        let accept = self.accept.get_or_insert_with(|| Box::pin(listener.accept()));
+        let accepted = std::task::ready!(accept.as_mut().poll(cx));
+        self.accept = None;
+        Poll::Ready(Some(accepted.map(|(stream, _)| stream)))
+    }
+}
+
+impl fmt::Debug for UnixIncoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixIncoming").field("listener", self.listener).finish()
+    }
+}
+
+/// A Unix domain stream connection; the same API as
+/// [`TcpStream`](super::TcpStream) (`AsyncRead` / `AsyncWrite`, also
+/// through `&`, and `into_split`).
+///
+/// # Examples
+///
+/// ```
+/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use jsloop::net::UnixStream;
+///
+/// jsloop::block_on(async {
+///     let (mut a, mut b) = UnixStream::pair()?;
+///     a.write_all(b"over the pair").await?;
+///     a.close().await?;
+///     let mut text = String::new();
+///     b.read_to_string(&mut text).await?;
+///     assert_eq!(text, "over the pair");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixStream {
+    inner: Async<net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path` without blocking the loop.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` / `ConnectionRefused` when nothing listens there;
+    /// `WouldBlock` when the listener's backlog is full.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let addr = SocketAddrUnix::new(path.as_ref())?;
+        Ok(UnixStream { inner: stream::connect(AddressFamily::UNIX, &addr).await? })
+    }
+
+    /// A connected pair of streams.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = net::UnixStream::pair()?;
+        Ok((UnixStream { inner: Async::new(a)? }, UnixStream { inner: Async::new(b)? }))
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Shuts the read side, the write side or both down.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// Splits the stream into halves that can move to different tasks.
+    pub fn into_split(self) -> (ReadHalf<UnixStream>, WriteHalf<UnixStream>) {
+        stream::into_split(self)
+    }
+
+    /// Waiting on this stream no longer keeps the loop alive.
+    pub fn unref(&self) -> &Self {
+        self.inner.unref();
+        self
+    }
+
+    /// Waiting on this stream keeps the loop alive again (the default).
+    pub fn ref_(&self) -> &Self {
+        self.inner.ref_();
+        self
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream").field("local_addr", &self.local_addr().ok()).finish()
+    }
+}
+
+stream_impls!(UnixStream);
+
+/// A Unix domain datagram socket.
+///
+/// # Examples
+///
+/// ```
+/// use jsloop::net::UnixDatagram;
+///
+/// jsloop::block_on(async {
+///     let (a, b) = UnixDatagram::pair()?;
+///     a.send(b"one datagram").await?;
+///     let mut buf = [0; 32];
+///     let n = b.recv(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"one datagram");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixDatagram {
+    inner: Async<net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// Binds to `path`.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if the path exists, or the OS's.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram { inner: Async::new(net::UnixDatagram::bind(path)?)? })
+    }
+
+    /// A socket bound to no address (it can send, and receive replies only
+    /// once connected).
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram { inner: Async::new(net::UnixDatagram::unbound()?)? })
+    }
+
+    /// A connected pair of sockets.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = net::UnixDatagram::pair()?;
+        Ok((UnixDatagram { inner: Async::new(a)? }, UnixDatagram { inner: Async::new(b)? }))
+    }
+
+    /// Sets the default peer of `send` / `recv`.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.inner.get_ref().connect(path)
+    }
+
+    /// Sends a datagram to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.inner.write_with(|s| s.send_to(buf, path)).await
+    }
+
+    /// Receives a datagram and its sender's address.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.read_with(|s| s.recv_from(buf)).await
+    }
+
+    /// Sends a datagram to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// The OS's (`NotConnected` before `connect`).
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_with(|s| s.send(buf)).await
+    }
+
+    /// Receives a datagram from the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_with(|s| s.recv(buf)).await
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Waiting on this socket no longer keeps the loop alive.
+    pub fn unref(&self) -> &Self {
+        self.inner.unref();
+        self
+    }
+
+    /// Waiting on this socket keeps the loop alive again (the default).
+    pub fn ref_(&self) -> &Self {
+        self.inner.ref_();
+        self
+    }
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixDatagram").field("local_addr", &self.local_addr().ok()).finish()
+    }
+}
