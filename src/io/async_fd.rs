@@ -201,10 +201,10 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Polls the non-blocking `op` (the engine of the `AsyncRead` /
-    /// `AsyncWrite` impls). `len` is the buffer length of a stream read or
-    /// write: with edge-triggered readiness a shorter transfer proves the
-    /// socket's buffer drained (or full), so the next call waits for an
-    /// event without a syscall that would only say `WouldBlock`.
+    /// `AsyncWrite` impls). `len` is the buffer length of a stream write:
+    /// with edge-triggered readiness a shorter write proves the send buffer
+    /// full, so the next call waits for an event without a syscall that
+    /// would only say `WouldBlock`.
     pub(crate) fn poll_op(
         &self,
         direction: usize,
