@@ -319,7 +319,7 @@ fn async_wraps_any_descriptor_and_readable_waits_for_data() {
 
 #[test]
 fn sockets_need_a_runtime() {
-    let panic = std::panic::catch_unwind(|| UnixStream::pair()).unwrap_err();
+    let panic = std::panic::catch_unwind(UnixStream::pair).unwrap_err();
     assert_eq!(
         panic.downcast_ref::<String>().map(String::as_str),
         Some("no jsloop runtime is running on this thread")

@@ -11,6 +11,7 @@
 //! ecosystem.
 
 mod addr;
+mod incoming;
 mod lookup;
 mod stream;
 mod tcp;
@@ -18,8 +19,9 @@ mod udp;
 mod unix;
 
 pub use addr::ToSocketAddrs;
+pub use incoming::{Incoming, Listener};
 pub use lookup::lookup_host;
 pub use stream::{ReadHalf, StreamSocket, WriteHalf};
-pub use tcp::{Incoming, TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -1,15 +1,15 @@
 //! TCP: `TcpListener` and `TcpStream` on the loop's poller (Node's `net`).
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{self, Shutdown, SocketAddr};
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use futures_core::Stream;
 use rustix::net::AddressFamily;
 
 use super::addr::{each_addr, ToSocketAddrs};
+use super::incoming::{Incoming, Listener};
 use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
 use crate::io::Async;
 
@@ -90,8 +90,8 @@ impl TcpListener {
     }
 
     /// A stream of incoming connections (`server.on('connection')`).
-    pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self, accept: None }
+    pub fn incoming(&self) -> Incoming<'_, TcpListener> {
+        Incoming::new(self)
     }
 
     /// The address the listener is bound to.
@@ -123,32 +123,13 @@ impl fmt::Debug for TcpListener {
     }
 }
 
-type AcceptFuture<'a> =
-    Pin<Box<dyn std::future::Future<Output = io::Result<(TcpStream, SocketAddr)>> + 'a>>;
+impl super::incoming::sealed::Sealed for TcpListener {}
 
-/// The stream of [`TcpListener::incoming`]: each connection as it comes.
-/// It never ends; an accept error is an item and the stream goes on.
-#[must_use = "streams do nothing unless polled"]
-pub struct Incoming<'a> {
-    listener: &'a TcpListener,
-    accept: Option<AcceptFuture<'a>>,
-}
+impl Listener for TcpListener {
+    type Connection = TcpStream;
 
-impl Stream for Incoming<'_> {
-    type Item = io::Result<TcpStream>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let listener = self.listener;
-        let accept = self.accept.get_or_insert_with(|| Box::pin(listener.accept()));
-        let accepted = std::task::ready!(accept.as_mut().poll(cx));
-        self.accept = None;
-        Poll::Ready(Some(accepted.map(|(stream, _)| stream)))
-    }
-}
-
-impl fmt::Debug for Incoming<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Incoming").field("listener", self.listener).finish()
+    fn accept_connection(&self) -> Pin<Box<dyn Future<Output = io::Result<TcpStream>> + '_>> {
+        Box::pin(async { Ok(self.accept().await?.0) })
     }
 }
 

@@ -2,16 +2,16 @@
 //! loop's poller (Node's `net` with a path, "IPC").
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use futures_core::Stream;
 use rustix::net::{AddressFamily, SocketAddrUnix};
 
+use super::incoming::{Incoming, Listener};
 use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
 use crate::io::Async;
 
@@ -72,8 +72,8 @@ impl UnixListener {
     }
 
     /// A stream of incoming connections; it never ends.
-    pub fn incoming(&self) -> UnixIncoming<'_> {
-        UnixIncoming { listener: self, accept: None }
+    pub fn incoming(&self) -> Incoming<'_, UnixListener> {
+        Incoming::new(self)
     }
 
     /// The address the listener is bound to.
@@ -104,31 +104,13 @@ impl fmt::Debug for UnixListener {
     }
 }
 
-type AcceptFuture<'a> =
-    Pin<Box<dyn std::future::Future<Output = io::Result<(UnixStream, SocketAddr)>> + 'a>>;
+impl super::incoming::sealed::Sealed for UnixListener {}
 
-/// The stream of [`UnixListener::incoming`].
-#[must_use = "streams do nothing unless polled"]
-pub struct UnixIncoming<'a> {
-    listener: &'a UnixListener,
-    accept: Option<AcceptFuture<'a>>,
-}
+impl Listener for UnixListener {
+    type Connection = UnixStream;
 
-impl Stream for UnixIncoming<'_> {
-    type Item = io::Result<UnixStream>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let listener = self.listener;
-        let accept = self.accept.get_or_insert_with(|| Box::pin(listener.accept()));
-        let accepted = std::task::ready!(accept.as_mut().poll(cx));
-        self.accept = None;
-        Poll::Ready(Some(accepted.map(|(stream, _)| stream)))
-    }
-}
-
-impl fmt::Debug for UnixIncoming<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixIncoming").field("listener", self.listener).finish()
+    fn accept_connection(&self) -> Pin<Box<dyn Future<Output = io::Result<UnixStream>> + '_>> {
+        Box::pin(async { Ok(self.accept().await?.0) })
     }
 }
 
