@@ -34,7 +34,7 @@ fn accept_at_the_descriptor_limit_returns_emfile_then_recovers() {
         // Free two descriptors: the next accept works.
         clients.truncate(clients.len() - 2);
         let accepted = listener.accept().await.map(drop);
-        setrlimit(Resource::Nofile, original.clone())?;
+        setrlimit(Resource::Nofile, original)?;
         io::Result::Ok((emfile, accepted))
     });
     setrlimit(Resource::Nofile, original).unwrap();
