@@ -9,7 +9,8 @@ use std::io;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use jsloop::net::{TcpListener, TcpStream};
 
-const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\nHello, world!";
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\nHello, world!";
 
 /// Answers each request on the connection until the client closes it.
 async fn serve_connection(mut stream: TcpStream) -> io::Result<()> {
