@@ -23,6 +23,10 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
+/// How many events one Linux `epoll_wait` takes at most.
+#[cfg(all(target_os = "linux", not(any(miri, jsloop_loom))))]
+const EPOLL_BATCH: usize = 256;
+
 /// One readiness event: the source's key and which directions are ready.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Readiness {
@@ -39,6 +43,9 @@ pub struct Poller {
     events: std::sync::Mutex<polling::Events>,
     /// Sources are registered edge-triggered (else oneshot, re-armed).
     edge: bool,
+    /// Linux: events of our own `epoll_wait` on polling's epoll descriptor.
+    #[cfg(target_os = "linux")]
+    epoll_events: std::sync::Mutex<Vec<Readiness>>,
 }
 
 #[cfg(not(any(miri, jsloop_loom)))]
@@ -50,7 +57,13 @@ impl Poller {
     pub fn new() -> io::Result<Self> {
         let poller = polling::Poller::new()?;
         let edge = poller.supports_edge();
-        Ok(Poller { poller, events: std::sync::Mutex::new(polling::Events::new()), edge })
+        Ok(Poller {
+            poller,
+            events: std::sync::Mutex::new(polling::Events::new()),
+            edge,
+            #[cfg(target_os = "linux")]
+            epoll_events: std::sync::Mutex::new(Vec::with_capacity(EPOLL_BATCH)),
+        })
     }
 
     /// Blocks until `timeout` passes (`None`: forever) or `notify` is called.
@@ -58,6 +71,14 @@ impl Poller {
     /// # Errors
     /// Fails if the OS wait fails (not for `EINTR`).
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        return self.wait_epoll(timeout);
+        #[cfg(not(target_os = "linux"))]
+        return self.wait_polling(timeout);
+    }
+
+    /// `polling`'s own wait, which also collects the I/O events.
+    fn wait_polling(&self, timeout: Option<Duration>) -> io::Result<()> {
         let mut events = crate::sync::lock(&self.events);
         events.clear();
         match self.poller.wait(&mut events, timeout) {
@@ -67,8 +88,56 @@ impl Poller {
         }
     }
 
+    /// Linux: `epoll_wait` on polling's epoll descriptor directly. polling's
+    /// own wait spends four more syscalls per call (arming its timerfd,
+    /// re-arming its notifier); this costs one, and hands over to polling
+    /// only when its notifier (key `usize::MAX`, reserved by polling) fired,
+    /// so that polling clears and re-arms it.
+    #[cfg(target_os = "linux")]
+    fn wait_epoll(&self, timeout: Option<Duration>) -> io::Result<()> {
+        use rustix::event::epoll::{self, EventFlags as Flags};
+        use rustix::event::Timespec;
+        use std::mem::MaybeUninit;
+        use std::os::fd::AsFd;
+
+        let timeout = timeout.map(|t| Timespec {
+            tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
+            tv_nsec: t.subsec_nanos().into(),
+        });
+        // More events than fit stay queued in the kernel for the next wait.
+        let mut buffer = [MaybeUninit::<epoll::Event>::uninit(); EPOLL_BATCH];
+        let events = match epoll::wait(self.poller.as_fd(), &mut buffer[..], timeout.as_ref()) {
+            Ok((events, _)) => &*events,
+            Err(rustix::io::Errno::INTR) => &[],
+            Err(errno) => return Err(errno.into()),
+        };
+        let mut notified = false;
+        let mut ready = crate::sync::lock(&self.epoll_events);
+        for event in events {
+            let key = event.data.u64();
+            if key == u64::MAX {
+                notified = true;
+                continue;
+            }
+            // The flags polling itself maps to readable / writable.
+            let flags = event.flags;
+            ready.push(Readiness {
+                key: key as usize,
+                readable: flags.intersects(Flags::IN | Flags::HUP | Flags::ERR | Flags::PRI),
+                writable: flags.intersects(Flags::OUT | Flags::HUP | Flags::ERR),
+            });
+        }
+        drop(ready);
+        if notified {
+            return self.wait_polling(Some(Duration::ZERO));
+        }
+        Ok(())
+    }
+
     /// Moves the I/O events of the last `wait` into `out`.
     pub(crate) fn take_events(&self, out: &mut Vec<Readiness>) {
+        #[cfg(target_os = "linux")]
+        out.append(&mut crate::sync::lock(&self.epoll_events));
         let mut events = crate::sync::lock(&self.events);
         out.extend(events.iter().map(|event| Readiness {
             key: event.key,

@@ -64,12 +64,18 @@ macro_rules! stream_impls {
                 std::task::Poll::Ready(Ok(()))
             }
 
-            /// Shuts the write side down (the peer reads EOF).
+            /// Shuts the write side down (the peer reads EOF). A connection
+            /// the peer already tore down (`NotConnected`) counts as closed.
             fn poll_close(
                 self: std::pin::Pin<&mut Self>,
                 _cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(self.inner.get_ref().shutdown(std::net::Shutdown::Write))
+                std::task::Poll::Ready(
+                    match self.inner.get_ref().shutdown(std::net::Shutdown::Write) {
+                        Err(error) if error.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+                        result => result,
+                    },
+                )
             }
         }
 
