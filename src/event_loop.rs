@@ -5,8 +5,8 @@
 //!                 │
 //!                 ▼
 //!   ┌──► timers phase   due timers, (deadline, creation) order ─┐
-//!   │    poll phase     sleep in the poller; remote wakes,      │ a checkpoint
-//!   │                   worker-pool completions                 │
+//!   │    poll phase     sleep in the poller; socket readiness,  │ a checkpoint
+//!   │                   remote wakes, worker-pool completions   │
 //!   │    check phase    immediates queued before the phase      │ after each
 //!   └─── while alive ◄──────────────────────────────────────────┘
 //! ```

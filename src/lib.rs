@@ -8,7 +8,8 @@
 //! feed the microtask ring, timers live in a hierarchical timer wheel, the
 //! loop sleeps in the OS poller (`polling`) between phases, and blocking work
 //! runs on a worker pool whose results come back in the poll phase, as
-//! libuv's threadpool serves Node.
+//! libuv's threadpool serves Node. Sockets ([`net`], [`io::Async`]) get
+//! their readiness in that same poll phase, a checkpoint after each event.
 //!
 //! ```
 //! use std::time::Duration;
@@ -34,8 +35,8 @@
 //!                 │
 //!                 ▼
 //!   ┌──► timers phase   due timers, (deadline, creation) order ─┐
-//!   │    poll phase     sleep in the poller; remote wakes,      │ a checkpoint
-//!   │                   worker-pool completions                 │
+//!   │    poll phase     sleep in the poller; socket readiness,  │ a checkpoint
+//!   │                   remote wakes, worker-pool completions   │
 //!   │    check phase    immediates queued before the phase      │ after each
 //!   └─── while alive ◄──────────────────────────────────────────┘
 //! ```
@@ -58,6 +59,8 @@
 //! | `new Promise(..)`, `.then` / `.catch` / `.finally`, `await p` | [`promise::Promise`] |
 //! | `Promise.all` / `allSettled` / `race` / `any` | [`promise::all`], [`promise::all_settled`], [`promise::race`], [`promise::any`] |
 //! | `AbortController` / `AbortSignal` | [`AbortController`] / [`AbortSignal`], [`abortable`] |
+//! | `net.createServer` / `net.connect` / `dgram` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], Unix sockets |
+//! | a libuv handle on any descriptor | [`io::Async`] |
 //!
 //! `run` has Node's semantics (it returns once the loop is idle);
 //! [`block_on`] has tokio's (it returns when its future is done).
