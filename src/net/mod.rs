@@ -13,6 +13,7 @@
 mod addr;
 mod incoming;
 mod lookup;
+mod socket;
 mod stream;
 mod tcp;
 mod udp;

@@ -1,15 +1,13 @@
 //! TCP: `TcpListener` and `TcpStream` on the loop's poller (Node's `net`).
 
-use std::fmt;
-use std::future::Future;
 use std::io;
 use std::net::{self, Shutdown, SocketAddr};
-use std::pin::Pin;
 
 use rustix::net::AddressFamily;
 
 use super::addr::{each_addr, ToSocketAddrs};
-use super::incoming::{Incoming, Listener};
+use super::incoming::Incoming;
+use super::socket::{listener, socket_handle};
 use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
 use crate::io::Async;
 
@@ -93,44 +91,6 @@ impl TcpListener {
     pub fn incoming(&self) -> Incoming<'_, TcpListener> {
         Incoming::new(self)
     }
-
-    /// The address the listener is bound to.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().local_addr()
-    }
-
-    /// Waiting for connections no longer keeps the loop alive:
-    /// `server.unref()`.
-    pub fn unref(&self) -> &Self {
-        self.inner.unref();
-        self
-    }
-
-    /// Waiting for connections keeps the loop alive again (the default).
-    pub fn ref_(&self) -> &Self {
-        self.inner.ref_();
-        self
-    }
-}
-
-impl fmt::Debug for TcpListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpListener").field("local_addr", &self.local_addr().ok()).finish()
-    }
-}
-
-impl super::incoming::sealed::Sealed for TcpListener {}
-
-impl Listener for TcpListener {
-    type Connection = TcpStream;
-
-    fn accept_connection(&self) -> Pin<Box<dyn Future<Output = io::Result<TcpStream>> + '_>> {
-        Box::pin(async { Ok(self.accept().await?.0) })
-    }
 }
 
 /// A TCP connection: `net.connect(..)`, or a server's `'connection'`.
@@ -193,15 +153,6 @@ impl TcpStream {
         self.inner.get_ref().peer_addr()
     }
 
-    /// The local address.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().local_addr()
-    }
-
     /// Turns Nagle's algorithm off (`true`) or on: `socket.setNoDelay()`.
     ///
     /// # Errors
@@ -236,28 +187,9 @@ impl TcpStream {
     pub fn into_split(self) -> (ReadHalf<TcpStream>, WriteHalf<TcpStream>) {
         stream::into_split(self)
     }
-
-    /// Waiting on this stream no longer keeps the loop alive:
-    /// `socket.unref()`.
-    pub fn unref(&self) -> &Self {
-        self.inner.unref();
-        self
-    }
-
-    /// Waiting on this stream keeps the loop alive again (the default).
-    pub fn ref_(&self) -> &Self {
-        self.inner.ref_();
-        self
-    }
-}
-
-impl fmt::Debug for TcpStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpStream")
-            .field("local_addr", &self.local_addr().ok())
-            .field("peer_addr", &self.peer_addr().ok())
-            .finish()
-    }
 }
 
 stream_impls!(TcpStream);
+socket_handle!(TcpListener, SocketAddr);
+socket_handle!(TcpStream, SocketAddr);
+listener!(TcpListener, TcpStream);

@@ -1,10 +1,10 @@
 //! UDP: `UdpSocket` on the loop's poller (Node's `dgram`).
 
-use std::fmt;
 use std::io;
 use std::net::{self, SocketAddr};
 
 use super::addr::{each_addr, ToSocketAddrs};
+use super::socket::{connected_datagrams, socket_handle};
 use crate::io::Async;
 
 /// A UDP socket: `dgram.createSocket(..)`.
@@ -89,34 +89,6 @@ impl UdpSocket {
         each_addr(addr, |addr| async move { self.inner.get_ref().connect(addr) }).await
     }
 
-    /// Sends a datagram to the connected peer.
-    ///
-    /// # Errors
-    ///
-    /// `NotConnected` before [`connect`](UdpSocket::connect); the OS's
-    /// (`ConnectionRefused` after an ICMP port-unreachable, for instance).
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write_with(|s| s.send(buf)).await
-    }
-
-    /// Receives a datagram from the connected peer.
-    ///
-    /// # Errors
-    ///
-    /// As for [`send`](UdpSocket::send).
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_with(|s| s.recv(buf)).await
-    }
-
-    /// The local address.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().local_addr()
-    }
-
     /// The connected peer's address.
     ///
     /// # Errors
@@ -134,22 +106,7 @@ impl UdpSocket {
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.inner.get_ref().set_broadcast(on)
     }
-
-    /// Waiting on this socket no longer keeps the loop alive.
-    pub fn unref(&self) -> &Self {
-        self.inner.unref();
-        self
-    }
-
-    /// Waiting on this socket keeps the loop alive again (the default).
-    pub fn ref_(&self) -> &Self {
-        self.inner.ref_();
-        self
-    }
 }
 
-impl fmt::Debug for UdpSocket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpSocket").field("local_addr", &self.local_addr().ok()).finish()
-    }
-}
+socket_handle!(UdpSocket, SocketAddr);
+connected_datagrams!(UdpSocket);

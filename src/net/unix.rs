@@ -1,17 +1,15 @@
 //! Unix domain sockets: `UnixListener`, `UnixStream`, `UnixDatagram` on the
 //! loop's poller (Node's `net` with a path, "IPC").
 
-use std::fmt;
-use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
-use std::pin::Pin;
 
 use rustix::net::{AddressFamily, SocketAddrUnix};
 
-use super::incoming::{Incoming, Listener};
+use super::incoming::Incoming;
+use super::socket::{connected_datagrams, listener, socket_handle};
 use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
 use crate::io::Async;
 
@@ -74,43 +72,6 @@ impl UnixListener {
     /// A stream of incoming connections; it never ends.
     pub fn incoming(&self) -> Incoming<'_, UnixListener> {
         Incoming::new(self)
-    }
-
-    /// The address the listener is bound to.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().local_addr()
-    }
-
-    /// Waiting for connections no longer keeps the loop alive.
-    pub fn unref(&self) -> &Self {
-        self.inner.unref();
-        self
-    }
-
-    /// Waiting for connections keeps the loop alive again (the default).
-    pub fn ref_(&self) -> &Self {
-        self.inner.ref_();
-        self
-    }
-}
-
-impl fmt::Debug for UnixListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixListener").field("local_addr", &self.local_addr().ok()).finish()
-    }
-}
-
-impl super::incoming::sealed::Sealed for UnixListener {}
-
-impl Listener for UnixListener {
-    type Connection = UnixStream;
-
-    fn accept_connection(&self) -> Pin<Box<dyn Future<Output = io::Result<UnixStream>> + '_>> {
-        Box::pin(async { Ok(self.accept().await?.0) })
     }
 }
 
@@ -178,15 +139,6 @@ impl UnixStream {
         self.inner.get_ref().peer_addr()
     }
 
-    /// The local address.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().local_addr()
-    }
-
     /// Shuts the read side, the write side or both down.
     ///
     /// # Errors
@@ -199,24 +151,6 @@ impl UnixStream {
     /// Splits the stream into halves that can move to different tasks.
     pub fn into_split(self) -> (ReadHalf<UnixStream>, WriteHalf<UnixStream>) {
         stream::into_split(self)
-    }
-
-    /// Waiting on this stream no longer keeps the loop alive.
-    pub fn unref(&self) -> &Self {
-        self.inner.unref();
-        self
-    }
-
-    /// Waiting on this stream keeps the loop alive again (the default).
-    pub fn ref_(&self) -> &Self {
-        self.inner.ref_();
-        self
-    }
-}
-
-impl fmt::Debug for UnixStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixStream").field("local_addr", &self.local_addr().ok()).finish()
     }
 }
 
@@ -312,49 +246,10 @@ impl UnixDatagram {
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.inner.read_with(|s| s.recv_from(buf)).await
     }
-
-    /// Sends a datagram to the connected peer.
-    ///
-    /// # Errors
-    ///
-    /// The OS's (`NotConnected` before `connect`).
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write_with(|s| s.send(buf)).await
-    }
-
-    /// Receives a datagram from the connected peer.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_with(|s| s.recv(buf)).await
-    }
-
-    /// The local address.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().local_addr()
-    }
-
-    /// Waiting on this socket no longer keeps the loop alive.
-    pub fn unref(&self) -> &Self {
-        self.inner.unref();
-        self
-    }
-
-    /// Waiting on this socket keeps the loop alive again (the default).
-    pub fn ref_(&self) -> &Self {
-        self.inner.ref_();
-        self
-    }
 }
 
-impl fmt::Debug for UnixDatagram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixDatagram").field("local_addr", &self.local_addr().ok()).finish()
-    }
-}
+socket_handle!(UnixListener, SocketAddr);
+socket_handle!(UnixStream, SocketAddr);
+socket_handle!(UnixDatagram, SocketAddr);
+listener!(UnixListener, UnixStream);
+connected_datagrams!(UnixDatagram);
