@@ -29,103 +29,68 @@ struct Workload {
 const FULL: Workload = Workload { connections: 50, round_trips: 2_000 };
 const SMOKE: Workload = Workload { connections: 2, round_trips: 10 };
 
-// --- jsloop -----------------------------------------------------------------
+// --- jsloop and tokio ----------------------------------------------------
+
+/// The workload for runtimes with tokio-shaped APIs: `$spawn`, and the
+/// `TcpListener` / `TcpStream` and read / write traits imported where the
+/// macro is used. Returns the clients' time.
+macro_rules! echo_workload {
+    ($w:expr, $spawn:path) => {
+        async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let connections = $w.connections;
+            let server = $spawn(async move {
+                for _ in 0..connections {
+                    let (mut socket, _) = listener.accept().await.unwrap();
+                    socket.set_nodelay(true).unwrap();
+                    $spawn(async move {
+                        let mut buf = [0; MESSAGE];
+                        loop {
+                            let n = socket.read(&mut buf).await.unwrap();
+                            if n == 0 {
+                                break;
+                            }
+                            socket.write_all(&buf[..n]).await.unwrap();
+                        }
+                    });
+                }
+            });
+            let start = Instant::now();
+            let clients: Vec<_> = (0..$w.connections)
+                .map(|_| {
+                    let round_trips = $w.round_trips;
+                    $spawn(async move {
+                        let mut stream = TcpStream::connect(addr).await.unwrap();
+                        stream.set_nodelay(true).unwrap();
+                        let mut buf = [7; MESSAGE];
+                        for _ in 0..round_trips {
+                            stream.write_all(&buf).await.unwrap();
+                            stream.read_exact(&mut buf).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for client in clients {
+                client.await.unwrap();
+            }
+            let elapsed = start.elapsed();
+            server.await.unwrap();
+            elapsed
+        }
+    };
+}
 
 fn jsloop_round(rt: &jsloop::Runtime, w: &Workload) -> Duration {
     use futures::{AsyncReadExt, AsyncWriteExt};
     use jsloop::net::{TcpListener, TcpStream};
-    rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let connections = w.connections;
-        let server = jsloop::spawn(async move {
-            for _ in 0..connections {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                socket.set_nodelay(true).unwrap();
-                jsloop::spawn(async move {
-                    let mut buf = [0; MESSAGE];
-                    loop {
-                        let n = socket.read(&mut buf).await.unwrap();
-                        if n == 0 {
-                            break;
-                        }
-                        socket.write_all(&buf[..n]).await.unwrap();
-                    }
-                });
-            }
-        });
-        let start = Instant::now();
-        let clients: Vec<_> = (0..w.connections)
-            .map(|_| {
-                let round_trips = w.round_trips;
-                jsloop::spawn(async move {
-                    let mut stream = TcpStream::connect(addr).await.unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    let mut buf = [7; MESSAGE];
-                    for _ in 0..round_trips {
-                        stream.write_all(&buf).await.unwrap();
-                        stream.read_exact(&mut buf).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for client in clients {
-            client.await.unwrap();
-        }
-        let elapsed = start.elapsed();
-        server.await.unwrap();
-        elapsed
-    })
+    rt.block_on(echo_workload!(w, jsloop::spawn))
 }
-
-// --- tokio ------------------------------------------------------------------
 
 fn tokio_round(rt: &tokio::runtime::Runtime, w: &Workload) -> Duration {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
-    let local = tokio::task::LocalSet::new();
-    local.block_on(rt, async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let connections = w.connections;
-        let server = tokio::task::spawn_local(async move {
-            for _ in 0..connections {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                socket.set_nodelay(true).unwrap();
-                tokio::task::spawn_local(async move {
-                    let mut buf = [0; MESSAGE];
-                    loop {
-                        let n = socket.read(&mut buf).await.unwrap();
-                        if n == 0 {
-                            break;
-                        }
-                        socket.write_all(&buf[..n]).await.unwrap();
-                    }
-                });
-            }
-        });
-        let start = Instant::now();
-        let clients: Vec<_> = (0..w.connections)
-            .map(|_| {
-                let round_trips = w.round_trips;
-                tokio::task::spawn_local(async move {
-                    let mut stream = TcpStream::connect(addr).await.unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    let mut buf = [7; MESSAGE];
-                    for _ in 0..round_trips {
-                        stream.write_all(&buf).await.unwrap();
-                        stream.read_exact(&mut buf).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for client in clients {
-            client.await.unwrap();
-        }
-        let elapsed = start.elapsed();
-        server.await.unwrap();
-        elapsed
-    })
+    tokio::task::LocalSet::new().block_on(rt, echo_workload!(w, tokio::task::spawn_local))
 }
 
 // --- async-io ---------------------------------------------------------------
