@@ -325,3 +325,24 @@ fn sockets_need_a_runtime() {
         Some("no jsloop runtime is running on this thread")
     );
 }
+
+#[test]
+fn a_regular_file_cannot_be_made_async() {
+    let error = jsloop::block_on(async {
+        let file = std::fs::File::open(env!("CARGO_MANIFEST_DIR").to_string() + "/Cargo.toml")?;
+        Async::new(file).map(drop)
+    })
+    .unwrap_err();
+    // epoll refuses regular files (EPERM).
+    assert_eq!(error.raw_os_error(), Some(1), "{error:?}");
+}
+
+#[test]
+fn a_socket_used_after_its_runtime_is_gone_fails_with_a_clear_error() {
+    let (a, _b) = jsloop::block_on(async { UnixStream::pair() }).unwrap();
+    let error = jsloop::block_on(async move {
+        let mut buf = [0; 4];
+        (&a).read(&mut buf).await.unwrap_err()
+    });
+    assert!(error.to_string().contains("runtime"), "{error}");
+}
