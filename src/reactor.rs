@@ -33,6 +33,9 @@ pub(crate) struct Readiness {
     pub(crate) key: usize,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// The peer will send nothing more (FIN, hang-up or error). Only Linux
+    /// reports it (`EPOLLRDHUP`); elsewhere it stays `false`.
+    pub(crate) read_closed: bool,
 }
 
 /// The loop's poller: `polling::Poller` plus a reusable event buffer.
@@ -123,8 +126,10 @@ impl Poller {
             let flags = event.flags;
             ready.push(Readiness {
                 key: key as usize,
-                readable: flags.intersects(Flags::IN | Flags::HUP | Flags::ERR | Flags::PRI),
+                readable: flags
+                    .intersects(Flags::IN | Flags::HUP | Flags::ERR | Flags::PRI | Flags::RDHUP),
                 writable: flags.intersects(Flags::OUT | Flags::HUP | Flags::ERR),
+                read_closed: flags.intersects(Flags::RDHUP | Flags::HUP | Flags::ERR),
             });
         }
         drop(ready);
@@ -143,13 +148,28 @@ impl Poller {
             key: event.key,
             readable: event.readable,
             writable: event.writable,
+            read_closed: false,
         }));
         events.clear();
     }
 
     /// The OS poller, for registering a source (`io::source`).
+    #[cfg(not(target_os = "linux"))]
     pub(crate) fn os(&self) -> &polling::Poller {
         &self.poller
+    }
+
+    /// Linux: registers `fd` under `key`, edge-triggered, for both
+    /// directions and for the peer's hang-up (`EPOLLRDHUP`, which polling's
+    /// interest set lacks and which lets a short read prove a socket
+    /// drained). The loop's own `epoll_wait` reads these events.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        use rustix::event::epoll::{self, EventData, EventFlags as Flags};
+        use std::os::fd::AsFd;
+        let interest = Flags::IN | Flags::OUT | Flags::RDHUP | Flags::ET;
+        epoll::add(self.poller.as_fd(), fd, EventData::new_u64(key as u64), interest)?;
+        Ok(())
     }
 
     /// The mode sources are registered in.
@@ -163,7 +183,7 @@ impl Poller {
 
     /// Whether sources are edge-triggered (no re-arming per wait).
     pub(crate) fn is_edge_triggered(&self) -> bool {
-        self.edge
+        self.edge || cfg!(target_os = "linux")
     }
 
     /// Sets the interest of a registered source (re-arms a oneshot one).

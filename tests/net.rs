@@ -346,3 +346,23 @@ fn a_socket_used_after_its_runtime_is_gone_fails_with_a_clear_error() {
     });
     assert!(error.to_string().contains("runtime"), "{error}");
 }
+
+#[test]
+fn data_and_fin_arriving_together_give_a_short_read_then_eof() {
+    let reads = within_30s(|| {
+        jsloop::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            server.write_all(b"abc").await.unwrap();
+            server.close().await.unwrap();
+            // Both the data and the FIN are in before the first read.
+            jsloop::time::sleep(Duration::from_millis(20)).await;
+            let mut buf = [0; 16];
+            let first = client.read(&mut buf).await.unwrap();
+            let second = client.read(&mut buf).await.unwrap();
+            (first, second)
+        })
+    });
+    assert_eq!(reads, (3, 0));
+}

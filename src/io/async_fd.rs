@@ -201,10 +201,9 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Polls the non-blocking `op` (the engine of the `AsyncRead` /
-    /// `AsyncWrite` impls). `len` is the buffer length of a stream write:
-    /// with edge-triggered readiness a shorter write proves the send buffer
-    /// full, so the next call waits for an event without a syscall that
-    /// would only say `WouldBlock`.
+    /// `AsyncWrite` impls). `len` is the buffer length of a stream read or
+    /// write: a shorter transfer may prove the direction drained (see
+    /// `Source::short_transfer_drains`).
     pub(crate) fn poll_op(
         &self,
         direction: usize,
@@ -219,7 +218,7 @@ impl<T: AsFd> Async<T> {
                         self.source.mark_drained(direction);
                     }
                     Ok(n) if len.is_some_and(|len| 0 < n && n < len) => {
-                        if self.source.is_edge_triggered() {
+                        if self.source.short_transfer_drains(direction) {
                             self.source.mark_drained(direction);
                         }
                         return Poll::Ready(Ok(n));

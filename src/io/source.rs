@@ -16,9 +16,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::BorrowedFd;
 #[cfg(not(any(miri, jsloop_loom)))]
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
+#[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
+use std::os::fd::AsRawFd;
+use std::os::fd::BorrowedFd;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -44,6 +46,8 @@ pub(crate) struct Source {
     refd: Cell<bool>,
     /// Registered edge-triggered (else oneshot).
     edge: bool,
+    /// The peer said it will send nothing more (Linux reports it).
+    read_closed: Cell<bool>,
 }
 
 #[derive(Default)]
@@ -123,6 +127,9 @@ impl Core {
     /// Marks a source ready and wakes its waiters.
     pub(crate) fn dispatch_io(&self, event: Readiness) {
         if let Some(source) = self.io.get(event.key) {
+            if event.read_closed {
+                source.read_closed.set(true);
+            }
             // A oneshot registration is disarmed by any event: waiters of
             // the other direction re-arm it when they poll again.
             let oneshot = !self.shared.poller.is_edge_triggered();
@@ -142,16 +149,8 @@ impl Source {
         context::with_current(|core| {
             let key = core.io.reserve();
             let poller = &core.shared.poller;
-            // Edge-triggered sources listen for both directions for good;
-            // oneshot ones are armed by each wait.
             let edge = poller.is_edge_triggered();
-            let interest = polling::Event::new(key, edge, edge);
-            // SAFETY: `polling` requires the source to be deleted from the
-            // poller before it is closed. `Async` owns the I/O object and
-            // calls `deregister` before dropping it or handing it back.
-            let added =
-                unsafe { poller.os().add_with_mode(fd.as_raw_fd(), interest, poller.mode()) };
-            if let Err(error) = added {
+            if let Err(error) = add_to_poller(poller, fd, key) {
                 core.io.release(key);
                 return Err(error);
             }
@@ -161,6 +160,7 @@ impl Source {
                 directions: RefCell::default(),
                 refd: Cell::new(true),
                 edge,
+                read_closed: Cell::new(false),
             });
             // Until an operation says otherwise, assume it may be ready.
             for direction in source.directions.borrow_mut().iter_mut() {
@@ -188,8 +188,14 @@ impl Source {
         let _ = fd;
     }
 
-    pub(crate) fn is_edge_triggered(&self) -> bool {
-        self.edge
+    /// Whether a transfer shorter than asked proves the direction drained
+    /// (a write: the send buffer full; a read: the receive buffer empty),
+    /// so that the next one can wait for an event without a syscall that
+    /// would only say `WouldBlock`. Only with edge-triggered readiness, and
+    /// for reads only where hang-ups are reported (Linux): a FIN that came
+    /// with the data would otherwise never be announced again.
+    pub(crate) fn short_transfer_drains(&self, direction: usize) -> bool {
+        self.edge && (direction == WRITE || (cfg!(target_os = "linux") && !self.read_closed.get()))
     }
 
     /// Whether an operation is worth trying (not drained since the last
@@ -313,6 +319,32 @@ impl Source {
     pub(crate) fn is_refd(&self) -> bool {
         self.refd.get()
     }
+}
+
+/// Linux: the loop's own registration (edge-triggered, with `EPOLLRDHUP`).
+#[cfg(all(target_os = "linux", not(any(miri, jsloop_loom))))]
+fn add_to_poller(
+    poller: &crate::reactor::Poller,
+    fd: BorrowedFd<'_>,
+    key: usize,
+) -> io::Result<()> {
+    poller.register(fd, key)
+}
+
+/// Elsewhere: through polling. Edge-triggered sources listen for both
+/// directions for good; oneshot ones are armed by each wait.
+#[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
+fn add_to_poller(
+    poller: &crate::reactor::Poller,
+    fd: BorrowedFd<'_>,
+    key: usize,
+) -> io::Result<()> {
+    let edge = poller.is_edge_triggered();
+    let interest = polling::Event::new(key, edge, edge);
+    // SAFETY: `polling` requires the source to be deleted from the poller
+    // before it is closed. `Async` owns the I/O object and calls
+    // `Source::deregister` before dropping it or handing it back.
+    unsafe { poller.os().add_with_mode(fd.as_raw_fd(), interest, poller.mode()) }
 }
 
 impl Drop for Source {

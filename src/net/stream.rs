@@ -27,11 +27,9 @@ pub(crate) mod sealed {
 }
 
 /// `AsyncRead` / `AsyncWrite` for a stream type and for `&` it, through its
-/// `inner: Async<std type>`. A write shorter than the buffer proves the
-/// send buffer full, which spares the syscall that would only say
-/// `WouldBlock` (with edge-triggered readiness). A short read proves
-/// nothing: the peer's FIN may have come with the data, and no later event
-/// would announce it.
+/// `inner: Async<std type>`. A transfer shorter than the buffer can prove
+/// the socket drained, which spares the syscall that would only say
+/// `WouldBlock` (see `Source::short_transfer_drains`).
 macro_rules! stream_impls {
     ($stream:ty) => {
         impl futures_io::AsyncRead for &$stream {
@@ -41,7 +39,8 @@ macro_rules! stream_impls {
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 use std::io::Read;
-                self.inner.poll_op(crate::io::source::READ, None, cx, |mut io| io.read(buf))
+                let len = buf.len();
+                self.inner.poll_op(crate::io::source::READ, Some(len), cx, |mut io| io.read(buf))
             }
         }
 
