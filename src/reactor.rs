@@ -261,6 +261,11 @@ impl Poller {
 
     /// No I/O here: there are never events.
     pub(crate) fn take_events(&self, _out: &mut Vec<Readiness>) {}
+
+    /// No sources are ever registered here.
+    pub(crate) fn is_edge_triggered(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(all(miri, not(jsloop_loom)))]

@@ -24,6 +24,7 @@ use std::os::fd::BorrowedFd;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
+#[cfg(not(any(miri, jsloop_loom)))]
 use crate::context;
 use crate::event_loop::Core;
 use crate::listeners::{ListenerKey, Listeners};
@@ -86,6 +87,7 @@ impl IoSources {
         self.waiting.get() != 0
     }
 
+    #[cfg(not(any(miri, jsloop_loom)))]
     fn reserve(&self) -> usize {
         if let Some(key) = self.free.borrow_mut().pop() {
             return key;
