@@ -33,9 +33,11 @@ pub(crate) struct Readiness {
     pub(crate) key: usize,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
-    /// The peer will send nothing more (FIN, hang-up or error). Only Linux
-    /// reports it (`EPOLLRDHUP`); elsewhere it stays `false`.
+    /// The peer will send nothing more (FIN, hang-up or error).
     pub(crate) read_closed: bool,
+    /// `read_closed` is known: Linux's own `epoll_wait` reports
+    /// `EPOLLRDHUP`; events that come through polling cannot say.
+    pub(crate) hangup_known: bool,
 }
 
 /// The loop's poller: `polling::Poller` plus a reusable event buffer.
@@ -103,10 +105,11 @@ impl Poller {
         use std::mem::MaybeUninit;
         use std::os::fd::AsFd;
 
-        let timeout = timeout.map(|t| Timespec {
-            tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
-            tv_nsec: t.subsec_nanos().into(),
-        });
+        // At most `i32::MAX` ms: longer ones need `epoll_pwait2`, which old
+        // kernels and some seccomp profiles refuse. Waking early is harmless.
+        let timeout = timeout
+            .map(|t| t.min(Duration::from_millis(i32::MAX as u64)))
+            .map(|t| Timespec { tv_sec: t.as_secs() as i64, tv_nsec: t.subsec_nanos().into() });
         // More events than fit stay queued in the kernel for the next wait.
         let mut buffer = [MaybeUninit::<epoll::Event>::uninit(); EPOLL_BATCH];
         let events = match epoll::wait(self.poller.as_fd(), &mut buffer[..], timeout.as_ref()) {
@@ -130,6 +133,7 @@ impl Poller {
                     .intersects(Flags::IN | Flags::HUP | Flags::ERR | Flags::PRI | Flags::RDHUP),
                 writable: flags.intersects(Flags::OUT | Flags::HUP | Flags::ERR),
                 read_closed: flags.intersects(Flags::RDHUP | Flags::HUP | Flags::ERR),
+                hangup_known: true,
             });
         }
         drop(ready);
@@ -149,6 +153,7 @@ impl Poller {
             readable: event.readable,
             writable: event.writable,
             read_closed: false,
+            hangup_known: false,
         }));
         events.clear();
     }

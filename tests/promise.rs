@@ -287,3 +287,36 @@ fn tuple_all_settled_race_and_any() {
     let none = rt.block_on(tuple::any((after(9, Err::<(), _>("z")), after(1, Err("x")))));
     assert_eq!(none.unwrap_err().errors(), ["z", "x"], "input order, not completion order");
 }
+
+#[test]
+fn a_child_that_keeps_waking_itself_does_not_trap_the_combinator() {
+    // The busy child wakes itself on each of its first 100 polls. Each poll
+    // of `race` must end after one batch of wakes (returning to the loop)
+    // rather than re-polling that child until it is done.
+    let busy_polls = Rc::new(Cell::new(0));
+    let busy = {
+        let busy_polls = busy_polls.clone();
+        std::future::poll_fn(move |cx: &mut Context<'_>| {
+            busy_polls.set(busy_polls.get() + 1);
+            if busy_polls.get() < 100 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready("busy")
+        })
+    };
+    let mut racing = Box::pin(race([
+        Box::pin(busy) as Pin<Box<dyn Future<Output = &str>>>,
+        Box::pin(std::future::pending()),
+    ]));
+    let race_polls = Rc::new(Cell::new(0));
+    let counted = {
+        let race_polls = race_polls.clone();
+        std::future::poll_fn(move |cx: &mut Context<'_>| {
+            race_polls.set(race_polls.get() + 1);
+            racing.as_mut().poll(cx)
+        })
+    };
+    assert_eq!(jsloop::block_on(counted), "busy");
+    assert!(race_polls.get() >= 50, "race polled {} times", race_polls.get());
+}

@@ -45,6 +45,28 @@ pub struct AbortSignal {
 struct SignalState {
     reason: RefCell<Option<AbortReason>>,
     listeners: RefCell<Listeners<Listener>>,
+    /// For a signal from [`AbortSignal::any`]: its listeners on the source
+    /// signals, removed once it aborts or is dropped (sources may live much
+    /// longer than the combined signals made from them).
+    sources: RefCell<Vec<(Weak<SignalState>, ListenerId)>>,
+}
+
+impl SignalState {
+    /// Removes this signal's listeners from its sources.
+    fn detach_from_sources(&self) {
+        let sources = self.sources.take();
+        for (source, id) in sources {
+            if let Some(source) = AbortSignal::upgrade(&source) {
+                source.remove_listener(id);
+            }
+        }
+    }
+}
+
+impl Drop for SignalState {
+    fn drop(&mut self) {
+        self.detach_from_sources();
+    }
 }
 
 enum Listener {
@@ -189,7 +211,7 @@ impl AbortSignal {
     /// the new signal, with the reason of the first such in `signals`.
     ///
     /// The sources do not keep the new signal alive, and its listeners on
-    /// them are removed once it aborts.
+    /// them are removed once it aborts or is dropped.
     ///
     /// # Examples
     ///
@@ -214,7 +236,7 @@ impl AbortSignal {
             return combined;
         }
         let weak = Rc::downgrade(&combined.state);
-        let registrations: Vec<(Weak<SignalState>, ListenerId)> = sources
+        let registrations = sources
             .iter()
             .map(|source| {
                 let weak = weak.clone();
@@ -226,13 +248,7 @@ impl AbortSignal {
                 (Rc::downgrade(&source.state), id)
             })
             .collect();
-        combined.add_listener(move |_| {
-            for (source, id) in registrations {
-                if let Some(source) = AbortSignal::upgrade(&source) {
-                    source.remove_listener(id);
-                }
-            }
-        });
+        *combined.state.sources.borrow_mut() = registrations;
         combined
     }
 
@@ -247,6 +263,7 @@ impl AbortSignal {
             return;
         }
         *self.state.reason.borrow_mut() = Some(reason.clone());
+        self.state.detach_from_sources();
         let keys: Vec<ListenerKey> = self.state.listeners.borrow().keys().collect();
         let mut first_panic = None;
         for key in keys {
@@ -325,5 +342,26 @@ impl Future for Aborted {
 impl fmt::Debug for Aborted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Aborted").field("signal", &self.waiting.signal).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AbortSignal;
+    use crate::AbortController;
+
+    #[test]
+    fn any_signals_let_go_of_their_sources_when_dropped_or_aborted() {
+        let long_lived = AbortController::new();
+        for _ in 0..100 {
+            drop(AbortSignal::any([long_lived.signal()]));
+        }
+        assert!(long_lived.signal().state.listeners.borrow().is_empty());
+
+        let other = AbortController::new();
+        let combined = AbortSignal::any([long_lived.signal(), other.signal()]);
+        other.abort("done");
+        assert!(combined.is_aborted());
+        assert!(long_lived.signal().state.listeners.borrow().is_empty());
     }
 }

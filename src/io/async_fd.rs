@@ -23,8 +23,12 @@ use crate::listeners::ListenerKey;
 /// any non-blocking operation until it stops saying `WouldBlock`, or the
 /// `futures-io` [`AsyncRead`] / [`AsyncWrite`] impls when `&T` is `Read` /
 /// `Write`. A task waiting on it keeps the loop alive, unless
-/// [`unref`](Async::unref) says otherwise. Like every jsloop handle it
-/// belongs to the loop thread (`!Send`).
+/// [`unref`](Async::unref) says otherwise. A poll-style wait (through
+/// `AsyncRead` / `AsyncWrite` or `poll_readable`) has nowhere to take its
+/// registration back if its caller gives up (a read dropped by a timeout,
+/// say): it stays until the next event or until the object is dropped,
+/// keeping the loop alive meanwhile, as an open socket does in Node. Like
+/// every jsloop handle it belongs to the loop thread (`!Send`).
 ///
 /// # Examples
 ///
@@ -228,6 +232,12 @@ impl<T: AsFd> Async<T> {
             }
             ready!(self.source.poll_ready(direction, self.fd(), None, cx))?;
         }
+    }
+
+    /// Forgets readiness seen so far: the next wait in `direction` waits
+    /// for a new event (a connect in progress, say).
+    pub(crate) fn expect_event(&self, direction: usize) {
+        self.source.mark_drained(direction);
     }
 
     /// Waiting on this object no longer keeps the loop alive: Node's

@@ -49,6 +49,8 @@ pub(crate) struct Source {
     edge: bool,
     /// The peer said it will send nothing more (Linux reports it).
     read_closed: Cell<bool>,
+    /// The last event could not say whether the peer hung up.
+    hangup_unknown: Cell<bool>,
 }
 
 #[derive(Default)]
@@ -75,6 +77,10 @@ impl Direction {
 pub(crate) struct IoSources {
     slots: RefCell<Vec<Option<Weak<Source>>>>,
     free: RefCell<Vec<usize>>,
+    /// Keys freed since the last batch of events was dispatched: reused
+    /// only after it, so that an event for a closed socket never reaches a
+    /// new one under the same key.
+    freed: RefCell<Vec<usize>>,
     /// Directions of ref'd sources with at least one waiter.
     waiting: Cell<usize>,
     /// Events taken from the poller, being dispatched (buffer reused).
@@ -99,7 +105,7 @@ impl IoSources {
 
     fn release(&self, key: usize) {
         self.slots.borrow_mut()[key] = None;
-        self.free.borrow_mut().push(key);
+        self.freed.borrow_mut().push(key);
     }
 
     fn get(&self, key: usize) -> Option<Rc<Source>> {
@@ -120,10 +126,12 @@ impl Core {
         events
     }
 
-    /// Gives the event buffer back for the next poll phase.
+    /// Gives the event buffer back for the next poll phase; the keys freed
+    /// meanwhile can now be reused.
     pub(crate) fn return_io_events(&self, mut events: Vec<Readiness>) {
         events.clear();
         self.io.events.replace(events);
+        self.io.free.borrow_mut().append(&mut self.io.freed.borrow_mut());
     }
 
     /// Marks a source ready and wakes its waiters.
@@ -132,6 +140,7 @@ impl Core {
             if event.read_closed {
                 source.read_closed.set(true);
             }
+            source.hangup_unknown.set(!event.hangup_known);
             // A oneshot registration is disarmed by any event: waiters of
             // the other direction re-arm it when they poll again.
             let oneshot = !self.shared.poller.is_edge_triggered();
@@ -163,6 +172,7 @@ impl Source {
                 refd: Cell::new(true),
                 edge,
                 read_closed: Cell::new(false),
+                hangup_unknown: Cell::new(!cfg!(target_os = "linux")),
             });
             // Until an operation says otherwise, assume it may be ready.
             for direction in source.directions.borrow_mut().iter_mut() {
@@ -194,8 +204,8 @@ impl Source {
     /// (a write: the send buffer full; a read: the receive buffer empty),
     /// so that the next one can wait for an event without a syscall that
     /// would only say `WouldBlock`. Only with edge-triggered readiness, and
-    /// for reads only where hang-ups are reported (Linux): a FIN that came
-    /// with the data would otherwise never be announced again.
+    /// for reads only while hang-ups are reported (Linux's own events): a
+    /// FIN that came with the data would otherwise never be announced again.
     pub(crate) fn short_transfer_drains(&self, direction: usize) -> bool {
         self.edge && (direction == WRITE || (cfg!(target_os = "linux") && !self.read_closed.get()))
     }
@@ -237,10 +247,15 @@ impl Source {
             return Poll::Ready(Ok(()));
         }
         let had_waiters = entry.has_waiters();
+        let keyed = key.is_some();
+        let mut registered = None;
         match key {
             Some(key) => match key.and_then(|k| entry.waiters.get_mut(k)) {
                 Some(waker) => waker.clone_from(cx.waker()),
-                None => *key = Some(entry.waiters.add(cx.waker().clone())),
+                None => {
+                    *key = Some(entry.waiters.add(cx.waker().clone()));
+                    registered = *key;
+                }
             },
             None => match &mut entry.poller {
                 Some(waker) => waker.clone_from(cx.waker()),
@@ -257,12 +272,30 @@ impl Source {
             if let Err(error) =
                 core.shared.poller.modify(fd, self.key, interest[READ], interest[WRITE])
             {
+                // Not armed: take the registration back out.
+                match registered {
+                    Some(key) => self.remove_waiter(direction, key),
+                    None if !keyed => self.remove_poll_waiter(direction),
+                    None => {}
+                }
                 return Poll::Ready(Err(error));
             }
         }
         #[cfg(any(miri, jsloop_loom))]
-        let _ = (fd, interest);
+        let _ = (fd, interest, keyed, registered);
         Poll::Pending
+    }
+
+    /// Takes out the poll-style waiter (its caller gave up).
+    #[cfg_attr(any(miri, jsloop_loom), allow(dead_code))]
+    fn remove_poll_waiter(&self, direction: usize) {
+        let mut directions = self.directions.borrow_mut();
+        let entry = &mut directions[direction];
+        let removed = entry.poller.take();
+        let now_idle = removed.is_some() && !entry.has_waiters();
+        drop(directions);
+        drop(removed);
+        self.went_idle(now_idle);
     }
 
     /// Takes out a waiter whose future was dropped.
@@ -273,6 +306,11 @@ impl Source {
         let now_idle = removed.is_some() && !entry.has_waiters();
         drop(directions);
         drop(removed);
+        self.went_idle(now_idle);
+    }
+
+    /// A direction lost its last waiter: it no longer keeps the loop alive.
+    fn went_idle(&self, now_idle: bool) {
         if now_idle && self.refd.get() {
             if let Some(core) = self.core.upgrade() {
                 core.io.count_waiting(-1);

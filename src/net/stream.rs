@@ -226,8 +226,19 @@ where
     };
     let socket = Async::new(T::from(fd))?;
     if in_progress {
-        socket.writable().await?;
-        rustix::net::sockopt::socket_error(socket.get_ref())??;
+        // A new socket starts out "ready": make `writable` wait for the
+        // event that ends the connect, and check that it did end (an event
+        // can be spurious).
+        loop {
+            socket.expect_event(crate::io::source::WRITE);
+            socket.writable().await?;
+            rustix::net::sockopt::socket_error(socket.get_ref())??;
+            match rustix::net::getpeername(socket.get_ref()) {
+                Ok(_) => break,
+                Err(rustix::io::Errno::NOTCONN) => continue,
+                Err(errno) => return Err(errno.into()),
+            }
+        }
     }
     Ok(socket)
 }

@@ -26,6 +26,10 @@ pub(crate) struct WakeSet {
     next_unpolled: usize,
     /// Woken children, taken from the array a batch at a time.
     batch: VecDeque<usize>,
+    /// This poll of the combinator took its batch already: children woken
+    /// since (one that wakes itself, say) wait for the next poll, so that a
+    /// poll always ends.
+    batch_taken: bool,
 }
 
 /// What child wakers reach, possibly from other threads.
@@ -118,7 +122,7 @@ impl WakeSet {
             parent: Mutex::default(),
             parent_woken: AtomicBool::new(false),
         });
-        WakeSet { array, next_unpolled: 0, batch: VecDeque::new() }
+        WakeSet { array, next_unpolled: 0, batch: VecDeque::new(), batch_taken: false }
     }
 
     /// Starts a poll of the combinator: records the task polling it.
@@ -131,17 +135,23 @@ impl WakeSet {
         // Cleared before the woken list is read: a wake after that read
         // wakes the parent again.
         self.array.parent_woken.store(false, Ordering::Release);
+        self.batch_taken = false;
     }
 
     /// The next child to poll: first every child once, in input order, then
-    /// the woken ones in the order they were woken.
+    /// the woken ones in the order they were woken, one batch per poll of
+    /// the combinator (later wakes have woken its task again).
     pub(crate) fn next(&mut self) -> Option<usize> {
         if self.next_unpolled < self.array.slots.len() {
             self.next_unpolled += 1;
             return Some(self.next_unpolled - 1);
         }
         if self.batch.is_empty() {
+            if self.batch_taken {
+                return None;
+            }
             std::mem::swap(&mut self.batch, &mut lock(&self.array.woken));
+            self.batch_taken = true;
         }
         self.batch.pop_front()
     }
