@@ -103,6 +103,32 @@ impl<T: AsFd> Async<T> {
     ///
     /// If the runtime the object was registered with is gone, or the
     /// poller cannot be re-armed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{ErrorKind, Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use jsloop::io::Async;
+    ///
+    /// jsloop::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     let a = Async::new(a)?;
+    ///     b.write_all(b"x")?;
+    ///     let mut buf = [0; 8];
+    ///     loop {
+    ///         a.readable().await?;
+    ///         // Operate until `WouldBlock`, then wait again.
+    ///         match a.get_ref().read(&mut buf) {
+    ///             Ok(n) => break assert_eq!(&buf[..n], b"x"),
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn readable(&self) -> Readable<'_, T> {
         Readable(WaitReady { io: self, direction: READ, key: None, consume: true })
     }
@@ -242,6 +268,22 @@ impl<T: AsFd> Async<T> {
 
     /// Waiting on this object no longer keeps the loop alive: Node's
     /// `socket.unref()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::TcpListener;
+    /// use jsloop::io::Async;
+    ///
+    /// jsloop::run(async {
+    ///     let listener = Async::new(TcpListener::bind("127.0.0.1:0").unwrap()).unwrap();
+    ///     listener.unref();
+    ///     jsloop::spawn(async move {
+    ///         // Nobody connects: without `unref` this would keep `run` going.
+    ///         let _ = listener.read_with(|l| l.accept()).await;
+    ///     });
+    /// });
+    /// ```
     pub fn unref(&self) -> &Self {
         self.source.set_refd(false);
         self

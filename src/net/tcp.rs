@@ -122,6 +122,24 @@ impl TcpStream {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::net::{TcpListener, TcpStream};
+    ///
+    /// jsloop::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let port = listener.local_addr()?.port();
+    ///     // A `SocketAddr`, a "host:port" string or a (host, port) pair.
+    ///     let stream = TcpStream::connect(("localhost", port)).await?;
+    ///     assert_eq!(stream.peer_addr()?.port(), port);
+    ///     let refused = TcpStream::connect("127.0.0.1:1").await.unwrap_err();
+    ///     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         each_addr(addr, |addr| async move {
             let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
@@ -184,6 +202,28 @@ impl TcpStream {
     /// Splits the stream into a read half and a write half that can move
     /// to different tasks. Dropping the write half shuts the write side
     /// down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    /// use jsloop::net::{TcpListener, TcpStream};
+    ///
+    /// jsloop::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     let (mut reader, mut writer) = client.into_split();
+    ///     let sender = jsloop::spawn(async move { writer.write_all(b"ping").await });
+    ///     let mut buf = [0; 4];
+    ///     server.read_exact(&mut buf).await?;
+    ///     server.write_all(&buf).await?;
+    ///     reader.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"ping");
+    ///     sender.await.unwrap()
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_split(self) -> (ReadHalf<TcpStream>, WriteHalf<TcpStream>) {
         stream::into_split(self)
     }
