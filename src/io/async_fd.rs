@@ -351,41 +351,31 @@ impl<T: AsFd> Drop for WaitReady<'_, T> {
     }
 }
 
-/// The future of [`Async::readable`].
-#[must_use = "futures do nothing unless awaited"]
-pub struct Readable<'a, T: AsFd>(WaitReady<'a, T>);
+/// A public future that waits for one direction: [`Readable`], [`Writable`].
+macro_rules! ready_future {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[must_use = "futures do nothing unless awaited"]
+        pub struct $name<'a, T: AsFd>(WaitReady<'a, T>);
 
-/// The future of [`Async::writable`].
-#[must_use = "futures do nothing unless awaited"]
-pub struct Writable<'a, T: AsFd>(WaitReady<'a, T>);
+        impl<T: AsFd> Future for $name<'_, T> {
+            type Output = io::Result<()>;
 
-impl<T: AsFd> Future for Readable<'_, T> {
-    type Output = io::Result<()>;
+            fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.0).poll(cx)
+            }
+        }
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll(cx)
-    }
+        impl<T: AsFd> fmt::Debug for $name<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+    };
 }
 
-impl<T: AsFd> Future for Writable<'_, T> {
-    type Output = io::Result<()>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-impl<T: AsFd> fmt::Debug for Readable<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Readable")
-    }
-}
-
-impl<T: AsFd> fmt::Debug for Writable<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Writable")
-    }
-}
+ready_future!(Readable, "The future of [`Async::readable`].");
+ready_future!(Writable, "The future of [`Async::writable`].");
 
 impl<T: AsFd> AsyncRead for Async<T>
 where

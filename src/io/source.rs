@@ -143,7 +143,7 @@ impl Core {
             source.hangup_unknown.set(!event.hangup_known);
             // A oneshot registration is disarmed by any event: waiters of
             // the other direction re-arm it when they poll again.
-            let oneshot = !self.shared.poller.is_edge_triggered();
+            let oneshot = !source.edge;
             source.fire(READ, event.readable, oneshot);
             source.fire(WRITE, event.writable, oneshot);
         }

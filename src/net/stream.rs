@@ -31,7 +31,29 @@ pub(crate) mod sealed {
 /// the socket drained, which spares the syscall that would only say
 /// `WouldBlock` (see `Source::short_transfer_drains`).
 macro_rules! stream_impls {
-    ($stream:ty) => {
+    ($stream:ident, $addr:ty) => {
+        impl $stream {
+            /// The peer's address.
+            ///
+            /// # Errors
+            ///
+            /// The OS's (`NotConnected` once the peer is gone, for instance).
+            pub fn peer_addr(&self) -> std::io::Result<$addr> {
+                self.inner.get_ref().peer_addr()
+            }
+
+            /// Shuts the read side, the write side or both down. A task
+            /// waiting to read on this stream then reads EOF (`Ok(0)`).
+            ///
+            /// # Errors
+            ///
+            /// The OS's (`NotConnected` if the peer already reset it, for
+            /// instance).
+            pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+                self.inner.get_ref().shutdown(how)
+            }
+        }
+
         impl futures_io::AsyncRead for &$stream {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
@@ -116,7 +138,7 @@ macro_rules! stream_impls {
 
         impl crate::net::stream::StreamSocket for $stream {
             fn shutdown_socket(&self, how: std::net::Shutdown) -> std::io::Result<()> {
-                self.inner.get_ref().shutdown(how)
+                self.shutdown(how)
             }
         }
     };

@@ -1,7 +1,7 @@
 //! TCP: `TcpListener` and `TcpStream` on the loop's poller (Node's `net`).
 
 use std::io;
-use std::net::{self, Shutdown, SocketAddr};
+use std::net::{self, SocketAddr};
 
 use rustix::net::AddressFamily;
 
@@ -162,15 +162,6 @@ impl TcpStream {
         Ok(TcpStream { inner: Async::new(stream)? })
     }
 
-    /// The peer's address.
-    ///
-    /// # Errors
-    ///
-    /// The OS's (`NotConnected` once the peer is gone, for instance).
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().peer_addr()
-    }
-
     /// Turns Nagle's algorithm off (`true`) or on: `socket.setNoDelay()`.
     ///
     /// # Errors
@@ -187,16 +178,6 @@ impl TcpStream {
     /// The OS's.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.get_ref().nodelay()
-    }
-
-    /// Shuts the read side, the write side or both down. A task waiting
-    /// to read on this stream then reads EOF (`Ok(0)`).
-    ///
-    /// # Errors
-    ///
-    /// The OS's (`NotConnected` if the peer already reset it, for instance).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.get_ref().shutdown(how)
     }
 
     /// Splits the stream into a read half and a write half that can move
@@ -229,7 +210,7 @@ impl TcpStream {
     }
 }
 
-stream_impls!(TcpStream);
+stream_impls!(TcpStream, SocketAddr);
 socket_handle!(TcpListener, SocketAddr);
 socket_handle!(TcpStream, SocketAddr);
 listener!(TcpListener, TcpStream);

@@ -2,7 +2,6 @@
 //! loop's poller (Node's `net` with a path, "IPC").
 
 use std::io;
-use std::net::Shutdown;
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 
@@ -130,31 +129,13 @@ impl UnixStream {
         Ok((UnixStream { inner: Async::new(a)? }, UnixStream { inner: Async::new(b)? }))
     }
 
-    /// The peer's address.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().peer_addr()
-    }
-
-    /// Shuts the read side, the write side or both down.
-    ///
-    /// # Errors
-    ///
-    /// The OS's.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.get_ref().shutdown(how)
-    }
-
     /// Splits the stream into halves that can move to different tasks.
     pub fn into_split(self) -> (ReadHalf<UnixStream>, WriteHalf<UnixStream>) {
         stream::into_split(self)
     }
 }
 
-stream_impls!(UnixStream);
+stream_impls!(UnixStream, SocketAddr);
 
 /// A Unix domain datagram socket.
 ///
