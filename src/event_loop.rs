@@ -33,6 +33,7 @@ use crate::immediate::ImmediateQueue;
 use crate::io::source::IoSources;
 use crate::microtask::{Microtask, MicrotaskQueues};
 use crate::pool::WorkerPool;
+use crate::progress::WakeBudget;
 use crate::remote::{self, RemoteEvent, Shared};
 use crate::task::raw::TaskRef;
 use crate::task::registry::TaskRegistry;
@@ -97,12 +98,13 @@ impl Core {
         pool_size: usize,
         virtual_time: bool,
         panic_handler: Option<PanicHandler>,
+        budget: WakeBudget,
     ) -> Rc<Core> {
         let pool = WorkerPool::new(pool_size, shared.clone());
         Rc::new_cyclic(|weak_self| Core {
             id: shared.id,
             shared,
-            microtasks: MicrotaskQueues::default(),
+            microtasks: MicrotaskQueues::new(budget),
             tasks: RefCell::default(),
             cells: CellCache::default(),
             current_task: Cell::new(None),
@@ -255,6 +257,16 @@ impl Core {
         }
     }
 
+    /// Queues the main future for a wake through its waker: budgeted like a
+    /// task's wake (`Core::schedule_woken`).
+    fn schedule_main_woken(&self) {
+        if self.microtasks.budget.spend_wake() {
+            self.microtasks.push(Microtask::MAIN);
+        } else {
+            self.wake_over_budget(TaskRef::MAIN);
+        }
+    }
+
     /// Drops everything the loop holds (runtime drop).
     pub(crate) fn shut_down(&self) {
         self.shut_down.set(true);
@@ -269,7 +281,11 @@ impl Core {
         }
         drop(next_ticks);
         self.timers.clear();
-        self.immediates.clear();
+        for task in self.immediates.clear() {
+            if task != TaskRef::MAIN {
+                self.unschedule_task(task);
+            }
+        }
         let mut events = Vec::new();
         self.shared.queue.drain_into(&mut events);
         // Dropping queued remote wakes releases their task references.
@@ -322,8 +338,7 @@ impl Wake for MainWake {
         if self.scheduled.swap(true, Ordering::AcqRel) {
             return;
         }
-        let local =
-            context::with_core_of(self.runtime_id, |core| core.microtasks.push(Microtask::MAIN));
+        let local = context::with_core_of(self.runtime_id, Core::schedule_main_woken);
         if local.is_none() {
             remote::deliver(self.runtime_id, RemoteEvent::WakeMain);
         }

@@ -3,7 +3,8 @@
 //! The check phase runs the immediates queued *before* it began, each
 //! followed by a checkpoint; immediates queued while it runs (by an
 //! immediate, or a microtask between two) wait for the next iteration, after
-//! the timers and the poll phase.
+//! the timers and the poll phase. Tasks the progress rule defers
+//! (`src/progress.rs`) wait here too, as if woken by an immediate.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -14,6 +15,8 @@ use std::task::{Context, Poll, Waker};
 
 use crate::context;
 use crate::event_loop::{Core, MainTask};
+use crate::microtask::Microtask;
+use crate::task::raw::TaskRef;
 
 /// The check-phase queue.
 #[derive(Default)]
@@ -27,6 +30,9 @@ enum ImmediateEntry {
     Callback(Rc<ImmediateState>),
     /// A task in `yield_to_loop`.
     Wake(Waker),
+    /// A task (or the main future, [`TaskRef::MAIN`]) woken past the wake
+    /// budget; it is already marked queued.
+    Deferred(TaskRef),
 }
 
 struct ImmediateState {
@@ -44,17 +50,29 @@ impl ImmediateQueue {
         self.pending.get() != 0
     }
 
-    /// Drops every queued immediate (shutdown). Their handles may live on:
-    /// the callbacks are taken out, so a later `clear` finds nothing.
-    pub(crate) fn clear(&self) {
+    /// Queues a task deferred by the progress rule.
+    pub(crate) fn defer(&self, task: TaskRef) {
+        self.push(ImmediateEntry::Deferred(task));
+    }
+
+    /// Drops every queued immediate (shutdown) and returns the deferred
+    /// tasks, still marked queued. The handles may live on: the callbacks
+    /// are taken out first, so a `clear` that a dropped callback makes (a
+    /// guard it captured) finds nothing to count down.
+    pub(crate) fn clear(&self) -> Vec<TaskRef> {
         let queue = self.queue.take();
-        self.pending.set(0);
-        for entry in &queue {
-            if let ImmediateEntry::Callback(state) = entry {
-                drop(state.callback.take());
+        let mut callbacks = Vec::new();
+        let mut deferred = Vec::new();
+        for entry in queue {
+            match entry {
+                ImmediateEntry::Callback(state) => callbacks.extend(state.callback.take()),
+                ImmediateEntry::Wake(waker) => drop(waker),
+                ImmediateEntry::Deferred(task) => deferred.push(task),
             }
         }
-        drop(queue);
+        self.pending.set(0);
+        drop(callbacks);
+        deferred
     }
 }
 
@@ -74,6 +92,11 @@ impl Core {
                 Some(ImmediateEntry::Wake(waker)) => {
                     self.immediates.pending.set(self.immediates.pending.get() - 1);
                     waker.wake();
+                }
+                Some(ImmediateEntry::Deferred(task)) => {
+                    self.immediates.pending.set(self.immediates.pending.get() - 1);
+                    self.microtasks.budget.warn_once();
+                    self.microtasks.push(Microtask::Task(task));
                 }
                 None => break,
             }

@@ -78,6 +78,7 @@ mod listeners;
 mod microtask;
 pub mod net;
 mod pool;
+mod progress;
 pub mod promise;
 mod reactor;
 mod remote;

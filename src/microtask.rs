@@ -5,13 +5,16 @@
 //! empty — Node's `processTicksAndRejections`. Woken tasks and
 //! `queue_microtask` closures share one ring, so they run in the order they
 //! were queued. A microtask that queues a microtask extends the checkpoint:
-//! an endless chain starves the loop, exactly as in JavaScript.
+//! an endless chain starves the loop, exactly as in JavaScript. Wakes
+//! through a `Waker` are the exception past a budget (the progress rule,
+//! `src/progress.rs`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use crate::context;
 use crate::event_loop::{Core, MainTask};
+use crate::progress::WakeBudget;
 use crate::task::raw::TaskRef;
 
 /// A `queue_microtask` / `next_tick` closure.
@@ -36,14 +39,19 @@ impl Microtask {
 /// bursts of tens of thousands of wakes do not reallocate every time.
 const RING_KEPT_CAPACITY: usize = 1 << 16;
 
-/// The two queues a checkpoint drains.
-#[derive(Default)]
+/// The two queues a checkpoint drains, and the budget of wakes that feed
+/// the ring.
 pub(crate) struct MicrotaskQueues {
     ring: RefCell<VecDeque<Microtask>>,
     next_ticks: RefCell<VecDeque<Callback>>,
+    pub(crate) budget: WakeBudget,
 }
 
 impl MicrotaskQueues {
+    pub(crate) fn new(budget: WakeBudget) -> MicrotaskQueues {
+        MicrotaskQueues { ring: RefCell::default(), next_ticks: RefCell::default(), budget }
+    }
+
     #[inline]
     pub(crate) fn push(&self, microtask: Microtask) {
         self.ring.borrow_mut().push_back(microtask);
@@ -96,6 +104,8 @@ impl Core {
             }
             if self.microtasks.next_ticks.borrow().is_empty() {
                 self.microtasks.trim();
+                // The next macrotask starts with a full wake budget.
+                self.microtasks.budget.reset();
                 return;
             }
         }

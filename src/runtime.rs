@@ -13,6 +13,7 @@ use crate::context;
 use crate::event_loop::{Core, Mode, PanicHandler};
 use crate::keep_alive::KeepAlive;
 use crate::pool::pool_size;
+use crate::progress::WakeBudget;
 use crate::reactor::Poller;
 use crate::remote::Shared;
 use crate::task::JoinHandle;
@@ -199,6 +200,35 @@ impl Runtime {
         KeepAlive::new(self.core.shared.clone())
     }
 
+    /// How many wakes the progress rule has deferred to the check phase
+    /// since the runtime was built: each is a wake past the budget of one
+    /// macrotask and its checkpoint (see [`Builder::strict_microtasks`]).
+    /// Zero for every program Node itself would finish in the same order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// let rt = jsloop::Runtime::builder().warn_on_deferred_wakes(false).build()?;
+    /// rt.block_on(async {
+    ///     // A tokio-style spin: it ends only because the loop gets its turn.
+    ///     let done = Rc::new(Cell::new(false));
+    ///     let flag = done.clone();
+    ///     jsloop::set_timeout(Duration::from_millis(1), move || flag.set(true));
+    ///     while !done.get() {
+    ///         jsloop::yield_now().await;
+    ///     }
+    /// });
+    /// assert!(rt.deferred_wakes() > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn deferred_wakes(&self) -> u64 {
+        self.core.microtasks.budget.deferred()
+    }
+
     /// Drops the runtime, giving worker-pool jobs that are still running up
     /// to `timeout` to finish. (Plain `drop` gives them none: idle workers
     /// are joined, running ones are left to finish on their own threads and
@@ -260,6 +290,8 @@ pub struct Builder {
     worker_threads: Option<usize>,
     virtual_time: bool,
     panic_handler: Option<PanicHandler>,
+    strict_microtasks: bool,
+    warn_on_deferred_wakes: Option<bool>,
 }
 
 impl Builder {
@@ -364,6 +396,64 @@ impl Builder {
         self
     }
 
+    /// Node's exact checkpoint: with `true`, wakes are never deferred, so
+    /// two futures that wake each other forever hold the loop forever, as an
+    /// endless promise chain holds Node. The default (`false`) applies the
+    /// progress rule (see the crate docs, "The progress rule"): past 8,192
+    /// wakes through a `Waker` (or 262,144 `yield_now` turns) in one
+    /// macrotask and its checkpoint, a woken task waits for the check phase
+    /// so that timers and I/O run first. Ticks, microtasks and promise
+    /// reactions are never deferred either way, so the choice matters only
+    /// to programs that would otherwise starve the loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let rt = jsloop::Runtime::builder().strict_microtasks(true).build()?;
+    /// let turns = Rc::new(Cell::new(0));
+    /// rt.block_on({
+    ///     let turns = turns.clone();
+    ///     async move {
+    ///         // 300,000 yields in one checkpoint: past the default budget,
+    ///         // but strict mode never hands the turn to the loop.
+    ///         let immediate_ran = Rc::new(Cell::new(false));
+    ///         let flag = immediate_ran.clone();
+    ///         jsloop::set_immediate(move || flag.set(true));
+    ///         for _ in 0..300_000 {
+    ///             jsloop::yield_now().await;
+    ///             assert!(!immediate_ran.get());
+    ///             turns.set(turns.get() + 1);
+    ///         }
+    ///     }
+    /// });
+    /// assert_eq!(turns.get(), 300_000);
+    /// assert_eq!(rt.deferred_wakes(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn strict_microtasks(mut self, strict: bool) -> Builder {
+        self.strict_microtasks = strict;
+        self
+    }
+
+    /// Print a one-time warning on stderr, naming the tasks (by the type of
+    /// their future), the first time the progress rule defers a wake. On by
+    /// default in debug builds, off in release builds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::builder().warn_on_deferred_wakes(false).build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn warn_on_deferred_wakes(mut self, warn: bool) -> Builder {
+        self.warn_on_deferred_wakes = Some(warn);
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -382,7 +472,10 @@ impl Builder {
     pub fn build(self) -> io::Result<Runtime> {
         let pool_size = pool_size(self.worker_threads)?;
         let shared = Shared::register(Poller::new()?);
-        Ok(Runtime { core: Core::new(shared, pool_size, self.virtual_time, self.panic_handler) })
+        let warn = self.warn_on_deferred_wakes.unwrap_or(cfg!(debug_assertions));
+        let budget = WakeBudget::new(self.strict_microtasks, warn);
+        let core = Core::new(shared, pool_size, self.virtual_time, self.panic_handler, budget);
+        Ok(Runtime { core })
     }
 }
 
@@ -392,6 +485,8 @@ impl fmt::Debug for Builder {
             .field("worker_threads", &self.worker_threads)
             .field("virtual_time", &self.virtual_time)
             .field("on_uncaught_panic", &self.panic_handler.is_some())
+            .field("strict_microtasks", &self.strict_microtasks)
+            .field("warn_on_deferred_wakes", &self.warn_on_deferred_wakes)
             .finish()
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::AbortReason;
 use crate::listeners::{ListenerKey, Listeners};
+use crate::progress::wake_as_reaction;
 
 /// A signal that work should stop: JS's `AbortSignal`. Get one from an
 /// [`AbortController`](crate::AbortController), or from
@@ -274,7 +275,7 @@ impl AbortSignal {
                         first_panic.get_or_insert(payload);
                     }
                 }
-                Some(Listener::Wake(waker)) => waker.wake(),
+                Some(Listener::Wake(waker)) => wake_as_reaction(&waker),
                 None => {}
             }
         }

@@ -12,6 +12,7 @@ use super::resolvers::{resolvers, Reject, Resolve};
 use super::state::{Phase, Settler, State};
 use crate::context;
 use crate::listeners::ListenerKey;
+use crate::progress::wake_as_reaction;
 
 /// A JavaScript promise: settles once, fulfilled with a `T` or rejected
 /// with an `E`, and can be awaited and `then`-ed by many.
@@ -230,7 +231,7 @@ impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
             return;
         };
         if let Some(settled) = self.state.add_reaction(waker) {
-            settled.wake();
+            wake_as_reaction(&settled);
         }
     }
 

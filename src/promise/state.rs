@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use crate::listeners::{ListenerKey, Listeners};
+use crate::progress::wake_as_reaction;
 
 /// Where a promise is in its life.
 pub(crate) enum Phase<T, E> {
@@ -86,7 +87,7 @@ impl<T, E> State<T, E> {
         drop(inner);
         for waiter in waiters {
             match waiter {
-                Waiter::Await(waker) | Waiter::Reaction(waker) => waker.wake(),
+                Waiter::Await(waker) | Waiter::Reaction(waker) => wake_as_reaction(&waker),
             }
         }
     }
@@ -116,7 +117,7 @@ impl<T, E> State<T, E> {
                 // Nothing will ever wake an awaiter again; dropping its waker
                 // lets `block_on` see that no one can.
                 Waiter::Await(waker) => drop(waker),
-                Waiter::Reaction(waker) => waker.wake(),
+                Waiter::Reaction(waker) => wake_as_reaction(&waker),
             }
         }
     }
@@ -180,7 +181,7 @@ impl<T: Clone, E: Clone> State<T, E> {
         let mut guard = self.lock();
         if first_poll && matches!(guard.phase, Phase::Settled(_)) {
             drop(guard);
-            cx.waker().wake_by_ref();
+            wake_as_reaction(cx.waker());
             return Poll::Pending;
         }
         let inner = &mut *guard;

@@ -219,6 +219,39 @@ impl Core {
         }
     }
 
+    /// Queues `task` for a wake through its `Waker` (loop thread): like
+    /// [`schedule_task`](Core::schedule_task), but the wake spends from the
+    /// checkpoint's budget and is deferred past it (the progress rule).
+    #[inline]
+    pub(crate) fn schedule_woken(&self, task: TaskRef) {
+        let header = task.header();
+        let flags = header.flags.get();
+        if flags & (SCHEDULED | LIVE) == LIVE {
+            header.flags.set(flags | SCHEDULED);
+            if self.microtasks.budget.spend_wake() {
+                self.microtasks.push(Microtask::Task(task));
+            } else {
+                self.wake_over_budget(task);
+            }
+        }
+    }
+
+    /// A wake past the budget (already marked queued): the task waits for
+    /// the check phase instead, unless the runtime is strict.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn wake_over_budget(&self, task: TaskRef) {
+        let running = self.current_task.get();
+        // The main future runs outside any task (`running` is `None`).
+        let self_wake = running == Some(task) || (task == TaskRef::MAIN && running.is_none());
+        let name = if task == TaskRef::MAIN { "the main future" } else { task.type_name() };
+        if self.microtasks.budget.over_budget(self_wake, name) {
+            self.immediates.defer(task);
+        } else {
+            self.microtasks.push(Microtask::Task(task));
+        }
+    }
+
     /// Runs a task taken off the microtask ring (or a `spawn_now` task).
     pub(crate) fn run_task(&self, task: TaskRef) {
         let header = task.header();
@@ -266,7 +299,7 @@ impl Core {
     /// and settle its handle.
     fn finish_task(&self, task: TaskRef) {
         self.tasks.borrow_mut().remove(task.header().slot.get());
-        settle(task);
+        self.settle(task);
     }
 
     /// Drops every live task's future (runtime shutdown).
@@ -274,8 +307,24 @@ impl Core {
         let live = self.tasks.borrow_mut().take_all();
         for task in live {
             task.drop_future();
-            settle(task);
+            self.settle(task);
         }
+    }
+
+    /// Marks a task finished (out of the registry already) and hands its
+    /// outcome to the handle's awaiter, or drops it if the task is detached.
+    fn settle(&self, task: TaskRef) {
+        let header = task.header();
+        let flags = header.flags.get() & !(LIVE | ABORT);
+        header.flags.set(flags);
+        if flags & HANDLE == 0 {
+            task.drop_output();
+        } else if let Some(awaiter) = header.awaiter.take() {
+            // Awaiting a handle is awaiting a promise: Node's rule, unbudgeted.
+            self.microtasks.budget.refund_wake();
+            awaiter.wake();
+        }
+        task.release_if_unused();
     }
 
     /// Called for a task taken off the ring without being run (shutdown).
@@ -284,18 +333,4 @@ impl Core {
         header.flags.set(header.flags.get() & !SCHEDULED);
         task.release_if_unused();
     }
-}
-
-/// Marks a task finished (out of the registry already) and hands its outcome
-/// to the handle's awaiter, or drops it if the task is detached.
-fn settle(task: TaskRef) {
-    let header = task.header();
-    let flags = header.flags.get() & !(LIVE | ABORT);
-    header.flags.set(flags);
-    if flags & HANDLE == 0 {
-        task.drop_output();
-    } else if let Some(awaiter) = header.awaiter.take() {
-        awaiter.wake();
-    }
-    task.release_if_unused();
 }

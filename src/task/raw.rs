@@ -81,6 +81,8 @@ struct TaskVTable {
     take_output: unsafe fn(NonNull<Header>, *mut ()),
     drop_output: unsafe fn(NonNull<Header>),
     dealloc: unsafe fn(NonNull<Header>),
+    /// The future's type, to name the task in diagnostics.
+    type_name: fn() -> &'static str,
 }
 
 /// Where a task is in its life; the future and its output share the space.
@@ -168,6 +170,12 @@ impl TaskRef {
     /// `T` must be the task's output type, and the task must be finished.
     pub(crate) unsafe fn take_output<T>(self, out: &mut Poll<Result<T, JoinError>>) {
         (self.header().vtable.take_output)(self.0, (out as *mut Poll<Result<T, JoinError>>).cast())
+    }
+
+    /// The type of the task's future (an `async` block's names where it was
+    /// written), for diagnostics.
+    pub(crate) fn type_name(self) -> &'static str {
+        (self.header().vtable.type_name)()
     }
 
     /// Drops an output nobody will read (a finished task's handle is gone).
@@ -283,6 +291,7 @@ where
         take_output: Self::take_output,
         drop_output: Self::drop_output,
         dealloc: Self::dealloc,
+        type_name: std::any::type_name::<F>,
     };
 
     /// # Safety

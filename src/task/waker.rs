@@ -2,7 +2,8 @@
 //!
 //! A [`Waker`](std::task::Waker) for a task is the task cell's pointer plus
 //! this vtable. Waking on the loop thread while the task's runtime runs there
-//! pushes the task onto the microtask ring (unless it is already queued);
+//! pushes the task onto the microtask ring (unless it is already queued, and
+//! within the checkpoint's wake budget: `src/progress.rs`);
 //! waking from anywhere else sends it through the runtime's remote queue and
 //! wakes the poller. A wake after the runtime is gone finds no runtime and
 //! does nothing.
@@ -45,7 +46,7 @@ unsafe fn wake_by_ref(data: *const ()) {
     let scheduled_here = context::with_core_of(runtime_id, |core| {
         // On the runtime's own thread while it runs: the cell's loop-side
         // fields are ours to touch.
-        core.schedule_task(TaskRef::from_ptr(ptr));
+        core.schedule_woken(TaskRef::from_ptr(ptr));
     });
     if scheduled_here.is_none() && raw::set_remote_queued(ptr) {
         // The remote queue entry owns a reference of its own.
