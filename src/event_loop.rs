@@ -23,7 +23,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -35,6 +35,7 @@ use crate::microtask::{Microtask, MicrotaskQueues};
 use crate::pool::WorkerPool;
 use crate::progress::WakeBudget;
 use crate::remote::{self, RemoteEvent, Shared};
+use crate::sync::QueuedFlag;
 use crate::task::raw::TaskRef;
 use crate::task::registry::TaskRegistry;
 use crate::task::CellCache;
@@ -160,7 +161,7 @@ impl Core {
     /// Runs `future` as the main script and then the loop, per `mode`.
     pub(crate) fn drive<F: Future>(&self, future: F, mode: Mode) -> F::Output {
         let _running = context::enter(self);
-        let wake = Arc::new(MainWake { runtime_id: self.id(), scheduled: AtomicBool::new(false) });
+        let wake = Arc::new(MainWake { runtime_id: self.id(), scheduled: QueuedFlag::new(false) });
         let mut main =
             Main { future: pin!(future), output: None, waker: Waker::from(wake.clone()), wake };
         self.clock.update();
@@ -179,7 +180,7 @@ impl Core {
                 }
                 // `block_on` waits for a wake from a waker someone else still
                 // holds (tokio semantics); `run` ends like Node does.
-                if mode == Mode::Run || !main.waker_held_elsewhere() {
+                if mode == Mode::Run || !main.waker_held_elsewhere(self) {
                     panic!(
                         "jsloop::{}: the loop has nothing left to do but the main future is still \
                          pending, and nothing can wake it (Node exits here with an unsettled \
@@ -201,7 +202,9 @@ impl Core {
         if stop(main) {
             return;
         }
-        let main_wakeable = mode == Mode::BlockOn && main.waker_held_elsewhere();
+        // Only a loop with nothing left to do asks who holds main's waker.
+        let main_wakeable =
+            mode == Mode::BlockOn && !self.is_alive() && main.waker_held_elsewhere(self);
         self.poll_phase(main, main_wakeable);
         if stop(main) {
             return;
@@ -302,10 +305,12 @@ struct Main<'a, F: Future> {
 }
 
 impl<F: Future> Main<'_, F> {
-    /// Someone besides this struct holds a clone of the main waker.
-    fn waker_held_elsewhere(&self) -> bool {
+    /// Someone who could still wake main holds a clone of its waker (see
+    /// `Core::can_be_woken`: clones parked in the loop's own tasks do not
+    /// count unless those tasks can be woken in turn).
+    fn waker_held_elsewhere(&self, core: &Core) -> bool {
         // One count for `self.wake`, one for `self.waker`.
-        Arc::strong_count(&self.wake) > 2
+        core.can_be_woken(&self.waker, Arc::strong_count(&self.wake) - 2)
     }
 }
 
@@ -314,7 +319,7 @@ impl<F: Future> MainTask for Main<'_, F> {
         if self.output.is_some() {
             return;
         }
-        self.wake.scheduled.store(false, Ordering::Release);
+        self.wake.scheduled.clear_for_poll();
         let mut cx = Context::from_waker(&self.waker);
         if let Poll::Ready(output) = self.future.as_mut().poll(&mut cx) {
             self.output = Some(output);
@@ -326,7 +331,7 @@ impl<F: Future> MainTask for Main<'_, F> {
 struct MainWake {
     runtime_id: u32,
     /// Already queued (locally or remotely) and not yet polled.
-    scheduled: AtomicBool,
+    scheduled: QueuedFlag,
 }
 
 impl Wake for MainWake {
@@ -335,7 +340,7 @@ impl Wake for MainWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.scheduled.swap(true, Ordering::AcqRel) {
+        if !self.scheduled.mark_queued() {
             return;
         }
         let local = context::with_core_of(self.runtime_id, Core::schedule_main_woken);

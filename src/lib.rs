@@ -93,6 +93,7 @@ pub mod time;
 pub mod loom_model {
     pub use crate::reactor::Poller;
     pub use crate::remote::RemoteQueue;
+    pub use crate::sync::QueuedFlag;
 }
 
 #[cfg(feature = "criterion")]

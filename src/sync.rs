@@ -1,9 +1,11 @@
 //! The cross-thread wake handshake's primitives, switchable to loom.
 //!
 //! Only the part of the loop that another thread can touch — the remote
-//! queue, its `notified` flag and the poller stand-in — is built from these
-//! types, so `--cfg jsloop_loom` can model a remote wake racing with the loop going
-//! to sleep. Everything else in the crate lives on the loop thread.
+//! queue, its `notified` flag, the poller stand-in and the queued flags of
+//! the main future and of combinator children — is built from these types,
+//! so `--cfg jsloop_loom` can model a remote wake racing with the loop going
+//! to sleep, or with the poll that clears the flag. Everything else in the
+//! crate lives on the loop thread.
 
 #[cfg(jsloop_loom)]
 pub(crate) use loom::sync::{
@@ -33,3 +35,30 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuardOf<'_, T> {
 pub(crate) type MutexGuardOf<'a, T> = loom::sync::MutexGuard<'a, T>;
 #[cfg(not(jsloop_loom))]
 pub(crate) type MutexGuardOf<'a, T> = std::sync::MutexGuard<'a, T>;
+
+/// "Already queued" for a wake that may come from any thread: the waker
+/// that finds it clear queues the future; the loop clears it right before
+/// the poll.
+#[derive(Debug)]
+pub struct QueuedFlag(AtomicBool);
+
+impl QueuedFlag {
+    /// A flag, set or clear.
+    pub fn new(queued: bool) -> QueuedFlag {
+        QueuedFlag(AtomicBool::new(queued))
+    }
+
+    /// Marks the future queued; `true` if this call did (the caller queues
+    /// it), `false` if it already was (the caller returns early).
+    pub fn mark_queued(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
+    }
+
+    /// Called right before the poll. A read-modify-write with `Acquire`: a
+    /// waker that published data and then found the flag still set
+    /// returned early, and this poll must see that data. A plain `store`
+    /// would not order the poll's reads after it: a lost wake.
+    pub fn clear_for_poll(&self) {
+        self.0.swap(false, Ordering::AcqRel);
+    }
+}

@@ -1,11 +1,14 @@
-//! Loom model of the remote-wake handshake: a push from another thread
-//! racing with the loop draining the queue and going to sleep in the poller
-//! must never be lost (a lost wake shows up as a loom deadlock).
+//! Loom models of the remote-wake handshakes: a push from another thread
+//! racing with the loop draining the queue and going to sleep in the poller,
+//! and a wake racing with the poll that clears a future's queued flag (the
+//! main future's, a combinator child's), must never be lost (a lost wake
+//! shows up as a loom deadlock or a failed assertion).
 //!
 //! Run with `RUSTFLAGS="--cfg jsloop_loom" cargo test --release --test loom`.
 #![cfg(jsloop_loom)]
 
-use jsloop::loom_model::{Poller, RemoteQueue};
+use jsloop::loom_model::{Poller, QueuedFlag, RemoteQueue};
+use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -70,5 +73,44 @@ fn pending_flag_is_set_until_the_loop_drains() {
         queue.drain_into(&mut seen);
         assert_eq!(seen, [1]);
         assert!(!queue.has_pending());
+    });
+}
+
+#[test]
+fn a_second_wake_that_finds_the_future_queued_is_seen_by_the_next_poll() {
+    // The shape of `block_on(poll_fn(..))` woken twice from a thread: each
+    // wake publishes an increment, then queues the future unless it is
+    // queued already; the loop clears the flag and polls (reads the count)
+    // once per queue entry. The future is done when it reads 2.
+    loom::model(|| {
+        let queue = Arc::new(RemoteQueue::new());
+        let poller = Arc::new(Poller::new().unwrap());
+        let flag = Arc::new(QueuedFlag::new(false));
+        let count = Arc::new(AtomicUsize::new(0));
+        let waker = {
+            let (queue, poller, flag, count) =
+                (queue.clone(), poller.clone(), flag.clone(), count.clone());
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    count.fetch_add(1, Ordering::Release);
+                    if flag.mark_queued() {
+                        queue.push((), &poller);
+                    }
+                }
+            })
+        };
+        let mut entries = Vec::new();
+        loop {
+            queue.drain_into(&mut entries);
+            if entries.pop().is_some() {
+                flag.clear_for_poll();
+                if count.load(Ordering::Acquire) == 2 {
+                    break;
+                }
+            } else {
+                poller.wait(None).unwrap();
+            }
+        }
+        waker.join().unwrap();
     });
 }

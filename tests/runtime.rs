@@ -254,3 +254,70 @@ fn handles_outlive_their_runtime_harmlessly() {
     .unwrap_err();
     assert!(panic_message(payload).contains("after its runtime was dropped"));
 }
+
+#[test]
+fn block_on_a_handle_of_a_task_nothing_can_wake_panics_instead_of_hanging() {
+    // Main's waker sits in the task's awaiter slot, on the loop itself.
+    let payload = catch_unwind(|| {
+        jsloop::block_on(async { jsloop::spawn(std::future::pending::<()>()).await })
+    })
+    .unwrap_err();
+    assert!(panic_message(payload).contains("nothing can wake it"));
+    // The same through a chain of tasks awaiting each other's handles.
+    let payload = catch_unwind(|| {
+        jsloop::block_on(async {
+            let inner = jsloop::spawn(std::future::pending::<()>());
+            jsloop::spawn(async move { inner.await.unwrap() }).await
+        })
+    })
+    .unwrap_err();
+    assert!(panic_message(payload).contains("nothing can wake it"));
+}
+
+#[test]
+fn block_on_a_task_a_thread_will_wake_keeps_waiting() {
+    // Main's waker is parked in the task's awaiter slot, but the task's own
+    // waker is held by a thread: main can still be woken.
+    let value = jsloop::block_on(async {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            tx.send(9).unwrap();
+        });
+        jsloop::spawn(async move { rx.await.unwrap() }).await.unwrap()
+    });
+    assert_eq!(value, 9);
+}
+
+#[test]
+fn a_remote_wake_of_main_that_finds_it_queued_is_not_lost() {
+    // Two wakes from a thread; main is ready once it sees both increments.
+    // With a plain store clearing main's queued flag, the second wake could
+    // find it still queued, return early, and the poll that followed missed
+    // its increment: a permanent hang. Many rounds to give the race room.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let rounds = if cfg!(miri) { 20 } else { 20_000 };
+    let rt = jsloop::Runtime::new().unwrap();
+    for _ in 0..rounds {
+        let counter = Arc::new(AtomicUsize::new(0));
+        let mut spawned = false;
+        rt.block_on(std::future::poll_fn(|cx| {
+            if !spawned {
+                spawned = true;
+                let (waker, counter) = (cx.waker().clone(), counter.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..2 {
+                        counter.fetch_add(1, Ordering::Release);
+                        waker.wake_by_ref();
+                    }
+                });
+            }
+            if counter.load(Ordering::Acquire) == 2 {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        }));
+    }
+}

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use crate::sync::QueuedFlag;
+
 /// Which children need a poll, and the wakers that say so.
 pub(crate) struct WakeSet {
     array: Arc<WakeArray>,
@@ -46,7 +48,7 @@ struct WakeArray {
 /// One child's waker: the waker's data pointer points here.
 struct Slot {
     /// In `woken` (or about to be polled): a child is listed once.
-    queued: AtomicBool,
+    queued: QueuedFlag,
     /// The array holding this slot (for the reference count).
     array: ArrayPtr,
 }
@@ -94,7 +96,7 @@ unsafe fn wake_child(data: *const ()) {
 unsafe fn wake_child_by_ref(data: *const ()) {
     // SAFETY: the waker holds a count of the array, so it is alive.
     let slot = slot(data);
-    if slot.queued.swap(true, Ordering::AcqRel) {
+    if !slot.queued.mark_queued() {
         return;
     }
     let array = &*slot.array.0;
@@ -116,7 +118,7 @@ impl WakeSet {
     pub(crate) fn new(len: usize) -> Self {
         let array = Arc::new_cyclic(|array: &Weak<WakeArray>| WakeArray {
             slots: (0..len)
-                .map(|_| Slot { queued: AtomicBool::new(false), array: ArrayPtr(array.as_ptr()) })
+                .map(|_| Slot { queued: QueuedFlag::new(false), array: ArrayPtr(array.as_ptr()) })
                 .collect(),
             woken: Mutex::default(),
             parent: Mutex::default(),
@@ -164,7 +166,7 @@ impl WakeSet {
     ) -> Poll<F::Output> {
         let slot = &self.array.slots[index];
         // Clear before polling: a wake during the poll lists it again.
-        slot.queued.store(false, Ordering::Release);
+        slot.queued.clear_for_poll();
         let data: *const Slot = slot;
         // SAFETY: `data` is a slot of `self.array`, which `self` keeps alive
         // for the whole poll; `ManuallyDrop` keeps this borrowed waker from

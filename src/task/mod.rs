@@ -289,6 +289,44 @@ impl Core {
         task.with_waker(|own| own.will_wake(waker)).then_some(task)
     }
 
+    /// Whether something besides the loop can still wake `waker`, which has
+    /// `clones` clones: the loop has nothing left to do, so a clone parked
+    /// in a task's `JoinHandle` awaiter slot fires only if that task can
+    /// still be woken, and so on down the chain. A clone anywhere else
+    /// (another thread, user state) counts as a way to be woken. Asked only
+    /// when the loop ran dry (`block_on`), so the walk costs nothing on the
+    /// way.
+    pub(crate) fn can_be_woken(&self, waker: &Waker, clones: usize) -> bool {
+        let mut visited = Vec::new();
+        self.can_be_woken_past(waker, clones, &mut visited)
+    }
+
+    /// [`can_be_woken`](Core::can_be_woken); `visited` cuts cycles of tasks
+    /// awaiting each other.
+    fn can_be_woken_past(&self, waker: &Waker, clones: usize, visited: &mut Vec<TaskRef>) -> bool {
+        let parked: Vec<TaskRef> = self
+            .tasks
+            .borrow()
+            .iter()
+            .filter(|task| {
+                let awaiter = task.header().awaiter.take();
+                let parked_here = awaiter.as_ref().is_some_and(|awaiter| awaiter.will_wake(waker));
+                task.header().awaiter.set(awaiter);
+                parked_here
+            })
+            .collect();
+        if clones > parked.len() {
+            return true;
+        }
+        parked.into_iter().any(|task| {
+            if visited.contains(&task) {
+                return false;
+            }
+            visited.push(task);
+            task.with_waker(|own| self.can_be_woken_past(own, task.waker_clones(), visited))
+        })
+    }
+
     /// Drops a live, not running task's future; it settles as aborted.
     pub(crate) fn cancel_task(&self, task: TaskRef) {
         task.drop_future();

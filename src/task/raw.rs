@@ -194,6 +194,14 @@ impl TaskRef {
         }
     }
 
+    /// How many `Waker` clones of this live task exist (loop thread; the
+    /// count is exact while no remote wake of it is queued).
+    pub(crate) fn waker_clones(self) -> usize {
+        let refs = self.header().state.load(Ordering::Acquire) / REF_ONE;
+        // A live task holds the loop reference.
+        refs.saturating_sub(1) as usize
+    }
+
     /// Takes a loop-side reference for a timer entry naming this task.
     pub(crate) fn retain_timer_ref(self) {
         let flags = self.header().flags.get();

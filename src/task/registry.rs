@@ -39,6 +39,11 @@ impl TaskRegistry {
         self.slots.drain(..).flatten().collect()
     }
 
+    /// Every live task.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = TaskRef> + '_ {
+        self.slots.iter().flatten().copied()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
