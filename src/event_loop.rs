@@ -19,6 +19,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
@@ -75,8 +76,8 @@ pub(crate) struct Core {
     panic_handler: Option<PanicHandler>,
     /// Set once the runtime is dropped: nothing runs any more.
     shut_down: Cell<bool>,
-    /// Remote events taken in the last poll phase (buffer reused).
-    remote_events: RefCell<Vec<RemoteEvent>>,
+    /// Remote events taken in the poll phase and not yet run.
+    remote_events: RefCell<VecDeque<RemoteEvent>>,
     /// A weak handle to this core, for timers and sleeps to find it later.
     weak_self: Weak<Core>,
 }
@@ -153,6 +154,7 @@ impl Core {
             || self.immediates.has_pending()
             || !self.microtasks.is_empty()
             || self.shared.queue.has_pending()
+            || !self.remote_events.borrow().is_empty()
             || self.shared.keep_alive.load(Ordering::Acquire) != 0
             || self.pool.has_in_flight()
             || self.io.has_refs()
@@ -221,15 +223,18 @@ impl Core {
         }
         // I/O first, as libuv's poll phase runs I/O callbacks (the remote
         // queue is an I/O source too: its eventfd).
-        let io_events = self.take_io_events();
-        for &event in &io_events {
+        // Both take their items one at a time from queues that outlive the
+        // phase: a panic escaping a callback leaves the rest queued for the
+        // next poll phase (no readiness edge, wake or completion is lost).
+        self.take_io_events();
+        while let Some(event) = self.next_io_event() {
             self.dispatch_io(event);
             self.checkpoint(main);
         }
-        self.return_io_events(io_events);
-        let mut events = self.remote_events.take();
-        self.shared.queue.drain_into(&mut events);
-        for event in events.drain(..) {
+        self.shared.queue.drain_into(&mut *self.remote_events.borrow_mut());
+        loop {
+            let event = self.remote_events.borrow_mut().pop_front();
+            let Some(event) = event else { break };
             match event {
                 RemoteEvent::Wake(remote) => self.schedule_task(remote.task()),
                 RemoteEvent::WakeMain => self.microtasks.push(Microtask::MAIN),
@@ -237,14 +242,16 @@ impl Core {
             }
             self.checkpoint(main);
         }
-        self.remote_events.replace(events);
     }
 
     /// How long the poll phase may sleep: not at all if something is ready
     /// or the loop is no longer alive (libuv's `uv_backend_timeout`), else
     /// until the next timer, else until another thread wakes it.
     fn poll_timeout(&self, main_wakeable: bool) -> Option<Duration> {
-        let ready = self.immediates.has_pending() || !self.microtasks.is_empty();
+        let ready = self.immediates.has_pending()
+            || !self.microtasks.is_empty()
+            || !self.remote_events.borrow().is_empty()
+            || self.has_undispatched_io();
         if ready || !(self.is_alive() || main_wakeable) {
             return Some(Duration::ZERO);
         }
@@ -289,7 +296,7 @@ impl Core {
                 self.unschedule_task(task);
             }
         }
-        let mut events = Vec::new();
+        let mut events = self.remote_events.take();
         self.shared.queue.drain_into(&mut events);
         // Dropping queued remote wakes releases their task references.
         drop(events);

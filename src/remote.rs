@@ -105,9 +105,9 @@ impl<T> RemoteQueue<T> {
     }
 
     /// Moves every queued item into `into` (loop thread).
-    pub fn drain_into(&self, into: &mut Vec<T>) {
+    pub fn drain_into(&self, into: &mut impl Extend<T>) {
         self.notified.store(false, Ordering::SeqCst);
-        into.append(&mut sync::lock(&self.items));
+        into.extend(sync::lock(&self.items).drain(..));
     }
 
     /// `true` if something was pushed since the last drain.

@@ -85,6 +85,10 @@ pub(crate) struct IoSources {
     waiting: Cell<usize>,
     /// Events taken from the poller, being dispatched (buffer reused).
     events: RefCell<Vec<Readiness>>,
+    /// The first of `events` not dispatched yet: a panic escaping a
+    /// callback leaves the rest for the next poll phase, so no readiness
+    /// edge is lost.
+    next_event: Cell<usize>,
 }
 
 impl IoSources {
@@ -120,18 +124,29 @@ impl IoSources {
 impl Core {
     /// Takes the I/O events of the last poller wait; the poll phase then
     /// dispatches them one at a time.
-    pub(crate) fn take_io_events(&self) -> Vec<Readiness> {
-        let mut events = self.io.events.take();
-        self.shared.poller.take_events(&mut events);
-        events
+    pub(crate) fn take_io_events(&self) {
+        self.shared.poller.take_events(&mut self.io.events.borrow_mut());
     }
 
-    /// Gives the event buffer back for the next poll phase; the keys freed
-    /// meanwhile can now be reused.
-    pub(crate) fn return_io_events(&self, mut events: Vec<Readiness>) {
+    /// The next event taken from the poller and not yet dispatched. At the
+    /// end of the batch the buffer empties, and the keys freed meanwhile
+    /// can be reused.
+    pub(crate) fn next_io_event(&self) -> Option<Readiness> {
+        let next = self.io.next_event.get();
+        let mut events = self.io.events.borrow_mut();
+        if let Some(&event) = events.get(next) {
+            self.io.next_event.set(next + 1);
+            return Some(event);
+        }
         events.clear();
-        self.io.events.replace(events);
+        self.io.next_event.set(0);
         self.io.free.borrow_mut().append(&mut self.io.freed.borrow_mut());
+        None
+    }
+
+    /// Events a panic left undispatched: the next poll phase must not sleep.
+    pub(crate) fn has_undispatched_io(&self) -> bool {
+        self.io.next_event.get() < self.io.events.borrow().len()
     }
 
     /// Marks a source ready and wakes its waiters.

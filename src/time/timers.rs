@@ -12,6 +12,7 @@
 //!   the period: no catch-up after a slow callback.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::task::Waker;
@@ -73,8 +74,12 @@ pub(crate) struct TimerQueue {
     wheel: RefCell<TimerWheel<TimerEntry>>,
     /// Pending timers that keep the loop alive (`ref`'d ones).
     refs: Cell<usize>,
-    /// Reused buffer for the due timers of one phase.
-    due: RefCell<Vec<TimerEntry>>,
+    /// The due timers of the running phase, taken one at a time so that a
+    /// panic escaping a callback leaves the rest here for the next phase
+    /// (they run first, still in order).
+    due: RefCell<VecDeque<TimerEntry>>,
+    /// Reused buffer the wheel hands its due timers in.
+    collected: RefCell<Vec<TimerEntry>>,
 }
 
 impl TimerQueue {
@@ -122,26 +127,40 @@ impl TimerQueue {
         self.wheel.borrow().len()
     }
 
+    /// Ref'd timers are pending, or due timers a panic left behind.
     pub(crate) fn has_refs(&self) -> bool {
-        self.refs.get() != 0
+        self.refs.get() != 0 || !self.due.borrow().is_empty()
     }
 
+    /// The earliest deadline; 0 (due now) while a panic left due timers.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
+        if !self.due.borrow().is_empty() {
+            return Some(0);
+        }
         self.wheel.borrow().next_deadline()
     }
 
     /// Drops every timer (shutdown). Their `Timer` handles may live on:
     /// they are marked unarmed, so a later `clear` / `unref` finds nothing.
     pub(crate) fn clear(&self) {
-        let mut all = Vec::new();
+        let mut all: Vec<TimerEntry> = self.due.take().into();
         self.wheel.borrow_mut().drain_due(u64::MAX, &mut all);
         self.refs.set(0);
+        // Every timer is unarmed before any callback is dropped: a guard a
+        // callback captured may `unref` or `clear` another timer as it goes.
         for entry in &all {
             if let TimerEntry::Callback { timer, .. } = entry {
                 timer.key.set(None);
-                drop(timer.callback.take());
             }
         }
+        let callbacks: Vec<_> = all
+            .iter()
+            .filter_map(|entry| match entry {
+                TimerEntry::Callback { timer, .. } => timer.callback.take(),
+                TimerEntry::Task(_) | TimerEntry::Wake(_) => None,
+            })
+            .collect();
+        drop(callbacks);
         drop(all);
     }
 
@@ -155,23 +174,26 @@ impl Core {
     /// Runs every timer due at the loop's `now`, a checkpoint after each.
     pub(crate) fn timers_phase(&self, main: &mut dyn MainTask) {
         let now = self.clock.update();
-        let mut due = self.timers.due.take();
-        self.timers.wheel.borrow_mut().drain_due(now, &mut due);
-        if due.is_empty() {
-            self.timers.due.replace(due);
-            return;
-        }
-        // Collected timers are out of the wheel: they no longer count as
-        // armed (a `clear` now only has to make them skip).
-        let mut refs = 0;
-        for entry in &due {
-            refs += usize::from(entry.is_ref());
-            if let TimerEntry::Callback { timer, .. } = entry {
-                timer.key.set(None);
+        let mut collected = self.timers.collected.take();
+        self.timers.wheel.borrow_mut().drain_due(now, &mut collected);
+        if !collected.is_empty() {
+            // Collected timers are out of the wheel: they no longer count as
+            // armed (a `clear` now only has to make them skip).
+            let mut refs = 0;
+            for entry in &collected {
+                refs += usize::from(entry.is_ref());
+                if let TimerEntry::Callback { timer, .. } = entry {
+                    timer.key.set(None);
+                }
             }
+            self.timers.refs.set(self.timers.refs.get() - refs);
+            self.timers.due.borrow_mut().extend(collected.drain(..));
         }
-        self.timers.refs.set(self.timers.refs.get() - refs);
-        for entry in due.drain(..) {
+        self.timers.collected.replace(collected);
+        loop {
+            // Popped in its own statement: the callback may touch the queue.
+            let entry = self.timers.due.borrow_mut().pop_front();
+            let Some(entry) = entry else { break };
             match &entry {
                 TimerEntry::Wake(waker) => waker.wake_by_ref(),
                 TimerEntry::Task(task) => self.schedule_task(*task),
@@ -186,7 +208,6 @@ impl Core {
             drop(entry);
             self.checkpoint(main);
         }
-        self.timers.due.replace(due);
     }
 
     fn fire_timer(&self, timer: &Rc<TimerState>, now: u64) {
