@@ -5,9 +5,19 @@
 //! Rust-flavoured `sleep` rounds its deadline *up* so it never fires early.
 //! With virtual time the clock only moves when the loop would otherwise
 //! sleep until a timer: it jumps straight to that timer's deadline.
+//!
+//! The last tick, [`NEVER`], is the end of time: every deadline that
+//! saturates (`Duration::MAX`, an `Instant` past `u64::MAX` ms from the
+//! origin) lands on it, and nothing scheduled there ever fires. The timer
+//! queue never holds it, so neither clock can be moved there.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
+
+/// The end of time: a deadline at this tick never comes. Real time cannot
+/// get there (it is about 584 million years after the origin), and virtual
+/// time only jumps to deadlines in the timer queue, which never holds it.
+pub(crate) const NEVER: u64 = u64::MAX;
 
 #[derive(Debug)]
 pub(crate) struct Clock {
@@ -47,18 +57,12 @@ impl Clock {
         ticks(instant.saturating_duration_since(self.origin)).0
     }
 
-    /// Milliseconds from the origin to `instant`, rounded up: the first tick
-    /// at or after `instant`.
-    pub(crate) fn ceil_ticks(&self, instant: Instant) -> u64 {
-        self.ceil_ticks_after(instant, Duration::ZERO)
-    }
-
     /// The first tick at or after `instant + duration`, without building
-    /// that `Instant` (`u64::MAX`, never, if it cannot be represented).
+    /// that `Instant` ([`NEVER`] if it is at or past the end of time).
     pub(crate) fn ceil_ticks_after(&self, instant: Instant, duration: Duration) -> u64 {
         let Some(since) = instant.saturating_duration_since(self.origin).checked_add(duration)
         else {
-            return u64::MAX;
+            return NEVER;
         };
         match ticks(since) {
             (floor, true) => floor,

@@ -4,6 +4,12 @@
 //! complete early; they share the wheel with `set_timeout`, so a sleep and a
 //! timer due in the same tick fire in creation order. A `Sleep` registers
 //! when first polled and dropping it removes its wheel entry.
+//!
+//! A deadline that saturates to the end of time ([`NEVER`]) is not
+//! registered at all: it cannot fire, so it must neither hold a wheel entry
+//! (virtual time would jump to it) nor keep the loop alive, nor keep the
+//! waker (which would let `block_on` wait forever for a wake that cannot
+//! come).
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -14,6 +20,7 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
+use super::clock::NEVER;
 use super::wheel::TimerKey;
 use super::Instant;
 use crate::context;
@@ -21,8 +28,24 @@ use crate::event_loop::Core;
 
 /// Waits until `duration` has passed.
 ///
-/// A zero duration still waits for the next timers phase. `Duration::MAX`
-/// (or any deadline too far to represent) never completes.
+/// A zero duration still waits for the next timers phase. The sleep keeps
+/// the loop alive while it waits, as a pending `setTimeout` does.
+///
+/// # Never
+///
+/// `Duration::MAX`, or any duration that reaches past the end of the loop's
+/// clock (about 584 million years after the runtime started), never
+/// completes, on the real clock and under
+/// [virtual time](crate::Builder::virtual_time) alike: virtual time never
+/// jumps to it. Such a sleep is a JS promise that nothing will settle, and
+/// like one it does *not* keep the loop alive: if nothing else can wake the
+/// task, [`run`](crate::run) returns (for a spawned task) or panics with
+/// "nothing can wake it" (for the main future), and
+/// [`block_on`](crate::block_on) panics the same way, instead of hanging.
+/// (tokio's `sleep(Duration::MAX)` parks a runtime forever; here a socket, a
+/// timer or a [`keep_alive`](crate::keep_alive) guard has to be what keeps
+/// the loop waiting.) It still races other futures, in a `timeout` or a
+/// `select`, and [`Sleep::reset`] can give it a real deadline.
 ///
 /// # Panics
 ///
@@ -38,11 +61,41 @@ use crate::event_loop::Core;
 ///     println!("10 ms later");
 /// });
 /// ```
+///
+/// A sleep that can never end lets `run` return once nothing else is left:
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use jsloop::time::{sleep, Instant};
+///
+/// let woke = Rc::new(Cell::new(false));
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// let start = rt.block_on(async { Instant::now() });
+/// rt.run({
+///     let woke = woke.clone();
+///     async move {
+///         jsloop::spawn(async move {
+///             sleep(Duration::MAX).await;
+///             woke.set(true);
+///         });
+///     }
+/// });
+/// assert!(!woke.get());
+/// // Virtual time did not jump to the end of time either.
+/// assert!(rt.block_on(async move { start.elapsed() }) < Duration::from_secs(1));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn sleep(duration: Duration) -> Sleep {
     context::with_current(|core| Sleep::new(core, core.clock.now(), duration))
 }
 
 /// Waits until `deadline`.
+///
+/// A deadline at or before now waits for the next timers phase; one past
+/// the end of the loop's clock never comes, and does not keep the loop
+/// alive (see [`sleep`'s "Never"](sleep#never)).
 ///
 /// # Panics
 ///
@@ -64,8 +117,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 /// Future returned by [`sleep`] and [`sleep_until`].
 ///
-/// It keeps the loop alive while registered. It belongs to the runtime that
-/// created it; polling it after that runtime is dropped panics.
+/// It keeps the loop alive while registered (from its first poll until it
+/// completes or is dropped), unless its deadline is past the end of time,
+/// when it never registers (see [`sleep`'s "Never"](sleep#never)). It
+/// belongs to the runtime that created it; polling it after that runtime is
+/// dropped panics.
 ///
 /// # Examples
 ///
@@ -97,7 +153,8 @@ pub struct Sleep {
     /// sleep needs no `Instant` addition (only `deadline()` does one).
     start: std::time::Instant,
     duration: Duration,
-    /// The wheel tick of the deadline, rounded up; `u64::MAX` never fires.
+    /// The wheel tick of the deadline, rounded up; [`NEVER`] is never
+    /// registered.
     deadline_tick: u64,
     state: SleepState,
 }
@@ -166,7 +223,10 @@ impl Sleep {
         matches!(self.state, SleepState::Elapsed)
     }
 
-    /// Moves the deadline; the sleep is pending again until then.
+    /// Moves the deadline; the sleep is pending again until then. It takes
+    /// effect when the sleep is next polled (a task that resets a sleep it
+    /// is not about to poll again will not be woken). A deadline past the
+    /// end of time never comes.
     ///
     /// # Examples
     ///
@@ -181,12 +241,20 @@ impl Sleep {
     /// });
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
+        self.reset_after(deadline.into_std(), Duration::ZERO);
+    }
+
+    /// Moves the deadline to `start + duration`, saturating to the end of
+    /// time where `Sleep::reset` would need an `Instant` addition that
+    /// overflows (an `interval` of `Duration::MAX`).
+    pub(crate) fn reset_after(&mut self, start: std::time::Instant, duration: Duration) {
         self.deregister();
-        self.start = deadline.into_std();
-        self.duration = Duration::ZERO;
+        self.start = start;
+        self.duration = duration;
         // A sleep whose runtime is gone never fires, whatever its tick.
         let core = self.core.upgrade();
-        self.deadline_tick = core.map_or(u64::MAX, |core| core.clock.ceil_ticks(self.start));
+        self.deadline_tick =
+            core.map_or(NEVER, |core| core.clock.ceil_ticks_after(start, duration));
         self.state = SleepState::Unregistered;
     }
 
@@ -224,6 +292,8 @@ impl Future for Sleep {
                     Poll::Ready(())
                 }
             }
+            // Nothing can wake it, so nothing is registered (module doc).
+            SleepState::Unregistered if self.deadline_tick == NEVER => Poll::Pending,
             SleepState::Unregistered => {
                 let task = core.current_task_woken_by(cx.waker());
                 let entry = super::timers::TimerEntry::waking(cx.waker(), task);
@@ -252,6 +322,11 @@ impl fmt::Debug for Sleep {
 /// Runs `future` with a time limit: `Err(Elapsed)` if it is not done within
 /// `duration`, in which case the future is dropped.
 ///
+/// A `duration` past the end of time (`Duration::MAX`) is no limit: it
+/// never elapses, on either clock, and the time limit itself does not keep
+/// the loop alive; `future` alone decides (see
+/// [`sleep`'s "Never"](sleep#never)).
+///
 /// # Panics
 ///
 /// Panics outside a runtime.
@@ -272,7 +347,8 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
     Timeout { future: future.into_future(), sleep: sleep(duration) }
 }
 
-/// Like [`timeout`], with a deadline instead of a duration.
+/// Like [`timeout`], with a deadline instead of a duration (one past the end
+/// of time never comes).
 ///
 /// # Panics
 ///

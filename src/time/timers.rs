@@ -18,6 +18,7 @@ use std::rc::{Rc, Weak};
 use std::task::Waker;
 use std::time::Duration;
 
+use super::clock::NEVER;
 use super::wheel::{TimerKey, TimerWheel};
 use crate::context;
 use crate::event_loop::{Core, MainTask};
@@ -83,7 +84,12 @@ pub(crate) struct TimerQueue {
 }
 
 impl TimerQueue {
+    /// Puts `entry` in the wheel at `deadline`, which must not be the end of
+    /// time: an entry there could never fire, yet would count as a pending
+    /// timer (keeping the loop alive) and give virtual time a deadline to
+    /// jump to.
     pub(crate) fn insert(&self, deadline: u64, entry: TimerEntry) -> TimerKey {
+        debug_assert_ne!(deadline, NEVER, "a timer at the end of time was queued");
         if entry.is_ref() {
             self.refs.set(self.refs.get() + 1);
         }
@@ -234,6 +240,13 @@ impl Core {
     fn arm(&self, timer: &Rc<TimerState>, deadline: u64) {
         let epoch = timer.epoch.get().wrapping_add(1);
         timer.epoch.set(epoch);
+        if deadline == NEVER {
+            // Only a clock within `TIMEOUT_MAX` of the end of time gets here
+            // (a virtual one moved that far by a sleep): the deadline
+            // saturated, and the end of time never comes, so the timer
+            // stays unarmed, as a cleared one does.
+            return;
+        }
         let key =
             self.timers.insert(deadline, TimerEntry::Callback { timer: timer.clone(), epoch });
         timer.key.set(Some(key));
