@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use jsloop::time::{self, Instant};
+use jsloop::time::{self, Instant, MissedTickBehavior};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -178,6 +178,57 @@ fn a_never_firing_sleep_reset_to_a_real_deadline_completes_there() {
         nap.as_mut().await;
         assert_eq!(start.elapsed(), ms(30));
         assert!(nap.is_elapsed());
+    });
+}
+
+#[test]
+fn interval_duration_max_ticks_at_once_then_never() {
+    let rt = virtual_runtime();
+    for behavior in [MissedTickBehavior::Delay, MissedTickBehavior::Burst, MissedTickBehavior::Skip]
+    {
+        rt.block_on(async {
+            let start = Instant::now();
+            let mut ticks = time::interval(Duration::MAX);
+            ticks.set_missed_tick_behavior(behavior);
+            assert_eq!(ticks.tick().await, start, "{behavior:?}");
+            assert!(time::timeout(ms(50), ticks.tick()).await.is_err(), "{behavior:?}");
+            ticks.reset();
+            assert!(time::timeout(ms(50), ticks.tick()).await.is_err(), "{behavior:?}");
+            assert_eq!(start.elapsed(), ms(100));
+        });
+    }
+}
+
+#[test]
+fn interval_duration_max_seen_late_never_ticks_again() {
+    // A first tick seen late takes the missed-tick path of each behaviour.
+    let rt = virtual_runtime();
+    for behavior in [MissedTickBehavior::Delay, MissedTickBehavior::Burst, MissedTickBehavior::Skip]
+    {
+        rt.block_on(async {
+            let start = Instant::now();
+            let mut ticks = time::interval(Duration::MAX);
+            ticks.set_missed_tick_behavior(behavior);
+            time::sleep(ms(35)).await;
+            assert_eq!(ticks.tick().await, start, "{behavior:?}");
+            assert!(time::timeout(ms(50), ticks.tick()).await.is_err(), "{behavior:?}");
+        });
+    }
+    assert_clock_still_runs(&rt);
+}
+
+#[test]
+fn interval_with_a_huge_period_skips_to_its_real_schedule() {
+    // Longer than `u64::MAX` nanoseconds (about 584 years), but short of
+    // the end of time: Skip must neither truncate nor overflow it.
+    let period = Duration::from_secs(1 << 40);
+    virtual_runtime().block_on(async {
+        let start = Instant::now();
+        let mut ticks = time::interval(period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        time::sleep(ms(35)).await;
+        assert_eq!(ticks.tick().await, start);
+        assert_eq!(ticks.tick().await, start + period);
     });
 }
 

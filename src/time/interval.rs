@@ -42,17 +42,31 @@ pub enum MissedTickBehavior {
 }
 
 impl MissedTickBehavior {
-    /// The deadline after a tick due at `deadline` was seen late, at `now`.
-    fn next_deadline(self, deadline: Instant, now: Instant, period: Duration) -> Instant {
+    /// The deadline after a tick due at `deadline` was seen late, at `now`,
+    /// as an instant and a duration after it. They are left for the `Sleep`
+    /// to add, which saturates to the end of time: `deadline + period`
+    /// overflows an `Instant` for a period like `Duration::MAX`.
+    fn next_deadline(
+        self,
+        deadline: Instant,
+        now: Instant,
+        period: Duration,
+    ) -> (Instant, Duration) {
         match self {
-            MissedTickBehavior::Burst => deadline + period,
-            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Burst => (deadline, period),
+            MissedTickBehavior::Delay => (now, period),
             MissedTickBehavior::Skip => {
                 let late = (now - deadline).as_nanos();
-                let period_nanos = period.as_nanos();
-                // The first point of the original schedule after `now`.
-                let remaining = period_nanos - late % period_nanos;
-                now + Duration::from_nanos(u64::try_from(remaining).unwrap_or(u64::MAX))
+                // The first point of the original schedule after `now`. The
+                // remainder is below `late`, itself a `Duration`, so the
+                // conversion back is exact; `remaining` is then in
+                // (0, period], whatever the period's size.
+                let into_period = late % period.as_nanos();
+                let into_period = Duration::new(
+                    (into_period / 1_000_000_000) as u64,
+                    (into_period % 1_000_000_000) as u32,
+                );
+                (now, period - into_period)
             }
         }
     }
@@ -63,6 +77,11 @@ const MISSED_AFTER: Duration = Duration::from_millis(5);
 
 /// Ticks every `period`; the first tick is due at once (it completes in the
 /// next timers phase, like a zero-duration [`sleep`](super::sleep())).
+///
+/// A period that reaches past the end of the loop's clock
+/// (`Duration::MAX`) ticks once, at once, and never again; waiting for that
+/// second tick does not keep the loop alive (see
+/// [`sleep`'s "Never"](super::sleep#never)).
 ///
 /// # Panics
 ///
@@ -187,18 +206,20 @@ impl Interval {
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
+        // The sleep just completed, so its deadline is a real instant.
         let deadline = self.sleep.deadline();
         let now = Instant::now();
-        let next = if now > deadline + MISSED_AFTER {
+        let (base, after) = if now > deadline + MISSED_AFTER {
             self.missed_tick_behavior.next_deadline(deadline, now, self.period)
         } else {
-            deadline + self.period
+            (deadline, self.period)
         };
-        self.sleep.reset(next);
+        self.sleep.reset_after(base.into_std(), after);
         Poll::Ready(deadline)
     }
 
-    /// Restarts the schedule: the next tick is one period from now.
+    /// Restarts the schedule: the next tick is one period from now (never,
+    /// for a period past the end of time).
     ///
     /// # Examples
     ///
@@ -219,7 +240,7 @@ impl Interval {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep.reset_after(Instant::now().into_std(), self.period);
     }
 
     /// The period between ticks.
@@ -302,11 +323,18 @@ mod tests {
         let start = Instant::from_std(std::time::Instant::now());
         let period = Duration::from_millis(10);
         let now = start + Duration::from_millis(35);
-        assert_eq!(MissedTickBehavior::Burst.next_deadline(start, now, period), start + period);
-        assert_eq!(MissedTickBehavior::Delay.next_deadline(start, now, period), now + period);
-        assert_eq!(
-            MissedTickBehavior::Skip.next_deadline(start, now, period),
-            start + Duration::from_millis(40)
-        );
+        let next = |behavior: MissedTickBehavior, period| {
+            let (base, after) = behavior.next_deadline(start, now, period);
+            base.checked_add(after)
+        };
+        assert_eq!(next(MissedTickBehavior::Burst, period), Some(start + period));
+        assert_eq!(next(MissedTickBehavior::Delay, period), Some(now + period));
+        assert_eq!(next(MissedTickBehavior::Skip, period), Some(start + Duration::from_millis(40)));
+        // On the original schedule, even a late tick exactly on it.
+        let exactly = MissedTickBehavior::Skip.next_deadline(start, start + period * 3, period);
+        assert_eq!(exactly, (start + period * 3, period));
+        // A period past the end of time is handed on whole, never truncated.
+        let (base, after) = MissedTickBehavior::Skip.next_deadline(start, now, Duration::MAX);
+        assert_eq!((base, after), (now, Duration::MAX - Duration::from_millis(35)));
     }
 }
