@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{ready, Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -266,6 +266,17 @@ impl<T: AsFd> Async<T> {
         self.source.mark_drained(direction);
     }
 
+    /// Holds reads back after an operation that will keep failing until
+    /// something changes (an `accept` out of descriptors): the next read
+    /// waits, without polling, for a readiness event, for this loop's next
+    /// close of a descriptor, or for [`ReadResume::resume`] on the handle
+    /// returned.
+    pub(crate) fn hold_reads(&self) -> ReadResume {
+        self.source.mark_drained(READ);
+        self.source.make_ready_on_next_close(READ);
+        ReadResume(Rc::downgrade(&self.source))
+    }
+
     /// Waiting on this object no longer keeps the loop alive: Node's
     /// `socket.unref()`.
     ///
@@ -306,6 +317,9 @@ impl<T: AsFd> Drop for Async<T> {
     fn drop(&mut self) {
         if let Some(io) = &self.io {
             self.source.deregister(io.as_fd());
+            // `io` closes right after this (for the owning types), before any
+            // woken task runs: a listener out of descriptors may retry.
+            self.source.closing();
         }
     }
 }
@@ -313,6 +327,18 @@ impl<T: AsFd> Drop for Async<T> {
 impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Async").field(&self.io).finish()
+    }
+}
+
+/// Ends an [`Async::hold_reads`]; does nothing once the object is gone.
+pub(crate) struct ReadResume(Weak<Source>);
+
+impl ReadResume {
+    /// Lets reads be tried again (their waiters are woken).
+    pub(crate) fn resume(&self) {
+        if let Some(source) = self.0.upgrade() {
+            source.make_ready(READ);
+        }
     }
 }
 

@@ -13,6 +13,12 @@
 //! A direction with a waiter keeps the loop alive (a ref'd handle, in
 //! libuv's words) unless its source was `unref`'d. Dropping a waiting future
 //! takes its waker out, so nothing stale is woken later.
+//!
+//! Some readiness the poller cannot report: that a retry may now succeed
+//! because a descriptor was freed (a listener out of descriptors) or a
+//! backoff ran out. [`Source::make_ready`] marks it by hand, as an event
+//! would, and [`Source::make_ready_on_next_close`] has the next close of a
+//! descriptor of this loop (an `Async` dropped) do so.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -89,6 +95,8 @@ pub(crate) struct IoSources {
     /// callback leaves the rest for the next poll phase, so no readiness
     /// edge is lost.
     next_event: Cell<usize>,
+    /// Directions to mark ready when the loop next closes a descriptor.
+    ready_on_close: RefCell<Vec<(Weak<Source>, usize)>>,
 }
 
 impl IoSources {
@@ -118,6 +126,17 @@ impl IoSources {
 
     fn count_waiting(&self, delta: isize) {
         self.waiting.set(self.waiting.get().wrapping_add_signed(delta));
+    }
+
+    /// The loop closed one of its descriptors: whoever waits for a free one
+    /// may retry now.
+    pub(crate) fn descriptor_closed(&self) {
+        let waiting = self.ready_on_close.take();
+        for (source, direction) in waiting {
+            if let Some(source) = source.upgrade() {
+                source.make_ready(direction);
+            }
+        }
     }
 }
 
@@ -355,6 +374,32 @@ impl Source {
         }
         for waker in waiters {
             waker.wake();
+        }
+    }
+
+    /// Marks `direction` ready and wakes its waiters, as a readiness event
+    /// would: for readiness the poller cannot report. A spurious mark costs
+    /// one operation that finds `WouldBlock`, after which the direction waits
+    /// for a real event again.
+    pub(crate) fn make_ready(&self, direction: usize) {
+        self.fire(direction, true, false);
+    }
+
+    /// Has the loop's next descriptor close mark `direction` ready (once).
+    pub(crate) fn make_ready_on_next_close(self: &Rc<Self>, direction: usize) {
+        let Some(core) = self.core.upgrade() else { return };
+        let mut waiting = core.io.ready_on_close.borrow_mut();
+        let this = Rc::downgrade(self);
+        if !waiting.iter().any(|(source, d)| *d == direction && source.ptr_eq(&this)) {
+            waiting.push((this, direction));
+        }
+    }
+
+    /// The descriptor this source watched is being closed (its `Async` is
+    /// dropped).
+    pub(crate) fn closing(&self) {
+        if let Some(core) = self.core.upgrade() {
+            core.io.descriptor_closed();
         }
     }
 

@@ -27,6 +27,30 @@ pub(crate) mod sealed {
 
 /// The stream of a listener's `incoming()`: each connection as it comes.
 /// It never ends; an accept error is an item, and the stream goes on.
+///
+/// Out of descriptors (`EMFILE`), the error item comes at once and the next
+/// item waits until a descriptor is freed or a short backoff runs out (see
+/// "Out of descriptors" on [`TcpListener::accept`](super::TcpListener::accept)),
+/// so a `while let Some(..) = incoming.next().await` loop that skips errors
+/// does not spin.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use jsloop::net::{Incoming, TcpListener, TcpStream};
+///
+/// jsloop::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let clients = [TcpStream::connect(addr).await?, TcpStream::connect(addr).await?];
+///     let incoming: Incoming<'_, TcpListener> = listener.incoming();
+///     let accepted: Vec<_> = incoming.take(clients.len()).collect().await;
+///     assert!(accepted.iter().all(Result::is_ok));
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming<'a, L: Listener> {
     listener: &'a L,

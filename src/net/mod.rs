@@ -10,6 +10,7 @@
 //! `AsyncWrite` (also through `&`), so they plug into the futures
 //! ecosystem.
 
+mod accept;
 mod addr;
 mod incoming;
 mod lookup;

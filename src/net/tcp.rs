@@ -5,6 +5,7 @@ use std::net::{self, SocketAddr};
 
 use rustix::net::AddressFamily;
 
+use super::accept::AcceptBackoff;
 use super::addr::{each_addr, ToSocketAddrs};
 use super::incoming::Incoming;
 use super::socket::{listener, socket_handle};
@@ -44,6 +45,7 @@ use crate::io::Async;
 /// ```
 pub struct TcpListener {
     inner: Async<net::TcpListener>,
+    backoff: AcceptBackoff,
 }
 
 impl TcpListener {
@@ -72,7 +74,7 @@ impl TcpListener {
     ///
     /// Outside a runtime.
     pub fn from_std(listener: net::TcpListener) -> io::Result<TcpListener> {
-        Ok(TcpListener { inner: Async::new(listener)? })
+        Ok(TcpListener { inner: Async::new(listener)?, backoff: AcceptBackoff::new() })
     }
 
     /// Waits for the next connection.
@@ -82,12 +84,73 @@ impl TcpListener {
     /// The OS's: `EMFILE` when the process is out of file descriptors, for
     /// instance. The listener keeps working: the connection waits in the
     /// backlog, and a later `accept` takes it once descriptors are free.
+    ///
+    /// # Out of descriptors
+    ///
+    /// An `EMFILE` / `ENFILE` (or `ENOBUFS` / `ENOMEM`) is returned at once,
+    /// so the caller learns of it, and then the listener pauses: the next
+    /// `accept` waits, without polling, until this loop closes a descriptor
+    /// (any jsloop socket or [`Async`](crate::io::Async) dropped) or a
+    /// backoff runs out (1 ms after the first failure, doubling with each
+    /// failure in a row up to 100 ms, for descriptors freed where the loop
+    /// cannot see), and only then tries again. So a server that retries in
+    /// a loop, as most do, waits instead of spinning, and the connection is
+    /// accepted soon after a descriptor frees up. A successful accept starts
+    /// the backoff over. The backoff timer alone does not keep the loop
+    /// alive; a task waiting in `accept` does, unless the listener is
+    /// [`unref`](TcpListener::unref)'d. (Node's libuv instead closes the
+    /// pending connections to stay under the limit, and its servers never
+    /// see the error.)
+    ///
+    /// # Examples
+    ///
+    /// A retry loop needs no sleep of its own:
+    ///
+    /// ```no_run
+    /// use jsloop::net::TcpListener;
+    ///
+    /// jsloop::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:8080").await.expect("port 8080 is free");
+    ///     loop {
+    ///         match listener.accept().await {
+    ///             Ok((socket, peer)) => {
+    ///                 jsloop::spawn(async move {
+    ///                     println!("{peer} connected");
+    ///                     drop(socket); // closing it lets a paused accept retry
+    ///                 });
+    ///             }
+    ///             // EMFILE: the next `accept` waits for a free descriptor.
+    ///             Err(error) => eprintln!("accept: {error}"),
+    ///         }
+    ///     }
+    /// });
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = self.inner.read_with(net::TcpListener::accept).await?;
+        let (stream, peer) = self.backoff.accept(&self.inner, net::TcpListener::accept).await?;
         Ok((TcpStream::from_std(stream)?, peer))
     }
 
-    /// A stream of incoming connections (`server.on('connection')`).
+    /// A stream of incoming connections (`server.on('connection')`). It
+    /// never ends; an accept error is an item, and after an out-of-
+    /// descriptors one the next item waits as [`accept`](TcpListener::accept)
+    /// does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use jsloop::net::{TcpListener, TcpStream};
+    ///
+    /// jsloop::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let mut incoming = listener.incoming();
+    ///     let socket = incoming.next().await.expect("it never ends")?;
+    ///     assert_eq!(socket.peer_addr()?, client.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn incoming(&self) -> Incoming<'_, TcpListener> {
         Incoming::new(self)
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use rustix::net::{AddressFamily, SocketAddrUnix};
 
+use super::accept::AcceptBackoff;
 use super::incoming::Incoming;
 use super::socket::{connected_datagrams, listener, socket_handle};
 use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
@@ -42,6 +43,7 @@ use crate::io::Async;
 /// ```
 pub struct UnixListener {
     inner: Async<net::UnixListener>,
+    backoff: AcceptBackoff,
 }
 
 impl UnixListener {
@@ -55,20 +57,65 @@ impl UnixListener {
     ///
     /// Outside a runtime.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Ok(UnixListener { inner: Async::new(net::UnixListener::bind(path)?)? })
+        let inner = Async::new(net::UnixListener::bind(path)?)?;
+        Ok(UnixListener { inner, backoff: AcceptBackoff::new() })
     }
 
     /// Waits for the next connection.
     ///
     /// # Errors
     ///
-    /// The OS's (`EMFILE`, for instance; the listener keeps working).
+    /// The OS's (`EMFILE`, for instance; the listener keeps working). Out
+    /// of descriptors, the error comes back at once and the next `accept`
+    /// waits for one to be freed (see "Out of descriptors" on
+    /// [`TcpListener::accept`](super::TcpListener::accept)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::net::{UnixListener, UnixStream};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("jsloop-doc-accept-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("accept.sock");
+    /// let _ = std::fs::remove_file(&path);
+    /// jsloop::block_on(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let _client = UnixStream::connect(&path).await?;
+    ///     let (_server, _addr) = listener.accept().await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.inner.read_with(net::UnixListener::accept).await?;
+        let (stream, addr) = self.backoff.accept(&self.inner, net::UnixListener::accept).await?;
         Ok((UnixStream { inner: Async::new(stream)? }, addr))
     }
 
-    /// A stream of incoming connections; it never ends.
+    /// A stream of incoming connections; it never ends. An accept error is
+    /// an item, and after an out-of-descriptors one the next item waits as
+    /// [`accept`](UnixListener::accept) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use jsloop::net::{UnixListener, UnixStream};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("jsloop-doc-incoming-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("incoming.sock");
+    /// let _ = std::fs::remove_file(&path);
+    /// jsloop::block_on(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let _client = UnixStream::connect(&path).await?;
+    ///     let _server: UnixStream = listener.incoming().next().await.expect("it never ends")?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn incoming(&self) -> Incoming<'_, UnixListener> {
         Incoming::new(self)
     }
