@@ -100,7 +100,7 @@ fn main() {
     let mut group = c.benchmark_group(GROUP);
     group.sample_size(20);
 
-    let jsloop_rt = jsloop::Runtime::builder().warn_on_deferred_wakes(false).build().unwrap();
+    let jsloop_rt = jsloop::Runtime::builder().warnings(false).build().unwrap();
     group.bench_function("jsloop", |b| b.iter(|| jsloop_run(&jsloop_rt)));
     let tokio_rt =
         tokio::runtime::Builder::new_current_thread().enable_time().build().expect("tokio");

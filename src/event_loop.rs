@@ -76,6 +76,8 @@ pub(crate) struct Core {
     panic_handler: Option<PanicHandler>,
     /// Set once the runtime is dropped: nothing runs any more.
     shut_down: Cell<bool>,
+    /// `Builder::warnings`: report tasks left pending when `run` returns.
+    warnings: bool,
     /// Remote events taken in the poll phase and not yet run.
     remote_events: RefCell<VecDeque<RemoteEvent>>,
     /// A weak handle to this core, for timers and sleeps to find it later.
@@ -101,6 +103,7 @@ impl Core {
         virtual_time: bool,
         panic_handler: Option<PanicHandler>,
         budget: WakeBudget,
+        warnings: bool,
     ) -> Rc<Core> {
         let pool = WorkerPool::new(pool_size, shared.clone());
         Rc::new_cyclic(|weak_self| Core {
@@ -118,6 +121,7 @@ impl Core {
             panic_handler,
             shut_down: Cell::new(false),
             remote_events: RefCell::default(),
+            warnings,
             weak_self: weak_self.clone(),
         })
     }
@@ -178,6 +182,9 @@ impl Core {
             let alive = self.is_alive();
             if !alive {
                 if done {
+                    if self.warnings {
+                        self.warn_pending_tasks();
+                    }
                     break;
                 }
                 // `block_on` waits for a wake from a waker someone else still
@@ -265,6 +272,29 @@ impl Core {
             }
             wait => wait,
         }
+    }
+
+    /// `run` returns with spawned tasks still pending: say how many, and
+    /// which.
+    #[cold]
+    fn warn_pending_tasks(&self) {
+        let tasks = self.tasks.borrow();
+        if tasks.len() == 0 {
+            return;
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for task in tasks.iter() {
+            if names.len() < 8 && !names.contains(&task.type_name()) {
+                names.push(task.type_name());
+            }
+        }
+        eprintln!(
+            "jsloop: the loop has nothing left to do, but {} spawned task(s) are still pending, \
+             waiting on something the loop does not track (hold a `jsloop::keep_alive()` guard \
+             in the thread that will wake them): {}. `Builder::warnings(false)` silences this.",
+            tasks.len(),
+            names.join(", ")
+        );
     }
 
     /// Queues the main future for a wake through its waker: budgeted like a

@@ -45,6 +45,27 @@
 //! repeats until both are empty. Every task wake, `queue_microtask` and a
 //! spawned task's first poll go on the microtask ring.
 //!
+//! # The progress rule
+//!
+//! Node drains microtasks without limit, and so does jsloop for everything
+//! JavaScript has: next-ticks, `queue_microtask`, promise reactions, `await`
+//! on a [`promise::Promise`] or a [`JoinHandle`], and a chain of 100,000 of
+//! them starves a due timer exactly as long as in Node. What JavaScript
+//! lacks is a future woken through its [`Waker`](std::task::Waker) by other
+//! code, and Rust libraries count on the executor running its driver now
+//! and then (tokio does every 61 polls): two futures that wake each other on
+//! every poll — `async-lock`'s waiting readers, a
+//! `while !flag { yield_now().await }` spin — would otherwise hold the loop
+//! forever. So one macrotask and its checkpoint may push tasks onto the ring
+//! through their wakers 8,192 times (a task that wakes *itself*, as
+//! [`yield_now`] does, 262,144 times); the wake past that is *deferred*: the
+//! task waits in the check phase, as if woken by [`set_immediate`], while
+//! the checkpoint finishes and the timers and poll phases run. It is a
+//! count, not a clock, so a program makes the same choices on any machine;
+//! [`Runtime::deferred_wakes`] counts the deferrals, debug builds name the
+//! deferred tasks once on stderr, and
+//! [`Builder::strict_microtasks`] restores Node's unbounded checkpoint.
+//!
 //! | JavaScript | jsloop |
 //! |---|---|
 //! | top-level script | [`run`]`(async { .. })` |

@@ -133,7 +133,7 @@ impl WakeBudget {
              more than 8,192 times (262,144 for a task waking itself), so the loop ran timers \
              and I/O before it went on with: {}. Futures that wake each other on every poll do \
              this; `Builder::strict_microtasks(true)` keeps Node's unbounded checkpoint, \
-             `Builder::warn_on_deferred_wakes(false)` silences this one-time warning.",
+             `Builder::warnings(false)` silences this one-time warning.",
             names.join(", ")
         );
     }

@@ -85,6 +85,14 @@ impl Runtime {
     /// output once it has completed *and* the loop has nothing left to do
     /// (no timers, immediates, queued work or `KeepAlive` guards).
     ///
+    /// Spawned tasks still pending then wait on something the loop does not
+    /// track, so `run` does not wait for them (as Node exits with promises
+    /// nothing will settle): they stay on the runtime until it is dropped
+    /// ([`jsloop::run`](crate::run) drops it at once). Count them with
+    /// [`pending_tasks`](Runtime::pending_tasks); with
+    /// [`Builder::warnings`] (on in debug builds) `run` names them on
+    /// stderr.
+    ///
     /// # Panics
     ///
     /// - if the loop runs out of work while `future` is still pending (Node
@@ -200,6 +208,31 @@ impl Runtime {
         KeepAlive::new(self.core.shared.clone())
     }
 
+    /// Spawned tasks whose future is still pending: after `run` returns,
+    /// the ones waiting on something the loop does not track (a std
+    /// thread's channel with no [`keep_alive`](crate::keep_alive) guard, a
+    /// promise nothing will settle). They stay on the runtime — a later
+    /// `run` / `block_on` polls them when they are woken — and are dropped
+    /// with it (their handles then report an aborted
+    /// [`JoinError`](crate::JoinError)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::builder().warnings(false).build()?;
+    /// let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+    /// let task = rt.spawn(async move { rx.await.unwrap() });
+    /// rt.run(async {}); // nothing keeps the loop alive for `rx`
+    /// assert_eq!(rt.pending_tasks(), 1);
+    /// tx.send(4).unwrap();
+    /// assert_eq!(rt.block_on(task).unwrap(), 4);
+    /// assert_eq!(rt.pending_tasks(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn pending_tasks(&self) -> usize {
+        self.core.tasks.borrow().len()
+    }
+
     /// How many wakes the progress rule has deferred to the check phase
     /// since the runtime was built: each is a wake past the budget of one
     /// macrotask and its checkpoint (see [`Builder::strict_microtasks`]).
@@ -212,7 +245,7 @@ impl Runtime {
     /// use std::rc::Rc;
     /// use std::time::Duration;
     ///
-    /// let rt = jsloop::Runtime::builder().warn_on_deferred_wakes(false).build()?;
+    /// let rt = jsloop::Runtime::builder().warnings(false).build()?;
     /// rt.block_on(async {
     ///     // A tokio-style spin: it ends only because the loop gets its turn.
     ///     let done = Rc::new(Cell::new(false));
@@ -291,7 +324,7 @@ pub struct Builder {
     virtual_time: bool,
     panic_handler: Option<PanicHandler>,
     strict_microtasks: bool,
-    warn_on_deferred_wakes: Option<bool>,
+    warnings: Option<bool>,
 }
 
 impl Builder {
@@ -438,19 +471,27 @@ impl Builder {
         self
     }
 
-    /// Print a one-time warning on stderr, naming the tasks (by the type of
-    /// their future), the first time the progress rule defers a wake. On by
+    /// Diagnostics on stderr, each naming the tasks involved by the type of
+    /// their future: a one-time warning the first time the progress rule
+    /// defers a wake (see [`strict_microtasks`](Builder::strict_microtasks)),
+    /// and a warning each time [`run`](Runtime::run) returns while spawned
+    /// tasks are still pending (see [`Runtime::pending_tasks`]). On by
     /// default in debug builds, off in release builds.
     ///
     /// # Examples
     ///
     /// ```
-    /// let rt = jsloop::Runtime::builder().warn_on_deferred_wakes(false).build()?;
-    /// # drop(rt);
+    /// let rt = jsloop::Runtime::builder().warnings(false).build()?;
+    /// rt.run(async {
+    ///     // Waits on nothing the loop tracks: `run` returns without it, and
+    ///     // says so on stderr only if warnings are on.
+    ///     jsloop::spawn(std::future::pending::<()>());
+    /// });
+    /// assert_eq!(rt.pending_tasks(), 1);
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn warn_on_deferred_wakes(mut self, warn: bool) -> Builder {
-        self.warn_on_deferred_wakes = Some(warn);
+    pub fn warnings(mut self, warn: bool) -> Builder {
+        self.warnings = Some(warn);
         self
     }
 
@@ -472,9 +513,10 @@ impl Builder {
     pub fn build(self) -> io::Result<Runtime> {
         let pool_size = pool_size(self.worker_threads)?;
         let shared = Shared::register(Poller::new()?);
-        let warn = self.warn_on_deferred_wakes.unwrap_or(cfg!(debug_assertions));
+        let warn = self.warnings.unwrap_or(cfg!(debug_assertions));
         let budget = WakeBudget::new(self.strict_microtasks, warn);
-        let core = Core::new(shared, pool_size, self.virtual_time, self.panic_handler, budget);
+        let core =
+            Core::new(shared, pool_size, self.virtual_time, self.panic_handler, budget, warn);
         Ok(Runtime { core })
     }
 }
@@ -486,7 +528,7 @@ impl fmt::Debug for Builder {
             .field("virtual_time", &self.virtual_time)
             .field("on_uncaught_panic", &self.panic_handler.is_some())
             .field("strict_microtasks", &self.strict_microtasks)
-            .field("warn_on_deferred_wakes", &self.warn_on_deferred_wakes)
+            .field("warnings", &self.warnings)
             .finish()
     }
 }

@@ -38,7 +38,7 @@ fn within_a_minute<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static)
 }
 
 fn quiet_runtime() -> Runtime {
-    Runtime::builder().warn_on_deferred_wakes(false).build().unwrap()
+    Runtime::builder().warnings(false).build().unwrap()
 }
 
 fn busy_wait(ms: u64) {
@@ -165,7 +165,7 @@ fn two_tasks_waking_each_other_forever_let_a_timer_and_a_socket_read_complete() 
 /// A due timer, then a chain of `n` steps made by `chain`; what the timer
 /// saw and how many wakes were deferred.
 fn timer_during_chain(strict: bool, chain: fn(Rc<Cell<u32>>, u32)) -> (u32, u64) {
-    let rt = Runtime::builder().strict_microtasks(strict).warn_on_deferred_wakes(false);
+    let rt = Runtime::builder().strict_microtasks(strict).warnings(false);
     let rt = rt.build().unwrap();
     let seen = Rc::new(Cell::new(0));
     let steps = Rc::new(Cell::new(0));
