@@ -189,7 +189,7 @@ impl Core {
                 }
                 // `block_on` waits for a wake from a waker someone else still
                 // holds (tokio semantics); `run` ends like Node does.
-                if mode == Mode::Run || !main.waker_held_elsewhere(self) {
+                if mode == Mode::Run || !main.waker_held_elsewhere_after_all(self) {
                     panic!(
                         "jsloop::{}: the loop has nothing left to do but the main future is still \
                          pending, and nothing can wake it (Node exits here with an unsettled \
@@ -348,6 +348,19 @@ impl<F: Future> Main<'_, F> {
     fn waker_held_elsewhere(&self, core: &Core) -> bool {
         // One count for `self.wake`, one for `self.waker`.
         core.can_be_woken(&self.waker, Arc::strong_count(&self.wake) - 2)
+    }
+
+    /// The loop looked idle; is main still wakeable? A thread may have woken
+    /// main and dropped its clone between that look and this one: it
+    /// queued the wake before dropping the clone, so once no clone is left,
+    /// look at the loop again (the fence orders the reads after the
+    /// clone-count read that saw the drop).
+    fn waker_held_elsewhere_after_all(&self, core: &Core) -> bool {
+        if self.waker_held_elsewhere(core) {
+            return true;
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        core.is_alive()
     }
 }
 
