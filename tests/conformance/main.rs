@@ -1,6 +1,8 @@
 //! Node.js event-loop conformance: each scenario of `../shared/conformance/`
-//! ported line by line to jsloop. A test runs the port and compares its log
-//! with the scenario's `.out` (node's output), byte for byte.
+//! (`NN-*`, modules `sNN_*`) and of the second set, `../shared/conformance-node/`
+//! (`NNN-*`, numbered from 101, modules `sNNN_*`), ported line by line to
+//! jsloop. A test runs the port and compares its log with the scenario's
+//! `.out` (node's output), byte for byte.
 
 #[macro_use]
 mod log;
@@ -37,6 +39,10 @@ mod s28_tcp_echo_lines;
 mod s29_tcp_callback_phases;
 mod s30_tick_await_vs_external;
 mod s31_tick_async_return;
+
+// The second set (rules from Node's own test suite).
+mod s110_nexttick_starvation;
+mod s125_immediate_flood_vs_io;
 
 use log::check;
 
@@ -193,4 +199,14 @@ fn s30_tick_await_vs_external() {
 #[test]
 fn s31_tick_async_return() {
     check("31-tick-async-return", s31_tick_async_return::main)
+}
+
+#[test]
+fn s110_nexttick_starvation() {
+    check("110-nexttick-starvation", s110_nexttick_starvation::main)
+}
+
+#[test]
+fn s125_immediate_flood_vs_io() {
+    check("125-immediate-flood-vs-io", s125_immediate_flood_vs_io::main)
 }
