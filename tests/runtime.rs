@@ -194,6 +194,52 @@ fn a_wake_after_the_runtime_is_dropped_is_a_no_op() {
 }
 
 #[test]
+fn a_waker_dropped_last_on_another_thread_frees_the_task_after_the_loop_is_done_with_it() {
+    // The thread wakes the task, the loop finishes it and drops its output
+    // (nobody holds the handle), and only then does the thread drop its
+    // waker: the cell's last reference, so it is freed on that thread. The
+    // two threads meet only through the cell's reference count (a `Relaxed`
+    // flag orders nothing), which is what ThreadSanitizer checks here.
+    struct Output(mpsc::Sender<std::thread::ThreadId>);
+    impl Drop for Output {
+        fn drop(&mut self) {
+            self.0.send(std::thread::current().id()).unwrap();
+        }
+    }
+    let (waker_tx, waker_rx) = mpsc::channel::<(Waker, jsloop::KeepAlive)>();
+    let (dropped_tx, dropped_rx) = mpsc::channel();
+    let loop_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let remote = std::thread::spawn({
+        let loop_done = loop_done.clone();
+        move || {
+            let (waker, guard) = waker_rx.recv().unwrap();
+            waker.wake_by_ref();
+            drop(guard);
+            while !loop_done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::yield_now();
+            }
+            drop(waker);
+        }
+    });
+    jsloop::run(async move {
+        let mut sent = false;
+        let mut dropped_tx = Some(dropped_tx);
+        drop(jsloop::spawn(std::future::poll_fn(move |cx| {
+            if sent {
+                return std::task::Poll::Ready(Output(dropped_tx.take().unwrap()));
+            }
+            sent = true;
+            waker_tx.send((cx.waker().clone(), jsloop::keep_alive())).unwrap();
+            std::task::Poll::Pending
+        })));
+    });
+    let loop_thread = std::thread::current().id();
+    assert_eq!(dropped_rx.recv().unwrap(), loop_thread, "the output is dropped on the loop");
+    loop_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    remote.join().unwrap();
+}
+
+#[test]
 fn waking_a_task_while_its_runtime_is_idle_runs_it_on_the_next_call() {
     let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
     let polls = Rc::new(Cell::new(0));

@@ -25,7 +25,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{fence, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use super::cell_cache::{cell_layout, CellCache};
@@ -245,12 +245,46 @@ pub(crate) unsafe fn retain(ptr: NonNull<Header>) {
 pub(crate) unsafe fn release(ptr: NonNull<Header>) {
     let old = state(ptr).fetch_sub(REF_ONE, Ordering::Release);
     if old / REF_ONE == 1 {
-        // Pairs with the `Release` above on other threads: every use of the
-        // cell happens before it is freed.
-        fence(Ordering::Acquire);
+        acquire_before_free(ptr);
         let dealloc = (*ptr::addr_of!((*ptr.as_ptr()).vtable)).dealloc;
         dealloc(ptr);
     }
+}
+
+/// Called by the holder of a cell's last reference before freeing it: makes
+/// every other holder's use of the cell happen before the free.
+///
+/// Each holder gave its reference up with a `Release` decrement (or one of
+/// the `AcqRel` `REMOTE_QUEUED` updates), and every later change to `state`
+/// is a read-modify-write, so each of them heads a release sequence that runs
+/// up to the decrement that reached zero. An `Acquire` fence after that
+/// decrement synchronizes with all of them, as in `Arc::drop`.
+///
+/// # Safety
+/// The caller's decrement of `ptr`'s count must have reached zero, and the
+/// cell not be freed yet.
+#[cfg(not(jsloop_tsan))]
+#[inline(always)]
+unsafe fn acquire_before_free(_ptr: NonNull<Header>) {
+    std::sync::atomic::fence(Ordering::Acquire);
+}
+
+/// ThreadSanitizer's [`acquire_before_free`]. TSan does not model fences, so
+/// it would report the free as racing with the other holders' last uses of
+/// the cell (the loop's `drop_output` against a remote thread's last
+/// `drop_waker`). An `Acquire` load of `state` orders the same: no one else
+/// holds a reference, so no one can change the count any more, and the load
+/// reads the value our decrement wrote, the end of every one of those
+/// release sequences. std's `Arc` does the same under
+/// `cfg(sanitize = "thread")`; that cfg is unstable, so `build.rs` turns it
+/// into `jsloop_tsan`.
+///
+/// # Safety
+/// As the fence version.
+#[cfg(jsloop_tsan)]
+#[inline(always)]
+unsafe fn acquire_before_free(ptr: NonNull<Header>) {
+    state(ptr).load(Ordering::Acquire);
 }
 
 /// Marks the task as queued remotely; `false` if it already was.
