@@ -27,6 +27,14 @@ use std::time::Duration;
 #[cfg(all(target_os = "linux", not(any(miri, jsloop_loom))))]
 const EPOLL_BATCH: usize = 256;
 
+/// The `epoll_data` of polling's own notifier (and of its timerfd): its
+/// reserved key `usize::MAX`, widened as polling widens every key. On a
+/// 32-bit target that is `0xffff_ffff`, not `u64::MAX`; a check against
+/// `u64::MAX` there would miss every notify after the first (polling's
+/// oneshot notifier is re-armed only by its own wait).
+#[cfg(all(target_os = "linux", not(any(miri, jsloop_loom))))]
+const POLLING_NOTIFY_DATA: u64 = usize::MAX as u64;
+
 /// One readiness event: the source's key and which directions are ready.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Readiness {
@@ -121,13 +129,14 @@ impl Poller {
         let mut ready = crate::sync::lock(&self.epoll_events);
         for event in events {
             let key = event.data.u64();
-            if key == u64::MAX {
+            if key == POLLING_NOTIFY_DATA {
                 notified = true;
                 continue;
             }
             // The flags polling itself maps to readable / writable.
             let flags = event.flags;
             ready.push(Readiness {
+                // Our own keys: `register` widened a `usize`.
                 key: key as usize,
                 readable: flags
                     .intersects(Flags::IN | Flags::HUP | Flags::ERR | Flags::PRI | Flags::RDHUP),
@@ -298,5 +307,42 @@ fn wait_timeout<'a>(
 impl std::fmt::Debug for Poller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Poller").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, target_os = "linux", not(any(miri, jsloop_loom))))]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn pollings_notifier_carries_the_epoll_data_the_loop_checks_for() {
+        use rustix::event::epoll;
+        use std::mem::MaybeUninit;
+        use std::os::fd::AsFd;
+
+        let poller = polling::Poller::new().unwrap();
+        poller.notify().unwrap();
+        let mut buffer = [MaybeUninit::<epoll::Event>::uninit(); 4];
+        let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
+        let (events, _) = epoll::wait(poller.as_fd(), &mut buffer[..], Some(&zero)).unwrap();
+        let data: Vec<u64> = events.iter().map(|event| event.data.u64()).collect();
+        assert_eq!(data, [POLLING_NOTIFY_DATA]);
+    }
+
+    #[test]
+    fn every_notify_wakes_a_wait_not_only_the_first() {
+        // Each notify goes through polling's hand-over, which re-arms its
+        // oneshot notifier; a missed hand-over loses every later notify.
+        let poller = Poller::new().unwrap();
+        let mut events = Vec::new();
+        for _ in 0..3 {
+            poller.notify();
+            let start = Instant::now();
+            poller.wait(Some(Duration::from_secs(10))).unwrap();
+            assert!(start.elapsed() < Duration::from_secs(5), "a notify did not wake the wait");
+            poller.take_events(&mut events);
+            assert!(events.is_empty(), "the notifier surfaced as I/O: {events:?}");
+        }
     }
 }
