@@ -11,7 +11,7 @@
 //! gone finds nothing and does nothing.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicUsize};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 
 use crate::reactor::Poller;
@@ -132,22 +132,28 @@ pub(crate) struct Shared {
 impl Shared {
     /// Creates the shared half of a new runtime and lists it in the table.
     pub(crate) fn register(poller: Poller) -> Arc<Shared> {
-        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The id is taken under the table's lock, so ids enter the table in
+        // ascending order, as `lookup`'s binary search needs: taken before
+        // the lock, two threads could push theirs out of order, and a live
+        // runtime would not be found (its remote wakes dropped).
+        let mut table = lock_table();
+        let id = table.next_id;
         assert!(id != u32::MAX, "jsloop: too many runtimes created in this process");
+        table.next_id = id + 1;
         let shared = Arc::new(Shared {
             id,
             poller,
             queue: RemoteQueue::new(),
             keep_alive: AtomicUsize::new(0),
         });
-        lock_table().push((id, Arc::downgrade(&shared)));
+        table.live.push((id, Arc::downgrade(&shared)));
         shared
     }
 
     /// Takes the runtime out of the table: from now on remote wakes of its
     /// tasks are no-ops.
     pub(crate) fn unregister(&self) {
-        let mut table = lock_table();
+        let table = &mut lock_table().live;
         if let Ok(index) = table.binary_search_by_key(&self.id, |(id, _)| *id) {
             table.remove(index);
         }
@@ -158,19 +164,25 @@ impl Shared {
     }
 }
 
-/// Runtime ids are never reused, so a stale waker cannot reach a newer runtime.
-static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+/// Live runtimes by id, and the next id to hand out.
+struct RuntimeTable {
+    /// Ascending by id: `register` takes an id and pushes it under one lock.
+    live: Vec<(u32, Weak<Shared>)>,
+    /// Runtime ids are never reused, so a stale waker cannot reach a newer
+    /// runtime.
+    next_id: u32,
+}
 
-/// Live runtimes by id (ascending, as ids only grow).
-static RUNTIMES: std::sync::Mutex<Vec<(u32, Weak<Shared>)>> = std::sync::Mutex::new(Vec::new());
+static RUNTIMES: std::sync::Mutex<RuntimeTable> =
+    std::sync::Mutex::new(RuntimeTable { live: Vec::new(), next_id: 1 });
 
-fn lock_table() -> std::sync::MutexGuard<'static, Vec<(u32, Weak<Shared>)>> {
+fn lock_table() -> std::sync::MutexGuard<'static, RuntimeTable> {
     RUNTIMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Finds runtime `id` if it still exists.
 pub(crate) fn lookup(id: u32) -> Option<Arc<Shared>> {
-    let table = lock_table();
+    let table = &lock_table().live;
     let index = table.binary_search_by_key(&id, |(id, _)| *id).ok()?;
     table[index].1.upgrade()
 }
@@ -179,5 +191,34 @@ pub(crate) fn lookup(id: u32) -> Option<Arc<Shared>> {
 pub(crate) fn deliver(id: u32, event: RemoteEvent) {
     if let Some(shared) = lookup(id) {
         shared.push(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtimes_created_on_many_threads_at_once_can_all_be_found() {
+        // Threads racing to register: each runtime must be found while it
+        // lives (else its remote wakes are dropped), and the table stays
+        // sorted for the lookups after.
+        let rounds = if cfg!(miri) { 20 } else { 2000 };
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    for _ in 0..rounds {
+                        let shared = Shared::register(Poller::new().unwrap());
+                        assert!(lookup(shared.id).is_some(), "runtime {} not found", shared.id);
+                        shared.unregister();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let table = &lock_table().live;
+        assert!(table.windows(2).all(|w| w[0].0 < w[1].0), "table out of order");
     }
 }
