@@ -367,3 +367,40 @@ fn a_remote_wake_of_main_that_finds_it_queued_is_not_lost() {
         }));
     }
 }
+
+/// Runs `on_drop` when dropped: a guard a callback captures.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+#[test]
+fn dropping_a_runtime_whose_immediate_guard_clears_another_immediate_does_not_panic() {
+    let rt = jsloop::Runtime::new().unwrap();
+    rt.block_on(async {
+        let later = jsloop::set_immediate(|| {});
+        let guard = OnDrop(move || later.clear());
+        // Queued first, so its callback (and guard) is dropped first.
+        jsloop::set_immediate(move || drop(guard));
+        jsloop::set_immediate(|| {});
+    });
+    // Debug builds used to panic here: "attempt to subtract with overflow".
+    drop(rt);
+}
+
+#[test]
+fn dropping_a_runtime_whose_timer_guard_unrefs_another_timer_does_not_panic() {
+    let rt = jsloop::Runtime::new().unwrap();
+    rt.block_on(async {
+        let other = jsloop::set_timeout(Duration::from_secs(60), || {});
+        let guard = OnDrop(move || {
+            other.unref();
+            other.clear();
+        });
+        jsloop::set_timeout(Duration::from_secs(30), move || drop(guard));
+    });
+    drop(rt);
+}
