@@ -103,14 +103,19 @@ fn a_yield_now_spin_in_the_main_future_ends_when_a_timer_sets_its_flag() {
     within_a_minute(|| jsloop::run(spin_until_timer()));
 }
 
-/// A future that wakes `other` on every poll, until `stop` is set.
+/// A future that wakes `other` on every poll, counting its polls in
+/// `polls`, until `stop` is set or `polls` reaches `limit`.
 fn wake_the_other(
     mine: Rc<RefCell<Option<Waker>>>,
     other: Rc<RefCell<Option<Waker>>>,
     stop: Rc<Cell<bool>>,
-    polls: Rc<Cell<u64>>,
+    polls: Rc<Cell<u32>>,
+    limit: u32,
 ) -> impl Future<Output = ()> {
     poll_fn(move |cx| {
+        if polls.get() >= limit {
+            stop.set(true);
+        }
         if stop.get() {
             return Poll::Ready(());
         }
@@ -123,15 +128,14 @@ fn wake_the_other(
     })
 }
 
-/// Two tasks that wake each other forever; returns their stop flag and
-/// poll counter.
-fn start_mutual_wakers() -> (Rc<Cell<bool>>, Rc<Cell<u64>>) {
+/// Two tasks that wake each other until `polls` reaches `limit`; returns
+/// their stop flag.
+fn start_mutual_wakers(polls: Rc<Cell<u32>>, limit: u32) -> Rc<Cell<bool>> {
     let (a, b) = (Rc::new(RefCell::new(None)), Rc::new(RefCell::new(None)));
     let stop = Rc::new(Cell::new(false));
-    let polls = Rc::new(Cell::new(0));
-    spawn(wake_the_other(a.clone(), b.clone(), stop.clone(), polls.clone()));
-    spawn(wake_the_other(b, a, stop.clone(), polls.clone()));
-    (stop, polls)
+    spawn(wake_the_other(a.clone(), b.clone(), stop.clone(), polls.clone(), limit));
+    spawn(wake_the_other(b, a, stop.clone(), polls, limit));
+    stop
 }
 
 #[test]
@@ -140,7 +144,8 @@ fn two_tasks_waking_each_other_forever_let_a_timer_and_a_socket_read_complete() 
         quiet_runtime().block_on(async {
             let listener = jsloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let (stop, polls) = start_mutual_wakers();
+            let polls = Rc::new(Cell::new(0));
+            let stop = start_mutual_wakers(polls.clone(), u32::MAX);
             let timer_fired = Rc::new(Cell::new(false));
             let fired = timer_fired.clone();
             set_timeout(Duration::from_millis(1), move || fired.set(true));
@@ -236,11 +241,13 @@ fn an_async_function_awaiting_100_000_join_handles_starves_a_due_timer_as_in_nod
     assert_eq!(timer_during_chain(false, awaiting_join_handles), (100_000, 0));
 }
 
-/// Two tasks ping-ponging through a `Waker` `n` times.
+/// Two tasks ping-ponging through a `Waker` until their polls reach `n`,
+/// watched by a third that yields meanwhile.
 fn mutual_wakes(steps: Rc<Cell<u32>>, n: u32) {
-    let (stop, polls) = start_mutual_wakers();
+    let polls = Rc::new(Cell::new(0));
+    let stop = start_mutual_wakers(polls.clone(), u32::MAX);
     spawn(async move {
-        while polls.get() < u64::from(n) {
+        while polls.get() < n {
             yield_now().await;
         }
         stop.set(true);
@@ -257,27 +264,9 @@ fn the_rule_steps_in_at_the_same_wake_on_every_run() {
     }
 }
 
-/// Like [`mutual_wakes`], but `steps` counts every poll.
+/// Two tasks ping-ponging through a `Waker`; `steps` counts every poll.
 fn counted_mutual_wakes(steps: Rc<Cell<u32>>, n: u32) {
-    let (a, b) = (Rc::new(RefCell::new(None)), Rc::new(RefCell::new(None)));
-    let stop = Rc::new(Cell::new(false));
-    for (mine, other) in [(a.clone(), b.clone()), (b, a)] {
-        let (stop, steps) = (stop.clone(), steps.clone());
-        spawn(poll_fn(move |cx| {
-            if steps.get() >= n {
-                stop.set(true);
-            }
-            if stop.get() {
-                return Poll::Ready(());
-            }
-            steps.set(steps.get() + 1);
-            *mine.borrow_mut() = Some(cx.waker().clone());
-            if let Some(waker) = other.borrow().as_ref() {
-                waker.wake_by_ref();
-            }
-            Poll::Pending
-        }));
-    }
+    start_mutual_wakers(steps, n);
 }
 
 #[test]

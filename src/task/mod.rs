@@ -211,10 +211,7 @@ impl Core {
     /// has finished. Loop thread, runtime running.
     #[inline]
     pub(crate) fn schedule_task(&self, task: TaskRef) {
-        let header = task.header();
-        let flags = header.flags.get();
-        if flags & (SCHEDULED | LIVE) == LIVE {
-            header.flags.set(flags | SCHEDULED);
+        if mark_scheduled(task) {
             self.microtasks.push(Microtask::Task(task));
         }
     }
@@ -224,10 +221,7 @@ impl Core {
     /// checkpoint's budget and is deferred past it (the progress rule).
     #[inline]
     pub(crate) fn schedule_woken(&self, task: TaskRef) {
-        let header = task.header();
-        let flags = header.flags.get();
-        if flags & (SCHEDULED | LIVE) == LIVE {
-            header.flags.set(flags | SCHEDULED);
+        if mark_scheduled(task) {
             if self.microtasks.budget.spend_wake() {
                 self.microtasks.push(Microtask::Task(task));
             } else {
@@ -371,4 +365,16 @@ impl Core {
         header.flags.set(header.flags.get() & !SCHEDULED);
         task.release_if_unused();
     }
+}
+
+/// Marks a live task queued; `false` if it already was, or has finished.
+#[inline]
+fn mark_scheduled(task: TaskRef) -> bool {
+    let header = task.header();
+    let flags = header.flags.get();
+    let unqueued = flags & (SCHEDULED | LIVE) == LIVE;
+    if unqueued {
+        header.flags.set(flags | SCHEDULED);
+    }
+    unqueued
 }
