@@ -48,7 +48,22 @@ unsafe fn wake_by_ref(data: *const ()) {
         // fields are ours to touch.
         core.schedule_woken(TaskRef::from_ptr(ptr));
     });
-    if scheduled_here.is_none() && raw::set_remote_queued(ptr) {
+    if scheduled_here.is_none() {
+        // SAFETY: as above; the waker's reference keeps the cell alive.
+        wake_remote(ptr, runtime_id);
+    }
+}
+
+/// A wake from another thread (or after the runtime stopped running): out
+/// of line, so the local wake above keeps to a few registers.
+///
+/// # Safety
+///
+/// `ptr` must be a live task cell the caller holds a reference to.
+#[cold]
+#[inline(never)]
+unsafe fn wake_remote(ptr: NonNull<Header>, runtime_id: u32) {
+    if raw::set_remote_queued(ptr) {
         // The remote queue entry owns a reference of its own.
         raw::retain(ptr);
         remote::deliver(runtime_id, RemoteEvent::Wake(RemoteTask::new(ptr)));

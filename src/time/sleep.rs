@@ -161,19 +161,23 @@ pub struct Sleep {
 
 #[derive(Clone, Copy)]
 enum SleepState {
+    /// Not polled yet (or reset since).
     Unregistered,
+    /// The deadline is the end of time: nothing is registered, ever.
+    Never,
     Registered(TimerKey),
     Elapsed,
 }
 
 impl Sleep {
     fn new(core: &Core, start: std::time::Instant, duration: Duration) -> Sleep {
+        let deadline_tick = core.clock.ceil_ticks_after(start, duration);
         Sleep {
             core: core.weak(),
             start,
             duration,
-            deadline_tick: core.clock.ceil_ticks_after(start, duration),
-            state: SleepState::Unregistered,
+            deadline_tick,
+            state: SleepState::waiting_for(deadline_tick),
         }
     }
 
@@ -255,7 +259,7 @@ impl Sleep {
         let core = self.core.upgrade();
         self.deadline_tick =
             core.map_or(NEVER, |core| core.clock.ceil_ticks_after(start, duration));
-        self.state = SleepState::Unregistered;
+        self.state = SleepState::waiting_for(self.deadline_tick);
     }
 
     fn deregister(&mut self) {
@@ -264,6 +268,18 @@ impl Sleep {
                 core.timers.remove(key);
             }
             self.state = SleepState::Unregistered;
+        }
+    }
+}
+
+impl SleepState {
+    /// The state of a sleep not registered yet: the end of time is decided
+    /// here, once, rather than on every first poll.
+    fn waiting_for(deadline_tick: u64) -> SleepState {
+        if deadline_tick == NEVER {
+            SleepState::Never
+        } else {
+            SleepState::Unregistered
         }
     }
 }
@@ -293,7 +309,7 @@ impl Future for Sleep {
                 }
             }
             // Nothing can wake it, so nothing is registered (module doc).
-            SleepState::Unregistered if self.deadline_tick == NEVER => Poll::Pending,
+            SleepState::Never => Poll::Pending,
             SleepState::Unregistered => {
                 let task = core.current_task_woken_by(cx.waker());
                 let entry = super::timers::TimerEntry::waking(cx.waker(), task);
