@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::context;
-use crate::immediate::ImmediateQueue;
+use crate::immediate::{DueImmediate, ImmediateQueue};
 use crate::io::source::IoSources;
 use crate::microtask::{Microtask, MicrotaskQueues};
 use crate::pool::WorkerPool;
@@ -41,7 +41,7 @@ use crate::task::raw::TaskRef;
 use crate::task::registry::TaskRegistry;
 use crate::task::CellCache;
 use crate::time::clock::Clock;
-use crate::time::timers::TimerQueue;
+use crate::time::timers::{DueTimer, TimerQueue};
 
 /// A handler for panics escaping callbacks: Node's `uncaughtException`.
 pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>)>;
@@ -221,6 +221,24 @@ impl Core {
         self.check_phase(main);
     }
 
+    /// Runs every timer due at the loop's `now`, a checkpoint after each.
+    fn timers_phase(&self, main: &mut dyn MainTask) {
+        let now = self.clock.update();
+        self.timers.collect_due(now);
+        while let Some(due) = self.timers.next_due(now) {
+            match due {
+                DueTimer::Wake(waker) => waker.wake(),
+                DueTimer::Task(entry) => self.schedule_task(entry.task()),
+                DueTimer::Timeout(callback) => self.invoke(callback),
+                DueTimer::Interval(mut interval) => {
+                    self.invoke(&mut interval.callback);
+                    self.timers.rearm(interval);
+                }
+            }
+            self.checkpoint(main);
+        }
+    }
+
     /// Sleeps in the poller as long as nothing is due, then dispatches what
     /// other threads sent, a checkpoint after each.
     fn poll_phase(&self, main: &mut dyn MainTask, main_wakeable: bool) {
@@ -233,9 +251,9 @@ impl Core {
         // Both take their items one at a time from queues that outlive the
         // phase: a panic escaping a callback leaves the rest queued for the
         // next poll phase (no readiness edge, wake or completion is lost).
-        self.take_io_events();
-        while let Some(event) = self.next_io_event() {
-            self.dispatch_io(event);
+        self.io.take_events(&self.shared.poller);
+        while let Some(event) = self.io.next_event() {
+            self.io.dispatch(event);
             self.checkpoint(main);
         }
         self.shared.queue.drain_into(&mut *self.remote_events.borrow_mut());
@@ -251,6 +269,46 @@ impl Core {
         }
     }
 
+    /// Runs the immediates queued before the phase began, a checkpoint
+    /// after each.
+    fn check_phase(&self, main: &mut dyn MainTask) {
+        for _ in 0..self.immediates.queued() {
+            let Some(due) = self.immediates.pop() else { break };
+            match due {
+                DueImmediate::Callback(callback) => self.invoke(callback),
+                DueImmediate::Wake(waker) => waker.wake(),
+                DueImmediate::Deferred(task) => {
+                    self.microtasks.budget.warn_once();
+                    self.microtasks.push(Microtask::Task(task));
+                }
+                // A cleared immediate costs nothing, not even a checkpoint.
+                DueImmediate::Cleared => continue,
+            }
+            self.checkpoint(main);
+        }
+    }
+
+    /// The microtask checkpoint after a macrotask: next-ticks, then
+    /// microtasks, until both queues are empty (`src/microtask.rs`).
+    pub(crate) fn checkpoint(&self, main: &mut dyn MainTask) {
+        loop {
+            while let Some(tick) = self.microtasks.pop_next_tick() {
+                self.invoke(tick);
+            }
+            while let Some(microtask) = self.microtasks.pop() {
+                match microtask {
+                    Microtask::Task(task) if task == TaskRef::MAIN => main.poll_main(),
+                    Microtask::Task(task) => self.run_task(task),
+                    Microtask::Callback(callback) => self.invoke(callback),
+                }
+            }
+            if !self.microtasks.has_next_ticks() {
+                self.microtasks.end_checkpoint();
+                return;
+            }
+        }
+    }
+
     /// How long the poll phase may sleep: not at all if something is ready
     /// or the loop is no longer alive (libuv's `uv_backend_timeout`), else
     /// until the next timer, else until another thread wakes it.
@@ -258,7 +316,7 @@ impl Core {
         let ready = self.immediates.has_pending()
             || !self.microtasks.is_empty()
             || !self.remote_events.borrow().is_empty()
-            || self.has_undispatched_io();
+            || self.io.has_undispatched();
         if ready || !(self.is_alive() || main_wakeable) {
             return Some(Duration::ZERO);
         }

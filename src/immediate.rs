@@ -14,8 +14,7 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use crate::context;
-use crate::event_loop::{Core, MainTask};
-use crate::microtask::Microtask;
+use crate::event_loop::Core;
 use crate::task::raw::TaskRef;
 
 /// The check-phase queue.
@@ -35,6 +34,18 @@ enum ImmediateEntry {
     Deferred(TaskRef),
 }
 
+/// What the check phase runs for one queue entry (`src/event_loop.rs`).
+pub(crate) enum DueImmediate {
+    /// A `set_immediate` callback.
+    Callback(Box<dyn FnOnce()>),
+    /// Wake a task in `yield_to_loop`.
+    Wake(Waker),
+    /// Queue a task the progress rule deferred.
+    Deferred(TaskRef),
+    /// An immediate cleared after it was queued: nothing runs.
+    Cleared,
+}
+
 struct ImmediateState {
     callback: Cell<Option<Box<dyn FnOnce()>>>,
     core: Weak<Core>,
@@ -48,6 +59,28 @@ impl ImmediateQueue {
 
     pub(crate) fn has_pending(&self) -> bool {
         self.pending.get() != 0
+    }
+
+    /// How many entries the check phase starting now runs: those queued
+    /// before it began.
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
+    /// The next entry of the check phase, counted as run (or cleared).
+    pub(crate) fn pop(&self) -> Option<DueImmediate> {
+        let entry = self.queue.borrow_mut().pop_front()?;
+        let due = match entry {
+            ImmediateEntry::Callback(state) => match state.callback.take() {
+                Some(callback) => DueImmediate::Callback(callback),
+                // A cleared immediate was counted off when it was cleared.
+                None => return Some(DueImmediate::Cleared),
+            },
+            ImmediateEntry::Wake(waker) => DueImmediate::Wake(waker),
+            ImmediateEntry::Deferred(task) => DueImmediate::Deferred(task),
+        };
+        self.pending.set(self.pending.get() - 1);
+        Some(due)
     }
 
     /// Queues a task deferred by the progress rule.
@@ -73,35 +106,6 @@ impl ImmediateQueue {
         self.pending.set(0);
         drop(callbacks);
         deferred
-    }
-}
-
-impl Core {
-    /// Runs the immediates queued before the phase began.
-    pub(crate) fn check_phase(&self, main: &mut dyn MainTask) {
-        let queued = self.immediates.queue.borrow().len();
-        for _ in 0..queued {
-            let entry = self.immediates.queue.borrow_mut().pop_front();
-            match entry {
-                Some(ImmediateEntry::Callback(state)) => {
-                    // A cleared immediate has no callback and costs nothing.
-                    let Some(callback) = state.callback.take() else { continue };
-                    self.immediates.pending.set(self.immediates.pending.get() - 1);
-                    self.invoke(callback);
-                }
-                Some(ImmediateEntry::Wake(waker)) => {
-                    self.immediates.pending.set(self.immediates.pending.get() - 1);
-                    waker.wake();
-                }
-                Some(ImmediateEntry::Deferred(task)) => {
-                    self.immediates.pending.set(self.immediates.pending.get() - 1);
-                    self.microtasks.budget.warn_once();
-                    self.microtasks.push(Microtask::Task(task));
-                }
-                None => break,
-            }
-            self.checkpoint(main);
-        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! The microtask checkpoint: the next-tick queue and the microtask ring.
 //!
-//! After every macrotask the loop calls [`Core::checkpoint`]: it drains the
-//! next-tick queue, then the microtask ring, and repeats until both are
-//! empty — Node's `processTicksAndRejections`. Woken tasks and
+//! After every macrotask the loop (`Core::checkpoint`, `src/event_loop.rs`)
+//! drains the next-tick queue, then the microtask ring, and repeats until
+//! both are empty — Node's `processTicksAndRejections`. Woken tasks and
 //! `queue_microtask` closures share one ring, so they run in the order they
 //! were queued. A microtask that queues a microtask extends the checkpoint:
 //! an endless chain starves the loop, exactly as in JavaScript. Wakes
@@ -13,7 +13,6 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use crate::context;
-use crate::event_loop::{Core, MainTask};
 use crate::progress::WakeBudget;
 use crate::task::raw::TaskRef;
 
@@ -61,6 +60,34 @@ impl MicrotaskQueues {
         self.next_ticks.borrow_mut().push_back(callback);
     }
 
+    /// The oldest next-tick callback. (Popped in a call of its own: the
+    /// borrow ends before the callback runs and queues more.)
+    #[inline]
+    pub(crate) fn pop_next_tick(&self) -> Option<Callback> {
+        self.next_ticks.borrow_mut().pop_front()
+    }
+
+    /// The oldest microtask.
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<Microtask> {
+        self.ring.borrow_mut().pop_front()
+    }
+
+    /// A next-tick was queued by the microtasks just run: the checkpoint
+    /// goes round again.
+    #[inline]
+    pub(crate) fn has_next_ticks(&self) -> bool {
+        !self.next_ticks.borrow().is_empty()
+    }
+
+    /// Both queues ran dry: the checkpoint is over, and the next macrotask
+    /// starts with a full wake budget.
+    #[inline]
+    pub(crate) fn end_checkpoint(&self) {
+        self.trim();
+        self.budget.reset();
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.ring.borrow().is_empty() && self.next_ticks.borrow().is_empty()
     }
@@ -77,38 +104,6 @@ impl MicrotaskQueues {
     /// Empties both queues (shutdown), returning the ring's entries.
     pub(crate) fn take_all(&self) -> (VecDeque<Microtask>, VecDeque<Callback>) {
         (self.ring.take(), self.next_ticks.take())
-    }
-}
-
-impl Core {
-    /// Drains next-ticks, then microtasks, until both queues are empty.
-    pub(crate) fn checkpoint(&self, main: &mut dyn MainTask) {
-        loop {
-            loop {
-                // Pop in its own statement: the borrow must end before the
-                // callback runs, since it may queue more.
-                let tick = self.microtasks.next_ticks.borrow_mut().pop_front();
-                match tick {
-                    Some(tick) => self.invoke(tick),
-                    None => break,
-                }
-            }
-            loop {
-                let microtask = self.microtasks.ring.borrow_mut().pop_front();
-                match microtask {
-                    Some(Microtask::Task(task)) if task == TaskRef::MAIN => main.poll_main(),
-                    Some(Microtask::Task(task)) => self.run_task(task),
-                    Some(Microtask::Callback(callback)) => self.invoke(callback),
-                    None => break,
-                }
-            }
-            if self.microtasks.next_ticks.borrow().is_empty() {
-                self.microtasks.trim();
-                // The next macrotask starts with a full wake budget.
-                self.microtasks.budget.reset();
-                return;
-            }
-        }
     }
 }
 

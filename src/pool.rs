@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::context;
-use crate::event_loop::Core;
 use crate::remote::{RemoteEvent, Shared};
 use crate::task::JoinHandle;
 
@@ -315,29 +314,16 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    context::with_current(|core| core.spawn_blocking(f))
-}
-
-impl Core {
-    pub(crate) fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let slot = Arc::new(JobSlot {
-            state: Mutex::new(SlotState {
-                work: Some(f),
-                result: None,
-                delivered: false,
-                waker: None,
-            }),
-            cancelled: AtomicBool::new(false),
-        });
-        if let Err(error) = self.pool.submit(slot.clone()) {
+    let slot = Arc::new(JobSlot {
+        state: Mutex::new(SlotState { work: Some(f), result: None, delivered: false, waker: None }),
+        cancelled: AtomicBool::new(false),
+    });
+    context::with_current(|core| {
+        if let Err(error) = core.pool.submit(slot.clone()) {
             panic!("{error}");
         }
-        self.spawn(WaitForJob { slot })
-    }
+        core.spawn(WaitForJob { slot })
+    })
 }
 
 /// A FIFO admission gate for slow jobs: at most `limit` run at once, so

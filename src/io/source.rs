@@ -34,7 +34,7 @@ use std::task::{Context, Poll, Waker};
 use crate::context;
 use crate::event_loop::Core;
 use crate::listeners::{ListenerKey, Listeners};
-use crate::reactor::Readiness;
+use crate::reactor::{Poller, Readiness};
 
 /// Index of the read direction.
 pub(crate) const READ: usize = 0;
@@ -140,37 +140,37 @@ impl IoSources {
     }
 }
 
-impl Core {
+impl IoSources {
     /// Takes the I/O events of the last poller wait; the poll phase then
     /// dispatches them one at a time.
-    pub(crate) fn take_io_events(&self) {
-        self.shared.poller.take_events(&mut self.io.events.borrow_mut());
+    pub(crate) fn take_events(&self, poller: &Poller) {
+        poller.take_events(&mut self.events.borrow_mut());
     }
 
     /// The next event taken from the poller and not yet dispatched. At the
     /// end of the batch the buffer empties, and the keys freed meanwhile
     /// can be reused.
-    pub(crate) fn next_io_event(&self) -> Option<Readiness> {
-        let next = self.io.next_event.get();
-        let mut events = self.io.events.borrow_mut();
+    pub(crate) fn next_event(&self) -> Option<Readiness> {
+        let next = self.next_event.get();
+        let mut events = self.events.borrow_mut();
         if let Some(&event) = events.get(next) {
-            self.io.next_event.set(next + 1);
+            self.next_event.set(next + 1);
             return Some(event);
         }
         events.clear();
-        self.io.next_event.set(0);
-        self.io.free.borrow_mut().append(&mut self.io.freed.borrow_mut());
+        self.next_event.set(0);
+        self.free.borrow_mut().append(&mut self.freed.borrow_mut());
         None
     }
 
     /// Events a panic left undispatched: the next poll phase must not sleep.
-    pub(crate) fn has_undispatched_io(&self) -> bool {
-        self.io.next_event.get() < self.io.events.borrow().len()
+    pub(crate) fn has_undispatched(&self) -> bool {
+        self.next_event.get() < self.events.borrow().len()
     }
 
-    /// Marks a source ready and wakes its waiters.
-    pub(crate) fn dispatch_io(&self, event: Readiness) {
-        if let Some(source) = self.io.get(event.key) {
+    /// Marks a source ready and wakes its waiters: an I/O callback.
+    pub(crate) fn dispatch(&self, event: Readiness) {
+        if let Some(source) = self.get(event.key) {
             if event.read_closed {
                 source.read_closed.set(true);
             }
@@ -423,22 +423,14 @@ impl Source {
 
 /// Linux: the loop's own registration (edge-triggered, with `EPOLLRDHUP`).
 #[cfg(all(target_os = "linux", not(any(miri, jsloop_loom))))]
-fn add_to_poller(
-    poller: &crate::reactor::Poller,
-    fd: BorrowedFd<'_>,
-    key: usize,
-) -> io::Result<()> {
+fn add_to_poller(poller: &Poller, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
     poller.register(fd, key)
 }
 
 /// Elsewhere: through polling. Edge-triggered sources listen for both
 /// directions for good; oneshot ones are armed by each wait.
 #[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
-fn add_to_poller(
-    poller: &crate::reactor::Poller,
-    fd: BorrowedFd<'_>,
-    key: usize,
-) -> io::Result<()> {
+fn add_to_poller(poller: &Poller, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
     let edge = poller.is_edge_triggered();
     let interest = polling::Event::new(key, edge, edge);
     // SAFETY: `polling` requires the source to be deleted from the poller

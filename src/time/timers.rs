@@ -1,4 +1,4 @@
-//! Timers phase: the timer queue, `set_timeout` / `set_interval` and their
+//! Timers phase: the timer queue (which hands due timers to the loop), `set_timeout` / `set_interval` and their
 //! `Timer` handles.
 //!
 //! Node's rules, as libuv and `lib/internal/timers.js` have them:
@@ -21,7 +21,7 @@ use std::time::Duration;
 use super::clock::NEVER;
 use super::wheel::{TimerKey, TimerWheel};
 use crate::context;
-use crate::event_loop::{Core, MainTask};
+use crate::event_loop::Core;
 use crate::task::raw::TaskRef;
 
 /// Node's `TIMEOUT_MAX`: longer delays are replaced by 1 ms.
@@ -34,17 +34,24 @@ pub(crate) enum TimerEntry {
     Callback { timer: Rc<TimerState>, epoch: u32 },
     /// A `Sleep` polled by its own task: the task itself, holding one of
     /// its loop-side timer references (no waker clone, no atomics).
-    Task(TaskRef),
+    Task(TimerTask),
     /// A `Sleep` polled through some other waker.
     Wake(Waker),
 }
 
-impl Drop for TimerEntry {
+/// A task named by a timer entry, holding one of its timer references.
+pub(crate) struct TimerTask(TaskRef);
+
+impl TimerTask {
+    pub(crate) fn task(&self) -> TaskRef {
+        self.0
+    }
+}
+
+impl Drop for TimerTask {
     fn drop(&mut self) {
         // Fired, removed or cleared: the entry gives its reference back.
-        if let TimerEntry::Task(task) = self {
-            task.release_timer_ref();
-        }
+        self.0.release_timer_ref();
     }
 }
 
@@ -55,7 +62,7 @@ impl TimerEntry {
         match task {
             Some(task) => {
                 task.retain_timer_ref();
-                TimerEntry::Task(task)
+                TimerEntry::Task(TimerTask(task))
             }
             None => TimerEntry::Wake(waker.clone()),
         }
@@ -116,7 +123,7 @@ impl TimerQueue {
         let mut wheel = self.wheel.borrow_mut();
         let Some(entry) = wheel.get_mut(key) else { return false };
         let unchanged = match (&*entry, task) {
-            (TimerEntry::Task(stored), Some(task)) => *stored == task,
+            (TimerEntry::Task(stored), Some(task)) => stored.task() == task,
             (TimerEntry::Wake(stored), None) => stored.will_wake(waker),
             _ => false,
         };
@@ -176,12 +183,12 @@ impl TimerQueue {
     }
 }
 
-impl Core {
-    /// Runs every timer due at the loop's `now`, a checkpoint after each.
-    pub(crate) fn timers_phase(&self, main: &mut dyn MainTask) {
-        let now = self.clock.update();
-        let mut collected = self.timers.collected.take();
-        self.timers.wheel.borrow_mut().drain_due(now, &mut collected);
+impl TimerQueue {
+    /// Takes every timer due at `now` out of the wheel, in (deadline,
+    /// creation) order, for [`next_due`](TimerQueue::next_due) to hand out.
+    pub(crate) fn collect_due(&self, now: u64) {
+        let mut collected = self.collected.take();
+        self.wheel.borrow_mut().drain_due(now, &mut collected);
         if !collected.is_empty() {
             // Collected timers are out of the wheel: they no longer count as
             // armed (a `clear` now only has to make them skip).
@@ -192,47 +199,52 @@ impl Core {
                     timer.key.set(None);
                 }
             }
-            self.timers.refs.set(self.timers.refs.get() - refs);
-            self.timers.due.borrow_mut().extend(collected.drain(..));
+            self.refs.set(self.refs.get() - refs);
+            self.due.borrow_mut().extend(collected.drain(..));
         }
-        self.timers.collected.replace(collected);
+        self.collected.replace(collected);
+    }
+
+    /// The next collected timer that still has something to run; `now` is
+    /// the phase's loop time, from which an interval counts its next tick.
+    pub(crate) fn next_due(&self, now: u64) -> Option<DueTimer> {
         loop {
             // Popped in its own statement: the callback may touch the queue.
-            let entry = self.timers.due.borrow_mut().pop_front();
-            let Some(entry) = entry else { break };
-            match &entry {
-                TimerEntry::Wake(waker) => waker.wake_by_ref(),
-                TimerEntry::Task(task) => self.schedule_task(*task),
+            let entry = self.due.borrow_mut().pop_front()?;
+            let due = match entry {
+                TimerEntry::Wake(waker) => DueTimer::Wake(waker),
+                TimerEntry::Task(task) => DueTimer::Task(task),
                 TimerEntry::Callback { timer, epoch } => {
-                    if timer.epoch.get() != *epoch {
+                    if timer.epoch.get() != epoch {
                         // Cleared or refreshed after it was collected.
                         continue;
                     }
-                    self.fire_timer(timer, now);
+                    match timer.callback.take() {
+                        Some(TimerCallback::Once(callback)) => DueTimer::Timeout(callback),
+                        Some(TimerCallback::Repeat(callback)) => {
+                            // Next deadline from the loop's `now` before the
+                            // callback: a slow callback delays later ticks
+                            // instead of bursting.
+                            let next = now.saturating_add(timer.delay_ms);
+                            DueTimer::Interval(DueInterval { timer, callback, next })
+                        }
+                        None => continue,
+                    }
                 }
-            }
-            drop(entry);
-            self.checkpoint(main);
+            };
+            return Some(due);
         }
     }
 
-    fn fire_timer(&self, timer: &Rc<TimerState>, now: u64) {
-        timer.key.set(None);
-        match timer.callback.take() {
-            Some(TimerCallback::Once(callback)) => self.invoke(callback),
-            Some(TimerCallback::Repeat(mut callback)) => {
-                // Next deadline from the loop's `now` before the callback: a
-                // slow callback delays later ticks instead of bursting.
-                let next = now.saturating_add(timer.delay_ms);
-                self.invoke(&mut callback);
-                if !timer.cleared.get() {
-                    timer.callback.set(Some(TimerCallback::Repeat(callback)));
-                    if timer.key.get().is_none() {
-                        self.arm(timer, next);
-                    }
-                }
+    /// An interval's callback ran: it waits for its next tick unless the
+    /// callback cleared it (or re-armed it itself).
+    pub(crate) fn rearm(&self, due: DueInterval) {
+        let DueInterval { timer, callback, next } = due;
+        if !timer.cleared.get() {
+            timer.callback.set(Some(TimerCallback::Repeat(callback)));
+            if timer.key.get().is_none() {
+                self.arm(&timer, next);
             }
-            None => {}
         }
     }
 
@@ -247,8 +259,7 @@ impl Core {
             // stays unarmed, as a cleared one does.
             return;
         }
-        let key =
-            self.timers.insert(deadline, TimerEntry::Callback { timer: timer.clone(), epoch });
+        let key = self.insert(deadline, TimerEntry::Callback { timer: timer.clone(), epoch });
         timer.key.set(Some(key));
     }
 
@@ -256,26 +267,47 @@ impl Core {
     fn disarm(&self, timer: &TimerState) {
         timer.epoch.set(timer.epoch.get().wrapping_add(1));
         if let Some(key) = timer.key.take() {
-            self.timers.remove(key);
+            self.remove(key);
         }
     }
+}
 
-    fn new_timer(&self, delay: Duration, callback: TimerCallback) -> Timer {
-        let delay_ms = node_delay_ms(delay);
-        let timer = Rc::new(TimerState {
-            core: self.weak(),
-            delay_ms,
-            key: Cell::new(None),
-            epoch: Cell::new(0),
-            is_ref: Cell::new(true),
-            cleared: Cell::new(false),
-            callback: Cell::new(Some(callback)),
-        });
-        // A new timer counts from the clock read now, not the cached `now`.
-        let start = self.clock.floor_ticks(self.clock.now());
-        self.arm(&timer, start.saturating_add(delay_ms));
-        Timer { state: timer }
-    }
+/// What the timers phase runs for one due timer (`src/event_loop.rs`).
+pub(crate) enum DueTimer {
+    /// A `Sleep` polled through some other waker: wake it.
+    Wake(Waker),
+    /// A `Sleep` polled by its own task: queue the task (the reference the
+    /// entry holds goes back when this is dropped, after).
+    Task(TimerTask),
+    /// A `set_timeout` callback.
+    Timeout(Box<dyn FnOnce()>),
+    /// A `set_interval` callback; [`TimerQueue::rearm`] after it ran.
+    Interval(DueInterval),
+}
+
+/// An interval whose tick is due, its callback taken out while it runs.
+pub(crate) struct DueInterval {
+    timer: Rc<TimerState>,
+    pub(crate) callback: Box<dyn FnMut()>,
+    next: u64,
+}
+
+/// Makes a timer: `set_timeout` / `set_interval`.
+fn new_timer(core: &Core, delay: Duration, callback: TimerCallback) -> Timer {
+    let delay_ms = node_delay_ms(delay);
+    let timer = Rc::new(TimerState {
+        core: core.weak(),
+        delay_ms,
+        key: Cell::new(None),
+        epoch: Cell::new(0),
+        is_ref: Cell::new(true),
+        cleared: Cell::new(false),
+        callback: Cell::new(Some(callback)),
+    });
+    // A new timer counts from the clock read now, not the cached `now`.
+    let start = core.clock.floor_ticks(core.clock.now());
+    core.timers.arm(&timer, start.saturating_add(delay_ms));
+    Timer { state: timer }
 }
 
 /// Node's delay rules: whole milliseconds, and 1 ms for anything under 1 ms
@@ -334,7 +366,7 @@ pub(crate) struct TimerState {
 /// });
 /// ```
 pub fn set_timeout(delay: Duration, callback: impl FnOnce() + 'static) -> Timer {
-    context::with_current(|core| core.new_timer(delay, TimerCallback::Once(Box::new(callback))))
+    context::with_current(|core| new_timer(core, delay, TimerCallback::Once(Box::new(callback))))
 }
 
 /// Runs `callback` every `period`: `setInterval(callback, period)`.
@@ -372,7 +404,7 @@ pub fn set_timeout(delay: Duration, callback: impl FnOnce() + 'static) -> Timer 
 /// });
 /// ```
 pub fn set_interval(period: Duration, callback: impl FnMut() + 'static) -> Timer {
-    context::with_current(|core| core.new_timer(period, TimerCallback::Repeat(Box::new(callback))))
+    context::with_current(|core| new_timer(core, period, TimerCallback::Repeat(Box::new(callback))))
 }
 
 /// Cancels a timeout: `clearTimeout(timer)`. Same as [`Timer::clear`].
@@ -493,7 +525,7 @@ impl Timer {
         state.cleared.set(true);
         drop(state.callback.take());
         if let Some(core) = state.core.upgrade() {
-            core.disarm(state);
+            core.timers.disarm(state);
         }
     }
 
@@ -520,9 +552,9 @@ impl Timer {
         let active = callback.is_some() && !state.cleared.get();
         state.callback.set(callback);
         if active {
-            core.disarm(state);
+            core.timers.disarm(state);
             let start = core.clock.floor_ticks(core.clock.now());
-            core.arm(&self.state, start.saturating_add(state.delay_ms));
+            core.timers.arm(&self.state, start.saturating_add(state.delay_ms));
         }
         self
     }
