@@ -21,18 +21,19 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::{pin, Pin};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::immediate::{DueImmediate, ImmediateQueue};
 use crate::io::source::IoSources;
-use crate::microtask::{Microtask, MicrotaskQueues};
+use crate::metrics::{add, bump, LongTask, LongTaskWatch, LoopCounters, LoopStats, Phase, Work};
+use crate::microtask::{Callback, Microtask, MicrotaskQueues};
 use crate::pool::WorkerPool;
 use crate::progress::WakeBudget;
 use crate::remote::{self, RemoteEvent, Shared};
@@ -80,6 +81,10 @@ pub(crate) struct Core {
     warnings: bool,
     /// Remote events taken in the poll phase and not yet run.
     remote_events: RefCell<VecDeque<RemoteEvent>>,
+    /// The loop's counters (`jsloop::metrics`).
+    pub(crate) metrics: LoopCounters,
+    /// `Builder::on_long_task`: while set, the loop times every callback.
+    long_tasks: Option<LongTaskWatch>,
     /// A weak handle to this core, for timers and sleeps to find it later.
     weak_self: Weak<Core>,
 }
@@ -104,6 +109,7 @@ impl Core {
         panic_handler: Option<PanicHandler>,
         budget: WakeBudget,
         warnings: bool,
+        long_tasks: Option<LongTaskWatch>,
     ) -> Rc<Core> {
         let pool = WorkerPool::new(pool_size, shared.clone());
         Rc::new_cyclic(|weak_self| Core {
@@ -122,6 +128,8 @@ impl Core {
             shut_down: Cell::new(false),
             remote_events: RefCell::default(),
             warnings,
+            metrics: LoopCounters::default(),
+            long_tasks,
             weak_self: weak_self.clone(),
         })
     }
@@ -171,9 +179,13 @@ impl Core {
         let mut main =
             Main { future: pin!(future), output: None, waker: Waker::from(wake.clone()), wake };
         self.clock.update();
+        let _counting = CountingTime::start(&self.metrics);
         // The script is the first macrotask.
-        main.poll_main();
+        self.enter_phase(Phase::Script);
+        self.metrics.macrotask(Phase::Script);
+        self.run_work(|| Work::Main, || main.poll_main());
         self.checkpoint(&mut main);
+        self.metrics.end_phase(Phase::Script);
         loop {
             let done = main.output.is_some();
             if done && mode == Mode::BlockOn {
@@ -207,7 +219,9 @@ impl Core {
     /// One turn of the loop: timers, poll, check.
     fn run_iteration(&self, main: &mut Main<'_, impl Future>, mode: Mode) {
         let stop = |main: &Main<'_, _>| mode == Mode::BlockOn && main.output.is_some();
+        bump(&self.metrics.iterations);
         self.timers_phase(main);
+        self.metrics.end_phase(Phase::Timers);
         if stop(main) {
             return;
         }
@@ -215,23 +229,30 @@ impl Core {
         let main_wakeable =
             mode == Mode::BlockOn && !self.is_alive() && main.waker_held_elsewhere(self);
         self.poll_phase(main, main_wakeable);
+        self.metrics.end_phase(Phase::Poll);
         if stop(main) {
             return;
         }
         self.check_phase(main);
+        self.metrics.end_phase(Phase::Check);
     }
 
     /// Runs every timer due at the loop's `now`, a checkpoint after each.
     fn timers_phase(&self, main: &mut dyn MainTask) {
+        self.enter_phase(Phase::Timers);
         let now = self.clock.update();
         self.timers.collect_due(now);
         while let Some(due) = self.timers.next_due(now) {
+            self.metrics.macrotask(Phase::Timers);
             match due {
-                DueTimer::Wake(waker) => waker.wake(),
+                DueTimer::Wake(waker) => self.run_work(|| Work::Wake, || waker.wake()),
                 DueTimer::Task(entry) => self.schedule_task(entry.task()),
-                DueTimer::Timeout(callback) => self.invoke(callback),
+                DueTimer::Timeout(callback, at) => {
+                    self.run_work(|| Work::Timeout(at), || self.invoke(callback));
+                }
                 DueTimer::Interval(mut interval) => {
-                    self.invoke(&mut interval.callback);
+                    let at = interval.location();
+                    self.run_work(|| Work::Interval(at), || self.invoke(&mut interval.callback));
                     self.timers.rearm(interval);
                 }
             }
@@ -242,9 +263,18 @@ impl Core {
     /// Sleeps in the poller as long as nothing is due, then dispatches what
     /// other threads sent, a checkpoint after each.
     fn poll_phase(&self, main: &mut dyn MainTask, main_wakeable: bool) {
+        self.enter_phase(Phase::Poll);
         let timeout = self.poll_timeout(main_wakeable);
+        let may_block = timeout != Some(Duration::ZERO);
+        if may_block {
+            // Time blocked in the poller is idle time, not poll-phase time.
+            self.metrics.end_phase(Phase::Poll);
+        }
         if let Err(error) = self.shared.poller.wait(timeout) {
             panic!("jsloop: waiting on the poller failed: {error}");
+        }
+        if may_block {
+            self.metrics.end_idle();
         }
         // I/O first, as libuv's poll phase runs I/O callbacks (the remote
         // queue is an I/O source too: its eventfd).
@@ -253,17 +283,28 @@ impl Core {
         // next poll phase (no readiness edge, wake or completion is lost).
         self.io.take_events(&self.shared.poller);
         while let Some(event) = self.io.next_event() {
-            self.io.dispatch(event);
+            self.metrics.macrotask(Phase::Poll);
+            bump(&self.metrics.io_events);
+            self.run_work(|| Work::Wake, || self.io.dispatch(event));
             self.checkpoint(main);
         }
         self.shared.queue.drain_into(&mut *self.remote_events.borrow_mut());
         loop {
             let event = self.remote_events.borrow_mut().pop_front();
             let Some(event) = event else { break };
+            self.metrics.macrotask(Phase::Poll);
             match event {
-                RemoteEvent::Wake(remote) => self.schedule_task(remote.task()),
-                RemoteEvent::WakeMain => self.microtasks.push(Microtask::MAIN),
-                RemoteEvent::JobDone(completion) => self.pool.delivered(&*completion),
+                RemoteEvent::Wake(remote) => {
+                    bump(&self.metrics.remote_wakes);
+                    self.schedule_task(remote.task());
+                }
+                RemoteEvent::WakeMain => {
+                    bump(&self.metrics.remote_wakes);
+                    self.microtasks.push(Microtask::MAIN);
+                }
+                RemoteEvent::JobDone(completion) => {
+                    self.run_work(|| Work::Wake, || self.pool.delivered(&*completion));
+                }
             }
             self.checkpoint(main);
         }
@@ -272,11 +313,17 @@ impl Core {
     /// Runs the immediates queued before the phase began, a checkpoint
     /// after each.
     fn check_phase(&self, main: &mut dyn MainTask) {
+        self.enter_phase(Phase::Check);
         for _ in 0..self.immediates.queued() {
             let Some(due) = self.immediates.pop() else { break };
+            if !matches!(due, DueImmediate::Cleared) {
+                self.metrics.macrotask(Phase::Check);
+            }
             match due {
-                DueImmediate::Callback(callback) => self.invoke(callback),
-                DueImmediate::Wake(waker) => waker.wake(),
+                DueImmediate::Callback(callback, at) => {
+                    self.run_work(|| Work::Immediate(at), || self.invoke(callback));
+                }
+                DueImmediate::Wake(waker) => self.run_work(|| Work::Wake, || waker.wake()),
                 DueImmediate::Deferred(task) => {
                     self.microtasks.budget.warn_once();
                     self.microtasks.push(Microtask::Task(task));
@@ -291,15 +338,38 @@ impl Core {
     /// The microtask checkpoint after a macrotask: next-ticks, then
     /// microtasks, until both queues are empty (`src/microtask.rs`).
     pub(crate) fn checkpoint(&self, main: &mut dyn MainTask) {
+        if self.long_tasks.is_some() {
+            let start = Instant::now();
+            self.run_checkpoint(main);
+            add(&self.metrics.checkpoint_nanos, start.elapsed());
+        } else {
+            self.run_checkpoint(main);
+        }
+    }
+
+    fn run_checkpoint(&self, main: &mut dyn MainTask) {
         loop {
             while let Some(tick) = self.microtasks.pop_next_tick() {
-                self.invoke(tick);
+                bump(&self.metrics.next_ticks);
+                self.run_callback(tick, Work::NextTick);
             }
             while let Some(microtask) = self.microtasks.pop() {
                 match microtask {
-                    Microtask::Task(task) if task == TaskRef::MAIN => main.poll_main(),
-                    Microtask::Task(task) => self.run_task(task),
-                    Microtask::Callback(callback) => self.invoke(callback),
+                    Microtask::Task(task) if task == TaskRef::MAIN => {
+                        bump(&self.metrics.task_polls);
+                        self.run_work(|| Work::Main, || main.poll_main());
+                    }
+                    Microtask::Task(task) => {
+                        bump(&self.metrics.task_polls);
+                        self.run_work(
+                            || Work::Task { id: task.id(), location: task.location() },
+                            || self.run_task(task),
+                        );
+                    }
+                    Microtask::Callback(callback) => {
+                        bump(&self.metrics.microtasks);
+                        self.run_callback(callback, Work::Microtask);
+                    }
                 }
             }
             if !self.microtasks.has_next_ticks() {
@@ -307,6 +377,59 @@ impl Core {
                 return;
             }
         }
+    }
+
+    /// A phase begins: long-task reports name it.
+    fn enter_phase(&self, phase: Phase) {
+        self.metrics.phase.set(phase);
+    }
+
+    /// Runs one callback or task poll: the one place the loop times what it
+    /// runs. Without a long-task handler this is a single branch; `work`
+    /// names what runs and is only asked for when timing.
+    #[inline(always)]
+    fn run_work(&self, work: impl FnOnce() -> Work, body: impl FnOnce()) {
+        match &self.long_tasks {
+            None => body(),
+            Some(watch) => self.run_timed(watch, work(), body),
+        }
+    }
+
+    /// [`run_work`](Core::run_work) for a next-tick or microtask callback,
+    /// which knows where it was queued.
+    #[inline(always)]
+    fn run_callback(&self, callback: Callback, work: fn(&'static Location<'static>) -> Work) {
+        match &self.long_tasks {
+            None => self.invoke(|| callback.call()),
+            Some(watch) => {
+                let work = work(callback.location());
+                self.run_timed(watch, work, || self.invoke(|| callback.call()));
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn run_timed(&self, watch: &LongTaskWatch, work: Work, body: impl FnOnce()) {
+        let start = Instant::now();
+        body();
+        let duration = start.elapsed();
+        if duration >= watch.threshold {
+            let report = LongTask { work, duration, phase: self.metrics.phase.get() };
+            // A handler that panics is an uncaught panic like any callback's.
+            self.invoke(|| (watch.handler)(&report));
+        }
+    }
+
+    /// A snapshot of the counters (`jsloop::metrics::stats`).
+    pub(crate) fn stats(&self) -> LoopStats {
+        let mut stats = self.metrics.stats(self.long_tasks.is_some());
+        stats.tasks_alive = self.tasks.borrow().len() as u64;
+        stats.timers_armed = self.timers.armed();
+        let (queued, in_flight, done) = self.pool.job_counts();
+        stats.pool_jobs_queued = queued;
+        stats.pool_jobs_in_flight = in_flight;
+        stats.pool_jobs_done = done;
+        stats
     }
 
     /// How long the poll phase may sleep: not at all if something is ready
@@ -388,6 +511,22 @@ impl Core {
         self.shared.queue.drain_into(&mut events);
         // Dropping queued remote wakes releases their task references.
         drop(events);
+    }
+}
+
+/// Counts loop time while a `run` / `block_on` call runs, however it ends.
+struct CountingTime<'a>(&'a LoopCounters);
+
+impl<'a> CountingTime<'a> {
+    fn start(counters: &'a LoopCounters) -> CountingTime<'a> {
+        counters.start_turn();
+        CountingTime(counters)
+    }
+}
+
+impl Drop for CountingTime<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }
 

@@ -9,6 +9,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -36,8 +37,8 @@ enum ImmediateEntry {
 
 /// What the check phase runs for one queue entry (`src/event_loop.rs`).
 pub(crate) enum DueImmediate {
-    /// A `set_immediate` callback.
-    Callback(Box<dyn FnOnce()>),
+    /// A `set_immediate` callback, and where it was set.
+    Callback(Box<dyn FnOnce()>, &'static Location<'static>),
     /// Wake a task in `yield_to_loop`.
     Wake(Waker),
     /// Queue a task the progress rule deferred.
@@ -48,6 +49,8 @@ pub(crate) enum DueImmediate {
 
 struct ImmediateState {
     callback: Cell<Option<Box<dyn FnOnce()>>>,
+    /// Where `set_immediate` was called.
+    location: &'static Location<'static>,
     core: Weak<Core>,
 }
 
@@ -72,7 +75,7 @@ impl ImmediateQueue {
         let entry = self.queue.borrow_mut().pop_front()?;
         let due = match entry {
             ImmediateEntry::Callback(state) => match state.callback.take() {
-                Some(callback) => DueImmediate::Callback(callback),
+                Some(callback) => DueImmediate::Callback(callback, state.location),
                 // A cleared immediate was counted off when it was cleared.
                 None => return Some(DueImmediate::Cleared),
             },
@@ -129,10 +132,13 @@ impl ImmediateQueue {
 ///     println!("1: script");
 /// });
 /// ```
+#[track_caller]
 pub fn set_immediate(callback: impl FnOnce() + 'static) -> Immediate {
+    let location = Location::caller();
     context::with_current(|core| {
         let state = Rc::new(ImmediateState {
             callback: Cell::new(Some(Box::new(callback))),
+            location,
             core: core.weak(),
         });
         core.immediates.push(ImmediateEntry::Callback(state.clone()));

@@ -11,13 +11,42 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::panic::Location;
 
 use crate::context;
 use crate::progress::WakeBudget;
 use crate::task::raw::TaskRef;
 
-/// A `queue_microtask` / `next_tick` closure.
-pub(crate) type Callback = Box<dyn FnOnce()>;
+/// A `queue_microtask` / `next_tick` closure, with where it was queued
+/// (one box: the ring entry stays two words).
+pub(crate) type Callback = Box<dyn LocatedCallback>;
+
+/// A boxed `FnOnce` that knows where it was queued.
+pub(crate) trait LocatedCallback {
+    fn call(self: Box<Self>);
+    fn location(&self) -> &'static Location<'static>;
+}
+
+struct Located<F> {
+    location: &'static Location<'static>,
+    callback: F,
+}
+
+impl<F: FnOnce()> LocatedCallback for Located<F> {
+    fn call(self: Box<Self>) {
+        (self.callback)();
+    }
+
+    fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+}
+
+/// Boxes `callback` with its caller's location.
+#[track_caller]
+pub(crate) fn located(callback: impl FnOnce() + 'static) -> Callback {
+    Box::new(Located { location: Location::caller(), callback })
+}
 
 /// One entry of the microtask ring: 16 bytes (two variants let the tag
 /// live in the closure pointer's niche; a third would make it 24).
@@ -126,8 +155,10 @@ impl MicrotaskQueues {
 ///     println!("1: script");
 /// });
 /// ```
+#[track_caller]
 pub fn queue_microtask(callback: impl FnOnce() + 'static) {
-    context::with_current(|core| core.microtasks.push(Microtask::Callback(Box::new(callback))));
+    let callback = located(callback);
+    context::with_current(|core| core.microtasks.push(Microtask::Callback(callback)));
 }
 
 /// Queues `callback` on the next-tick queue: `process.nextTick(callback)`.
@@ -149,8 +180,10 @@ pub fn queue_microtask(callback: impl FnOnce() + 'static) {
 ///     println!("1: script");
 /// });
 /// ```
+#[track_caller]
 pub fn next_tick(callback: impl FnOnce() + 'static) {
-    context::with_current(|core| core.microtasks.push_next_tick(Box::new(callback)));
+    let callback = located(callback);
+    context::with_current(|core| core.microtasks.push_next_tick(callback));
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,6 +63,9 @@ pub(crate) struct WorkerPool {
     started: RefCell<Option<Started>>,
     /// Jobs submitted and not yet delivered: they keep the loop alive.
     in_flight: Cell<usize>,
+    /// Jobs submitted and delivered so far (`jsloop::metrics`).
+    submitted: Cell<u64>,
+    delivered: Cell<u64>,
     /// How long `Runtime` drop waits for running jobs.
     shutdown_wait: Cell<Duration>,
 }
@@ -105,8 +108,15 @@ impl WorkerPool {
             shared,
             started: RefCell::new(None),
             in_flight: Cell::new(0),
+            submitted: Cell::new(0),
+            delivered: Cell::new(0),
             shutdown_wait: Cell::new(Duration::ZERO),
         }
+    }
+
+    /// Jobs submitted, in flight and delivered.
+    pub(crate) fn job_counts(&self) -> (u64, u64, u64) {
+        (self.submitted.get(), self.in_flight.get() as u64, self.delivered.get())
     }
 
     pub(crate) fn has_in_flight(&self) -> bool {
@@ -122,6 +132,7 @@ impl WorkerPool {
         let jobs = &started.as_ref().expect("started above").jobs;
         jobs.send(job).map_err(|_| io::Error::other("jsloop: the worker pool has shut down"))?;
         self.in_flight.set(self.in_flight.get() + 1);
+        self.submitted.set(self.submitted.get() + 1);
         Ok(())
     }
 
@@ -142,6 +153,7 @@ impl WorkerPool {
     /// A finished job reached the loop (poll phase).
     pub(crate) fn delivered(&self, completion: &dyn Completion) {
         self.in_flight.set(self.in_flight.get() - 1);
+        self.delivered.set(self.delivered.get() + 1);
         if let Some(waker) = completion.deliver() {
             waker.wake();
         }
@@ -309,6 +321,7 @@ impl<F, T> Drop for WaitForJob<F, T> {
 /// });
 /// assert_eq!(sum, 5050);
 /// ```
+#[track_caller]
 pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -318,11 +331,12 @@ where
         state: Mutex::new(SlotState { work: Some(f), result: None, delivered: false, waker: None }),
         cancelled: AtomicBool::new(false),
     });
+    let location = Location::caller();
     context::with_current(|core| {
         if let Err(error) = core.pool.submit(slot.clone()) {
             panic!("{error}");
         }
-        core.spawn(WaitForJob { slot })
+        core.spawn(WaitForJob { slot }, location)
     })
 }
 

@@ -4,6 +4,9 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::Location;
+
+use crate::metrics::{EventLoopUtilization, LongTask, LongTaskWatch, LoopStats};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -163,12 +166,13 @@ impl Runtime {
     /// assert!(started.get());
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.core.spawn(future)
+        self.core.spawn(future, Location::caller())
     }
 
     /// A cloneable handle to spawn onto this runtime.
@@ -231,6 +235,36 @@ impl Runtime {
     /// ```
     pub fn pending_tasks(&self) -> usize {
         self.core.tasks.borrow().len()
+    }
+
+    /// The loop's counters and times so far (see
+    /// [`metrics::stats`](crate::metrics::stats), which reads them from inside
+    /// the loop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// rt.block_on(async { jsloop::spawn(async {}).await.unwrap() });
+    /// assert_eq!(rt.stats().tasks_spawned, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stats(&self) -> LoopStats {
+        self.core.stats()
+    }
+
+    /// The loop's utilization so far (see
+    /// [`metrics::event_loop_utilization`](crate::metrics::event_loop_utilization)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// assert_eq!(rt.event_loop_utilization().utilization, 0.0); // not run yet
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn event_loop_utilization(&self) -> EventLoopUtilization {
+        self.core.metrics.utilization()
     }
 
     /// How many wakes the progress rule has deferred to the check phase
@@ -325,6 +359,7 @@ pub struct Builder {
     panic_handler: Option<PanicHandler>,
     strict_microtasks: bool,
     warnings: Option<bool>,
+    long_tasks: Option<LongTaskWatch>,
 }
 
 impl Builder {
@@ -495,6 +530,41 @@ impl Builder {
         self
     }
 
+    /// Calls `handler` after every macrotask, microtask or task poll that
+    /// ran for `threshold` or longer, with what ran (a task's id and spawn
+    /// location, or the callback's kind and where it was registered), for
+    /// how long, and in which phase: the loop's blocked call stacks, named.
+    ///
+    /// While a handler is set the loop reads the clock around everything it
+    /// runs (about two clock reads per callback); without one, it does not.
+    /// The handler runs on the loop right after the long work; a panic in it
+    /// is an uncaught panic like any callback's (see
+    /// [`on_uncaught_panic`](Builder::on_uncaught_panic)). A task's poll that
+    /// runs long inside a callback (`spawn_now`) counts as that callback's
+    /// time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = jsloop::Runtime::builder()
+    ///     .on_long_task(Duration::from_millis(50), |long| eprintln!("slow: {long}"))
+    ///     .build()?;
+    /// rt.block_on(async {
+    ///     jsloop::spawn(async { std::thread::sleep(Duration::from_millis(60)) }).await.unwrap();
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_long_task(
+        mut self,
+        threshold: Duration,
+        handler: impl Fn(&LongTask) + 'static,
+    ) -> Builder {
+        self.long_tasks = Some(LongTaskWatch { threshold, handler: Box::new(handler) });
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -510,13 +580,21 @@ impl Builder {
     /// };
     /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
     /// ```
+
     pub fn build(self) -> io::Result<Runtime> {
         let pool_size = pool_size(self.worker_threads)?;
         let shared = Shared::register(Poller::new()?);
         let warn = self.warnings.unwrap_or(cfg!(debug_assertions));
         let budget = WakeBudget::new(self.strict_microtasks, warn);
-        let core =
-            Core::new(shared, pool_size, self.virtual_time, self.panic_handler, budget, warn);
+        let core = Core::new(
+            shared,
+            pool_size,
+            self.virtual_time,
+            self.panic_handler,
+            budget,
+            warn,
+            self.long_tasks,
+        );
         Ok(Runtime { core })
     }
 }
@@ -529,6 +607,7 @@ impl fmt::Debug for Builder {
             .field("on_uncaught_panic", &self.panic_handler.is_some())
             .field("strict_microtasks", &self.strict_microtasks)
             .field("warnings", &self.warnings)
+            .field("on_long_task", &self.long_tasks.as_ref().map(|watch| watch.threshold))
             .finish()
     }
 }
@@ -592,19 +671,21 @@ impl Handle {
     /// assert_eq!(sum, 60);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.core.spawn(future)
+        self.core.spawn(future, Location::caller())
     }
 
+    #[track_caller]
     fn spawn_obj<F: Future<Output = ()> + 'static>(&self, future: F) -> Result<(), SpawnError> {
         if self.core.is_shut_down() {
             return Err(SpawnError::shutdown());
         }
-        drop(self.core.spawn(future));
+        drop(self.core.spawn(future, Location::caller()));
         Ok(())
     }
 }

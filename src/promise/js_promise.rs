@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -174,7 +174,9 @@ impl<T: 'static, E: 'static> Promise<T, E> {
     ///     assert_eq!(answer.await, Ok(42));
     /// });
     /// ```
+    #[track_caller]
     pub fn spawn(future: impl Future<Output = Result<T, E>> + 'static) -> Self {
+        let location = Location::caller();
         let state = State::new(Phase::Pending);
         let settler = Settler::new(&state);
         let body = async move {
@@ -191,7 +193,7 @@ impl<T: 'static, E: 'static> Promise<T, E> {
                 Err(payload) => rethrow_uncaught(payload),
             }
         };
-        context::with_current(|core| core.spawn_detached_now(body));
+        context::with_current(|core| core.spawn_detached_now(body, location));
         Promise { state }
     }
 
@@ -219,6 +221,7 @@ impl<T: 'static, E: 'static> Promise<T, E> {
 
 impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
     /// Registers a reaction settling `target` with `callback`'s result.
+    #[track_caller]
     pub(crate) fn react_with<U: 'static, F: 'static>(
         &self,
         callback: impl FnOnce(Result<T, E>) -> Result<U, F> + 'static,
@@ -227,7 +230,9 @@ impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
     ) {
         let reaction =
             Reaction { source: self.state.clone(), callback: Some(callback), target, adoption };
-        let Some(waker) = context::with_current(|core| core.spawn_parked(reaction)) else {
+        let location = Location::caller();
+        let Some(waker) = context::with_current(|core| core.spawn_parked(reaction, location))
+        else {
             return;
         };
         if let Some(settled) = self.state.add_reaction(waker) {
@@ -257,6 +262,7 @@ impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
     ///     assert_eq!(described.await, Ok("failed: bad".to_string()));
     /// });
     /// ```
+    #[track_caller]
     pub fn then_settled<U: 'static, F: 'static>(
         &self,
         callback: impl FnOnce(Result<T, E>) -> Result<U, F> + 'static,
@@ -283,6 +289,7 @@ impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
     ///     assert_eq!(p.await, Ok("it worked!".to_string()));
     /// });
     /// ```
+    #[track_caller]
     pub fn then<U: 'static>(&self, on_fulfilled: impl FnOnce(T) -> U + 'static) -> Promise<U, E> {
         self.then_settled(|outcome| outcome.map(on_fulfilled))
     }
@@ -304,6 +311,7 @@ impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
     ///     assert_eq!(p.await, Err("boom"));
     /// });
     /// ```
+    #[track_caller]
     pub fn and_then<U: 'static>(
         &self,
         on_fulfilled: impl FnOnce(T) -> Result<U, E> + 'static,
@@ -328,6 +336,7 @@ impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
     ///     assert_eq!(p.await, Ok("caught: it broke".to_string()));
     /// });
     /// ```
+    #[track_caller]
     pub fn catch(&self, on_rejected: impl FnOnce(E) -> T + 'static) -> Promise<T, E> {
         self.then_settled(|outcome| Ok(outcome.unwrap_or_else(on_rejected)))
     }
@@ -349,6 +358,7 @@ impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
     ///     assert_eq!(p.await, Err("HTTP 404".to_string()));
     /// });
     /// ```
+    #[track_caller]
     pub fn or_else<F: 'static>(
         &self,
         on_rejected: impl FnOnce(E) -> Result<T, F> + 'static,
@@ -373,6 +383,7 @@ impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
     ///     assert_eq!(p.await, Err("x"));
     /// });
     /// ```
+    #[track_caller]
     pub fn finally(&self, on_finally: impl FnOnce() + 'static) -> Promise<T, E> {
         self.then_settled(|outcome| {
             on_finally();

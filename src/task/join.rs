@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use super::raw::{TaskRef, ABORT, HANDLE, LIVE, RUNNING};
+use super::TaskId;
 use crate::context;
 
 /// An owned permission to await a spawned task's output.
@@ -31,12 +32,29 @@ use crate::context;
 pub struct JoinHandle<T> {
     /// `None` once the output has been read.
     task: Option<TaskRef>,
+    id: TaskId,
     _output: PhantomData<T>,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: TaskRef) -> Self {
-        JoinHandle { task: Some(task), _output: PhantomData }
+        JoinHandle { task: Some(task), id: task.id(), _output: PhantomData }
+    }
+
+    /// The task's id, as long-task reports and traces name it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let handle = jsloop::spawn(async {});
+    ///     let id = handle.id();
+    ///     handle.await.unwrap();
+    ///     println!("task {id} finished");
+    /// });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.id
     }
 
     /// Aborts the task: its future is dropped without being polled again and

@@ -6,6 +6,7 @@
 //! inside it) settles its [`JoinHandle`].
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -52,12 +53,14 @@ use crate::microtask::Microtask;
 /// });
 /// assert_eq!(*log.borrow(), ["script", "task"]);
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::with_current(|core| core.spawn(future))
+    let location = Location::caller();
+    context::with_current(|core| core.spawn(future, location))
 }
 
 /// Spawns `future` and polls it once right now, on the caller's stack: the
@@ -82,13 +85,15 @@ where
 ///     handle.await.unwrap();
 /// });
 /// ```
+#[track_caller]
 pub fn spawn_now<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
+    let location = Location::caller();
     context::with_current(|core| {
-        let task = core.register_task(future, LIVE | HANDLE);
+        let task = core.register_task(future, LIVE | HANDLE, location);
         core.run_task(task);
         JoinHandle::new(task)
     })
@@ -152,14 +157,78 @@ impl Future for YieldNow {
     }
 }
 
+/// A task's id, as reports name it ([`JoinHandle::id`],
+/// [`metrics::Work::Task`](crate::metrics::Work::Task)).
+///
+/// It is unique among the runtime's live tasks. A finished task's registry
+/// slot goes to a later task with the next *generation*, so an id comes back
+/// only after its slot has held 65,536 tasks: unique over any trace or dump
+/// you will compare. `Display` prints `slot.generation`.
+///
+/// # Examples
+///
+/// ```
+/// jsloop::block_on(async {
+///     let a = jsloop::spawn(async {});
+///     let b = jsloop::spawn(async {});
+///     assert_ne!(a.id(), b.id());
+///     assert_eq!(a.id().to_string(), format!("{}", a.id()));
+/// });
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct TaskId {
+    slot: u32,
+    generation: u16,
+}
+
+impl TaskId {
+    /// The id as one number (`generation << 32 | slot`), for logs and
+    /// trace files.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let first = jsloop::spawn(async {});
+    ///     assert_eq!(first.id().as_u64() & 0xffff_ffff, 0); // the first slot
+    /// });
+    /// ```
+    pub fn as_u64(self) -> u64 {
+        u64::from(self.generation) << 32 | u64::from(self.slot)
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.slot, self.generation)
+    }
+}
+
+impl TaskRef {
+    /// The task's id (see [`TaskId`]).
+    pub(crate) fn id(self) -> TaskId {
+        let header = self.header();
+        TaskId { slot: header.slot.get(), generation: header.generation.get() }
+    }
+
+    /// Where the task was spawned.
+    pub(crate) fn location(self) -> &'static Location<'static> {
+        self.header().location
+    }
+}
+
 impl Core {
     /// Spawns `future`: registered, queued for its first poll.
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        let task = self.register_task(future, LIVE | HANDLE);
+        let task = self.register_task(future, LIVE | HANDLE, location);
         if self.is_shut_down() {
             // The runtime is gone: the task settles as aborted at once.
             self.cancel_task(task);
@@ -171,8 +240,12 @@ impl Core {
 
     /// Registers `future` as a detached task and polls it at once (a
     /// promise's async body, like a JS `async` function call).
-    pub(crate) fn spawn_detached_now<F: Future<Output = ()> + 'static>(&self, future: F) {
-        let task = self.register_task(future, LIVE);
+    pub(crate) fn spawn_detached_now<F: Future<Output = ()> + 'static>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) {
+        let task = self.register_task(future, LIVE, location);
         if self.is_shut_down() {
             self.cancel_task(task);
         } else {
@@ -186,8 +259,9 @@ impl Core {
     pub(crate) fn spawn_parked<F: Future<Output = ()> + 'static>(
         &self,
         future: F,
+        location: &'static Location<'static>,
     ) -> Option<Waker> {
-        let task = self.register_task(future, LIVE);
+        let task = self.register_task(future, LIVE, location);
         if self.is_shut_down() {
             self.cancel_task(task);
             return None;
@@ -196,14 +270,19 @@ impl Core {
     }
 
     /// Allocates a task cell and enters it in the registry.
-    fn register_task<F>(&self, future: F, flags: u32) -> TaskRef
+    fn register_task<F>(
+        &self,
+        future: F,
+        flags: u16,
+        location: &'static Location<'static>,
+    ) -> TaskRef
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        let task = TaskRef::new(future, self.id(), flags, &self.cells);
-        let slot = self.tasks.borrow_mut().insert(task);
-        task.header().slot.set(slot);
+        let task = TaskRef::new(future, self.id(), flags, location, &self.cells);
+        self.tasks.borrow_mut().insert(task);
+        crate::metrics::bump(&self.metrics.tasks_spawned);
         task
     }
 
@@ -330,7 +409,7 @@ impl Core {
     /// A task's stage now holds its outcome: take it out of the registry
     /// and settle its handle.
     fn finish_task(&self, task: TaskRef) {
-        self.tasks.borrow_mut().remove(task.header().slot.get());
+        self.tasks.borrow_mut().remove(task);
         self.settle(task);
     }
 

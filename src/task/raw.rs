@@ -22,6 +22,7 @@ use std::alloc::{self, Layout};
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
@@ -34,24 +35,25 @@ use super::waker;
 use crate::context;
 
 /// Loop-side flag: the task is in the microtask ring.
-pub(crate) const SCHEDULED: u32 = 1 << 0;
+pub(crate) const SCHEDULED: u16 = 1 << 0;
 /// Loop-side flag: the task is being polled right now.
-pub(crate) const RUNNING: u32 = 1 << 1;
+pub(crate) const RUNNING: u16 = 1 << 1;
 /// Loop-side flag: the future is still there (not finished, not dropped);
 /// exactly the tasks in the registry have it.
-pub(crate) const LIVE: u32 = 1 << 2;
+pub(crate) const LIVE: u16 = 1 << 2;
 /// Loop-side flag: a `JoinHandle` exists.
-pub(crate) const HANDLE: u32 = 1 << 3;
+pub(crate) const HANDLE: u16 = 1 << 3;
 /// Loop-side flag: `abort` was asked for while the future could not be
 /// dropped at once (it was running, or the runtime was not); the loop drops
 /// it the next time it picks the task up.
-pub(crate) const ABORT: u32 = 1 << 4;
+pub(crate) const ABORT: u16 = 1 << 4;
 /// While any of these is set, the loop holds its reference to the cell.
-const KEEPS_LOOP_REF: u32 = SCHEDULED | RUNNING | LIVE | HANDLE;
+const KEEPS_LOOP_REF: u16 = SCHEDULED | RUNNING | LIVE | HANDLE;
 /// The bits above the flags count the timer-wheel entries that name this
 /// task directly (a `Sleep` polled by its own task): loop-side references
-/// that need no atomic, which also keep the loop reference.
-const TIMER_REF_ONE: u32 = 1 << 8;
+/// that need no atomic, which also keep the loop reference. Eleven bits:
+/// past 2,047 such entries a sleep holds a waker clone instead.
+const TIMER_REF_ONE: u16 = 1 << 5;
 
 /// `state` bit: the task sits in its runtime's remote queue.
 const REMOTE_QUEUED: u32 = 1;
@@ -66,13 +68,19 @@ pub(crate) struct Header {
     state: AtomicU32,
     /// The runtime the task belongs to, for routing wakes.
     pub(crate) runtime_id: u32,
-    /// Loop-side flags (`SCHEDULED`, `RUNNING`, ...); loop thread only.
-    pub(crate) flags: Cell<u32>,
+    /// Loop-side flags (`SCHEDULED`, `RUNNING`, ...) and the timer-entry
+    /// count; loop thread only.
+    pub(crate) flags: Cell<u16>,
+    /// How many tasks held `slot` before this one (mod 2^16): with the slot,
+    /// the task's id.
+    pub(crate) generation: Cell<u16>,
     /// Index in the runtime's task registry while `LIVE`; loop thread only.
     pub(crate) slot: Cell<u32>,
     vtable: &'static TaskVTable,
     /// The waker of whoever awaits the `JoinHandle`; loop thread only.
     pub(crate) awaiter: Cell<Option<Waker>>,
+    /// Where the task was spawned, to name it in reports.
+    pub(crate) location: &'static Location<'static>,
 }
 
 struct TaskVTable {
@@ -112,7 +120,13 @@ impl TaskRef {
 
     /// Allocates a task for `future`, owned by runtime `runtime_id`, with the
     /// loop reference held and `flags` set (they must keep the loop ref).
-    pub(crate) fn new<F>(future: F, runtime_id: u32, flags: u32, cells: &CellCache) -> TaskRef
+    pub(crate) fn new<F>(
+        future: F,
+        runtime_id: u32,
+        flags: u16,
+        location: &'static Location<'static>,
+        cells: &CellCache,
+    ) -> TaskRef
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -124,9 +138,11 @@ impl TaskRef {
                 state: AtomicU32::new(REF_ONE),
                 runtime_id,
                 flags: Cell::new(flags),
+                generation: Cell::new(0),
                 slot: Cell::new(0),
                 vtable: &TaskCell::<F>::VTABLE,
                 awaiter: Cell::new(None),
+                location,
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         };
@@ -202,11 +218,17 @@ impl TaskRef {
         refs.saturating_sub(1) as usize
     }
 
-    /// Takes a loop-side reference for a timer entry naming this task.
-    pub(crate) fn retain_timer_ref(self) {
+    /// Takes a loop-side reference for a timer entry naming this task;
+    /// `false` if the count is full (the entry must hold a waker instead).
+    pub(crate) fn try_retain_timer_ref(self) -> bool {
         let flags = self.header().flags.get();
-        let flags = flags.checked_add(TIMER_REF_ONE).expect("jsloop: too many timers for one task");
-        self.header().flags.set(flags);
+        match flags.checked_add(TIMER_REF_ONE) {
+            Some(flags) => {
+                self.header().flags.set(flags);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Gives back a timer entry's reference; may free the cell.

@@ -11,26 +11,33 @@ use super::raw::TaskRef;
 #[derive(Debug, Default)]
 pub(crate) struct TaskRegistry {
     slots: Vec<Option<TaskRef>>,
-    /// Indices of `None` slots, reused before the vector grows.
-    free: Vec<u32>,
+    /// `None` slots with the generation of their last task, reused before
+    /// the vector grows.
+    free: Vec<(u32, u16)>,
 }
 
 impl TaskRegistry {
-    /// Stores `task`; returns its slot index.
-    pub(crate) fn insert(&mut self, task: TaskRef) -> u32 {
-        if let Some(index) = self.free.pop() {
+    /// Stores `task` and gives it its slot and generation (its id).
+    pub(crate) fn insert(&mut self, task: TaskRef) {
+        let header = task.header();
+        if let Some((index, generation)) = self.free.pop() {
             self.slots[index as usize] = Some(task);
-            return index;
+            header.slot.set(index);
+            header.generation.set(generation.wrapping_add(1));
+            return;
         }
         let index = u32::try_from(self.slots.len()).expect("jsloop: more than u32::MAX live tasks");
         self.slots.push(Some(task));
-        index
+        header.slot.set(index);
     }
 
-    pub(crate) fn remove(&mut self, index: u32) {
-        debug_assert!(self.slots[index as usize].is_some());
+    /// Takes `task` out; its slot's next task gets the next generation.
+    pub(crate) fn remove(&mut self, task: TaskRef) {
+        let header = task.header();
+        let index = header.slot.get();
+        debug_assert!(self.slots[index as usize] == Some(task));
         self.slots[index as usize] = None;
-        self.free.push(index);
+        self.free.push((index, header.generation.get()));
     }
 
     /// Empties the registry, returning every live task (shutdown).

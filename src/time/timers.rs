@@ -14,6 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::Location;
 use std::rc::{Rc, Weak};
 use std::task::Waker;
 use std::time::Duration;
@@ -60,11 +61,8 @@ impl TimerEntry {
     /// when `waker` is its own waker.
     pub(crate) fn waking(waker: &Waker, task: Option<TaskRef>) -> TimerEntry {
         match task {
-            Some(task) => {
-                task.retain_timer_ref();
-                TimerEntry::Task(TimerTask(task))
-            }
-            None => TimerEntry::Wake(waker.clone()),
+            Some(task) if task.try_retain_timer_ref() => TimerEntry::Task(TimerTask(task)),
+            _ => TimerEntry::Wake(waker.clone()),
         }
     }
 
@@ -88,6 +86,8 @@ pub(crate) struct TimerQueue {
     due: RefCell<VecDeque<TimerEntry>>,
     /// Reused buffer the wheel hands its due timers in.
     collected: RefCell<Vec<TimerEntry>>,
+    /// Timers ever inserted (`jsloop::metrics`).
+    armed: Cell<u64>,
 }
 
 impl TimerQueue {
@@ -100,6 +100,7 @@ impl TimerQueue {
         if entry.is_ref() {
             self.refs.set(self.refs.get() + 1);
         }
+        self.armed.set(self.armed.get() + 1);
         self.wheel.borrow_mut().insert(deadline, entry)
     }
 
@@ -133,6 +134,11 @@ impl TimerQueue {
             drop(replaced);
         }
         true
+    }
+
+    /// Timers ever armed.
+    pub(crate) fn armed(&self) -> u64 {
+        self.armed.get()
     }
 
     /// Timers in the wheel (ref'd or not).
@@ -220,7 +226,9 @@ impl TimerQueue {
                         continue;
                     }
                     match timer.callback.take() {
-                        Some(TimerCallback::Once(callback)) => DueTimer::Timeout(callback),
+                        Some(TimerCallback::Once(callback)) => {
+                            DueTimer::Timeout(callback, timer.location)
+                        }
                         Some(TimerCallback::Repeat(callback)) => {
                             // Next deadline from the loop's `now` before the
                             // callback: a slow callback delays later ticks
@@ -279,8 +287,8 @@ pub(crate) enum DueTimer {
     /// A `Sleep` polled by its own task: queue the task (the reference the
     /// entry holds goes back when this is dropped, after).
     Task(TimerTask),
-    /// A `set_timeout` callback.
-    Timeout(Box<dyn FnOnce()>),
+    /// A `set_timeout` callback, and where it was set.
+    Timeout(Box<dyn FnOnce()>, &'static Location<'static>),
     /// A `set_interval` callback; [`TimerQueue::rearm`] after it ran.
     Interval(DueInterval),
 }
@@ -292,11 +300,24 @@ pub(crate) struct DueInterval {
     next: u64,
 }
 
+impl DueInterval {
+    /// Where `set_interval` was called.
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        self.timer.location
+    }
+}
+
 /// Makes a timer: `set_timeout` / `set_interval`.
-fn new_timer(core: &Core, delay: Duration, callback: TimerCallback) -> Timer {
+fn new_timer(
+    core: &Core,
+    delay: Duration,
+    callback: TimerCallback,
+    location: &'static Location<'static>,
+) -> Timer {
     let delay_ms = node_delay_ms(delay);
     let timer = Rc::new(TimerState {
         core: core.weak(),
+        location,
         delay_ms,
         key: Cell::new(None),
         epoch: Cell::new(0),
@@ -327,6 +348,8 @@ enum TimerCallback {
 
 pub(crate) struct TimerState {
     core: Weak<Core>,
+    /// Where `set_timeout` / `set_interval` was called.
+    location: &'static Location<'static>,
     delay_ms: u64,
     /// Where the timer sits in the wheel while armed.
     key: Cell<Option<TimerKey>>,
@@ -365,8 +388,11 @@ pub(crate) struct TimerState {
 ///     println!("1: script");
 /// });
 /// ```
+#[track_caller]
 pub fn set_timeout(delay: Duration, callback: impl FnOnce() + 'static) -> Timer {
-    context::with_current(|core| new_timer(core, delay, TimerCallback::Once(Box::new(callback))))
+    let location = Location::caller();
+    let callback = TimerCallback::Once(Box::new(callback));
+    context::with_current(|core| new_timer(core, delay, callback, location))
 }
 
 /// Runs `callback` every `period`: `setInterval(callback, period)`.
@@ -403,8 +429,11 @@ pub fn set_timeout(delay: Duration, callback: impl FnOnce() + 'static) -> Timer 
 ///     slot.set(Some(interval));
 /// });
 /// ```
+#[track_caller]
 pub fn set_interval(period: Duration, callback: impl FnMut() + 'static) -> Timer {
-    context::with_current(|core| new_timer(core, period, TimerCallback::Repeat(Box::new(callback))))
+    let location = Location::caller();
+    let callback = TimerCallback::Repeat(Box::new(callback));
+    context::with_current(|core| new_timer(core, period, callback, location))
 }
 
 /// Cancels a timeout: `clearTimeout(timer)`. Same as [`Timer::clear`].
