@@ -338,37 +338,39 @@ impl Core {
     /// The microtask checkpoint after a macrotask: next-ticks, then
     /// microtasks, until both queues are empty (`src/microtask.rs`).
     pub(crate) fn checkpoint(&self, main: &mut dyn MainTask) {
+        // Whether to time each item is decided once per checkpoint, not per
+        // item: `TIMED` is a constant inside.
         if self.long_tasks.is_some() {
             let start = Instant::now();
-            self.run_checkpoint(main);
+            self.run_checkpoint::<true>(main);
             add(&self.metrics.checkpoint_nanos, start.elapsed());
         } else {
-            self.run_checkpoint(main);
+            self.run_checkpoint::<false>(main);
         }
     }
 
-    fn run_checkpoint(&self, main: &mut dyn MainTask) {
+    fn run_checkpoint<const TIMED: bool>(&self, main: &mut dyn MainTask) {
         loop {
             while let Some(tick) = self.microtasks.pop_next_tick() {
                 bump(&self.metrics.next_ticks);
-                self.run_callback(tick, Work::NextTick);
+                self.run_callback::<TIMED>(tick, Work::NextTick);
             }
             while let Some(microtask) = self.microtasks.pop() {
                 match microtask {
                     Microtask::Task(task) if task == TaskRef::MAIN => {
                         bump(&self.metrics.task_polls);
-                        self.run_work(|| Work::Main, || main.poll_main());
+                        self.run_item::<TIMED>(|| Work::Main, || main.poll_main());
                     }
                     Microtask::Task(task) => {
                         bump(&self.metrics.task_polls);
-                        self.run_work(
+                        self.run_item::<TIMED>(
                             || Work::Task { id: task.id(), location: task.location() },
                             || self.run_task(task),
                         );
                     }
                     Microtask::Callback(callback) => {
                         bump(&self.metrics.microtasks);
-                        self.run_callback(callback, Work::Microtask);
+                        self.run_callback::<TIMED>(callback, Work::Microtask);
                     }
                 }
             }
@@ -395,16 +397,30 @@ impl Core {
         }
     }
 
-    /// [`run_work`](Core::run_work) for a next-tick or microtask callback,
+    /// [`run_work`](Core::run_work) inside a checkpoint, where `TIMED` says
+    /// whether a long-task handler is set.
+    #[inline(always)]
+    fn run_item<const TIMED: bool>(&self, work: impl FnOnce() -> Work, body: impl FnOnce()) {
+        match &self.long_tasks {
+            Some(watch) if TIMED => self.run_timed(watch, work(), body),
+            _ => body(),
+        }
+    }
+
+    /// [`run_item`](Core::run_item) for a next-tick or microtask callback,
     /// which knows where it was queued.
     #[inline(always)]
-    fn run_callback(&self, callback: Callback, work: fn(&'static Location<'static>) -> Work) {
+    fn run_callback<const TIMED: bool>(
+        &self,
+        callback: Callback,
+        work: fn(&'static Location<'static>) -> Work,
+    ) {
         match &self.long_tasks {
-            None => self.invoke(|| callback.call()),
-            Some(watch) => {
+            Some(watch) if TIMED => {
                 let work = work(callback.location());
                 self.run_timed(watch, work, || self.invoke(|| callback.call()));
             }
+            _ => self.invoke(|| callback.call()),
         }
     }
 

@@ -580,7 +580,6 @@ impl Builder {
     /// };
     /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
     /// ```
-
     pub fn build(self) -> io::Result<Runtime> {
         let pool_size = pool_size(self.worker_threads)?;
         let shared = Shared::register(Poller::new()?);

@@ -32,16 +32,20 @@ use crate::context;
 pub struct JoinHandle<T> {
     /// `None` once the output has been read.
     task: Option<TaskRef>,
-    id: TaskId,
     _output: PhantomData<T>,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: TaskRef) -> Self {
-        JoinHandle { task: Some(task), id: task.id(), _output: PhantomData }
+        JoinHandle { task: Some(task), _output: PhantomData }
     }
 
-    /// The task's id, as long-task reports and traces name it.
+    /// The task's id, as long-task reports name it.
+    ///
+    /// # Panics
+    ///
+    /// Panics once the handle has completed (its output was read), like
+    /// polling it again does: take the id before awaiting the handle.
     ///
     /// # Examples
     ///
@@ -54,7 +58,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn id(&self) -> TaskId {
-        self.id
+        self.task.expect("`JoinHandle::id` called after the handle completed").id()
     }
 
     /// Aborts the task: its future is dropped without being polled again and
