@@ -32,8 +32,9 @@ use std::time::{Duration, Instant};
 use crate::context;
 use crate::immediate::{DueImmediate, ImmediateQueue};
 use crate::io::source::IoSources;
-use crate::metrics::{add, bump, LongTask, LongTaskWatch, LoopCounters, LoopStats, Phase, Work};
+use crate::metrics::{add, bump, LoopCounters, LoopStats, Phase, Work};
 use crate::microtask::{Callback, Microtask, MicrotaskQueues};
+use crate::observe::Observers;
 use crate::pool::WorkerPool;
 use crate::progress::WakeBudget;
 use crate::remote::{self, RemoteEvent, Shared};
@@ -83,8 +84,9 @@ pub(crate) struct Core {
     remote_events: RefCell<VecDeque<RemoteEvent>>,
     /// The loop's counters (`jsloop::metrics`).
     pub(crate) metrics: LoopCounters,
-    /// `Builder::on_long_task`: while set, the loop times every callback.
-    long_tasks: Option<LongTaskWatch>,
+    /// Long-task reports, trace, watchdog (`src/observe.rs`): while any is
+    /// installed, the loop times every callback.
+    observers: Option<Observers>,
     /// A weak handle to this core, for timers and sleeps to find it later.
     weak_self: Weak<Core>,
 }
@@ -109,7 +111,7 @@ impl Core {
         panic_handler: Option<PanicHandler>,
         budget: WakeBudget,
         warnings: bool,
-        long_tasks: Option<LongTaskWatch>,
+        observers: Option<Observers>,
     ) -> Rc<Core> {
         let pool = WorkerPool::new(pool_size, shared.clone());
         Rc::new_cyclic(|weak_self| Core {
@@ -129,7 +131,7 @@ impl Core {
             remote_events: RefCell::default(),
             warnings,
             metrics: LoopCounters::default(),
-            long_tasks,
+            observers,
             weak_self: weak_self.clone(),
         })
     }
@@ -185,7 +187,7 @@ impl Core {
         self.metrics.macrotask(Phase::Script);
         self.run_work(|| Work::Main, || main.poll_main());
         self.checkpoint(&mut main);
-        self.metrics.end_phase(Phase::Script);
+        self.end_phase(Phase::Script);
         loop {
             let done = main.output.is_some();
             if done && mode == Mode::BlockOn {
@@ -218,10 +220,22 @@ impl Core {
 
     /// One turn of the loop: timers, poll, check.
     fn run_iteration(&self, main: &mut Main<'_, impl Future>, mode: Mode) {
-        let stop = |main: &Main<'_, _>| mode == Mode::BlockOn && main.output.is_some();
         bump(&self.metrics.iterations);
+        if let Some(observers) = &self.observers {
+            observers.iteration_started(self);
+        }
+        self.run_phases(main, mode);
+        if let Some(observers) = &self.observers {
+            observers.iteration_ended(self);
+        }
+    }
+
+    /// The phases of one iteration; `block_on` stops after the phase that
+    /// finished main.
+    fn run_phases(&self, main: &mut Main<'_, impl Future>, mode: Mode) {
+        let stop = |main: &Main<'_, _>| mode == Mode::BlockOn && main.output.is_some();
         self.timers_phase(main);
-        self.metrics.end_phase(Phase::Timers);
+        self.end_phase(Phase::Timers);
         if stop(main) {
             return;
         }
@@ -229,12 +243,12 @@ impl Core {
         let main_wakeable =
             mode == Mode::BlockOn && !self.is_alive() && main.waker_held_elsewhere(self);
         self.poll_phase(main, main_wakeable);
-        self.metrics.end_phase(Phase::Poll);
+        self.end_phase(Phase::Poll);
         if stop(main) {
             return;
         }
         self.check_phase(main);
-        self.metrics.end_phase(Phase::Check);
+        self.end_phase(Phase::Check);
     }
 
     /// Runs every timer due at the loop's `now`, a checkpoint after each.
@@ -269,12 +283,18 @@ impl Core {
         if may_block {
             // Time blocked in the poller is idle time, not poll-phase time.
             self.metrics.end_phase(Phase::Poll);
+            if let Some(observers) = &self.observers {
+                observers.poll_waiting(self, timeout);
+            }
         }
         if let Err(error) = self.shared.poller.wait(timeout) {
             panic!("jsloop: waiting on the poller failed: {error}");
         }
         if may_block {
             self.metrics.end_idle();
+            if let Some(observers) = &self.observers {
+                observers.poll_woke(self);
+            }
         }
         // I/O first, as libuv's poll phase runs I/O callbacks (the remote
         // queue is an I/O source too: its eventfd).
@@ -304,6 +324,9 @@ impl Core {
                 }
                 RemoteEvent::JobDone(completion) => {
                     self.run_work(|| Work::Wake, || self.pool.delivered(&*completion));
+                }
+                RemoteEvent::Call(call) => {
+                    self.run_work(|| Work::Wake, || self.invoke(|| call(self)))
                 }
             }
             self.checkpoint(main);
@@ -338,9 +361,9 @@ impl Core {
     /// The microtask checkpoint after a macrotask: next-ticks, then
     /// microtasks, until both queues are empty (`src/microtask.rs`).
     pub(crate) fn checkpoint(&self, main: &mut dyn MainTask) {
-        // Whether to time each item is decided once per checkpoint, not per
-        // item: `TIMED` is a constant inside.
-        if self.long_tasks.is_some() {
+        // Whether to observe each item is decided once per checkpoint, not
+        // per item: `OBSERVED` is a constant inside.
+        if self.observers.is_some() {
             let start = Instant::now();
             self.run_checkpoint::<true>(main);
             add(&self.metrics.checkpoint_nanos, start.elapsed());
@@ -349,28 +372,28 @@ impl Core {
         }
     }
 
-    fn run_checkpoint<const TIMED: bool>(&self, main: &mut dyn MainTask) {
+    fn run_checkpoint<const OBSERVED: bool>(&self, main: &mut dyn MainTask) {
         loop {
             while let Some(tick) = self.microtasks.pop_next_tick() {
                 bump(&self.metrics.next_ticks);
-                self.run_callback::<TIMED>(tick, Work::NextTick);
+                self.run_callback::<OBSERVED>(tick, Work::NextTick);
             }
             while let Some(microtask) = self.microtasks.pop() {
                 match microtask {
                     Microtask::Task(task) if task == TaskRef::MAIN => {
                         bump(&self.metrics.task_polls);
-                        self.run_item::<TIMED>(|| Work::Main, || main.poll_main());
+                        self.run_item::<OBSERVED>(|| Work::Main, || main.poll_main());
                     }
                     Microtask::Task(task) => {
                         bump(&self.metrics.task_polls);
-                        self.run_item::<TIMED>(
+                        self.run_item::<OBSERVED>(
                             || Work::Task { id: task.id(), location: task.location() },
                             || self.run_task(task),
                         );
                     }
                     Microtask::Callback(callback) => {
                         bump(&self.metrics.microtasks);
-                        self.run_callback::<TIMED>(callback, Work::Microtask);
+                        self.run_callback::<OBSERVED>(callback, Work::Microtask);
                     }
                 }
             }
@@ -384,25 +407,36 @@ impl Core {
     /// A phase begins: long-task reports name it.
     fn enter_phase(&self, phase: Phase) {
         self.metrics.phase.set(phase);
-    }
-
-    /// Runs one callback or task poll: the one place the loop times what it
-    /// runs. Without a long-task handler this is a single branch; `work`
-    /// names what runs and is only asked for when timing.
-    #[inline(always)]
-    fn run_work(&self, work: impl FnOnce() -> Work, body: impl FnOnce()) {
-        match &self.long_tasks {
-            None => body(),
-            Some(watch) => self.run_timed(watch, work(), body),
+        if let Some(observers) = &self.observers {
+            observers.phase_started(self, phase);
         }
     }
 
-    /// [`run_work`](Core::run_work) inside a checkpoint, where `TIMED` says
-    /// whether a long-task handler is set.
+    /// A phase ended: its time is counted.
+    fn end_phase(&self, phase: Phase) {
+        self.metrics.end_phase(phase);
+        if let Some(observers) = &self.observers {
+            observers.phase_ended(self, phase);
+        }
+    }
+
+    /// Runs one callback or task poll: the one place the loop observes what
+    /// it runs. Without observers this is a single branch; `work` names
+    /// what runs and is only asked for when observed.
     #[inline(always)]
-    fn run_item<const TIMED: bool>(&self, work: impl FnOnce() -> Work, body: impl FnOnce()) {
-        match &self.long_tasks {
-            Some(watch) if TIMED => self.run_timed(watch, work(), body),
+    fn run_work(&self, work: impl FnOnce() -> Work, body: impl FnOnce()) {
+        match &self.observers {
+            None => body(),
+            Some(observers) => observers.run_item(self, work(), body),
+        }
+    }
+
+    /// [`run_work`](Core::run_work) inside a checkpoint, where `OBSERVED`
+    /// says whether observers are installed.
+    #[inline(always)]
+    fn run_item<const OBSERVED: bool>(&self, work: impl FnOnce() -> Work, body: impl FnOnce()) {
+        match &self.observers {
+            Some(observers) if OBSERVED => observers.run_item(self, work(), body),
             _ => body(),
         }
     }
@@ -410,35 +444,23 @@ impl Core {
     /// [`run_item`](Core::run_item) for a next-tick or microtask callback,
     /// which knows where it was queued.
     #[inline(always)]
-    fn run_callback<const TIMED: bool>(
+    fn run_callback<const OBSERVED: bool>(
         &self,
         callback: Callback,
         work: fn(&'static Location<'static>) -> Work,
     ) {
-        match &self.long_tasks {
-            Some(watch) if TIMED => {
+        match &self.observers {
+            Some(observers) if OBSERVED => {
                 let work = work(callback.location());
-                self.run_timed(watch, work, || self.invoke(|| callback.call()));
+                observers.run_item(self, work, || self.invoke(|| callback.call()));
             }
             _ => self.invoke(|| callback.call()),
         }
     }
 
-    #[inline(never)]
-    fn run_timed(&self, watch: &LongTaskWatch, work: Work, body: impl FnOnce()) {
-        let start = Instant::now();
-        body();
-        let duration = start.elapsed();
-        if duration >= watch.threshold {
-            let report = LongTask { work, duration, phase: self.metrics.phase.get() };
-            // A handler that panics is an uncaught panic like any callback's.
-            self.invoke(|| (watch.handler)(&report));
-        }
-    }
-
     /// A snapshot of the counters (`jsloop::metrics::stats`).
     pub(crate) fn stats(&self) -> LoopStats {
-        let mut stats = self.metrics.stats(self.long_tasks.is_some());
+        let mut stats = self.metrics.stats(self.observers.is_some());
         stats.tasks_alive = self.tasks.borrow().len() as u64;
         stats.timers_armed = self.timers.armed();
         let (queued, in_flight, done) = self.pool.job_counts();

@@ -99,6 +99,7 @@ mod listeners;
 pub mod metrics;
 mod microtask;
 pub mod net;
+mod observe;
 mod pool;
 mod progress;
 pub mod promise;

@@ -26,6 +26,10 @@ pub(crate) enum RemoteEvent {
     WakeMain,
     /// A worker-pool job finished.
     JobDone(std::sync::Arc<dyn crate::pool::Completion>),
+    /// Another thread asked the loop to run this in its poll phase (a task
+    /// dump, for one). Dropping it unrun (the runtime shut down) is how the
+    /// asker learns there is no loop to answer.
+    Call(Box<dyn FnOnce(&crate::event_loop::Core) + Send>),
 }
 
 impl std::fmt::Debug for RemoteEvent {
@@ -34,6 +38,7 @@ impl std::fmt::Debug for RemoteEvent {
             RemoteEvent::Wake(task) => f.debug_tuple("Wake").field(task).finish(),
             RemoteEvent::WakeMain => f.write_str("WakeMain"),
             RemoteEvent::JobDone(_) => f.write_str("JobDone"),
+            RemoteEvent::Call(_) => f.write_str("Call"),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::io;
 use std::panic::Location;
 
 use crate::metrics::{EventLoopUtilization, LongTask, LongTaskWatch, LoopStats};
+use crate::observe::{LoopObserver, Observers};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -359,7 +360,8 @@ pub struct Builder {
     panic_handler: Option<PanicHandler>,
     strict_microtasks: bool,
     warnings: Option<bool>,
-    long_tasks: Option<LongTaskWatch>,
+    /// Long-task watch, trace, watchdog: see `src/observe.rs`.
+    observers: Vec<Box<dyn LoopObserver>>,
 }
 
 impl Builder {
@@ -561,7 +563,7 @@ impl Builder {
         threshold: Duration,
         handler: impl Fn(&LongTask) + 'static,
     ) -> Builder {
-        self.long_tasks = Some(LongTaskWatch { threshold, handler: Box::new(handler) });
+        self.observers.push(Box::new(LongTaskWatch { threshold, handler: Box::new(handler) }));
         self
     }
 
@@ -592,7 +594,7 @@ impl Builder {
             self.panic_handler,
             budget,
             warn,
-            self.long_tasks,
+            Observers::new(self.observers),
         );
         Ok(Runtime { core })
     }
@@ -606,7 +608,7 @@ impl fmt::Debug for Builder {
             .field("on_uncaught_panic", &self.panic_handler.is_some())
             .field("strict_microtasks", &self.strict_microtasks)
             .field("warnings", &self.warnings)
-            .field("on_long_task", &self.long_tasks.as_ref().map(|watch| watch.threshold))
+            .field("observers", &self.observers.len())
             .finish()
     }
 }
