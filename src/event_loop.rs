@@ -162,6 +162,16 @@ impl Core {
         }
     }
 
+    /// A task panicked and nobody will read its `JoinHandle` (it was
+    /// detached, or dropped unread): the uncaught handler gets the panic.
+    /// Without a handler the loop goes on, as tokio's does (the panic hook
+    /// printed the panic when it happened); at shutdown it is dropped.
+    pub(crate) fn unawaited_panic(&self, payload: Box<dyn Any + Send>) {
+        if let (Some(handler), false) = (&self.panic_handler, self.is_shut_down()) {
+            handler(payload);
+        }
+    }
+
     /// The loop's liveness rule (see the module doc).
     pub(crate) fn is_alive(&self) -> bool {
         self.timers.has_refs()

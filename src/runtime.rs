@@ -431,9 +431,13 @@ impl Builder {
 
     /// Handles panics that escape callbacks (timers, immediates, microtasks,
     /// next-ticks) instead of propagating them out of `run` / `block_on`:
-    /// Node's `process.on('uncaughtException')`. The loop carries on. (A
-    /// panic inside a task is always caught and reported by its
-    /// `JoinHandle`.)
+    /// Node's `process.on('uncaughtException')`. The loop carries on.
+    ///
+    /// A panic inside a task is caught and reported by its `JoinHandle`; if
+    /// nobody will read that handle (the task was detached, or the handle is
+    /// dropped unread while the runtime runs), the panic is uncaught and
+    /// comes here too, instead of vanishing. Without a handler such a panic
+    /// only shows through the panic hook's message, and the loop goes on.
     ///
     /// # Examples
     ///

@@ -131,3 +131,84 @@ fn panicking_drop_of_an_aborted_future_is_reported_as_a_panic() {
         assert!(handle.await.unwrap_err().is_panic());
     });
 }
+
+/// A runtime whose uncaught panics are collected as strings.
+fn catching() -> (jsloop::Runtime, Rc<RefCell<Vec<String>>>) {
+    let caught: Rc<RefCell<Vec<String>>> = Rc::default();
+    let rt = jsloop::Runtime::builder()
+        .on_uncaught_panic({
+            let caught = caught.clone();
+            move |payload| {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                caught.borrow_mut().push(message);
+            }
+        })
+        .build()
+        .unwrap();
+    (rt, caught)
+}
+
+#[test]
+fn a_detached_task_s_panic_goes_to_the_uncaught_handler() {
+    let (rt, caught) = catching();
+    let after = Rc::new(Cell::new(false));
+    rt.run({
+        let after = after.clone();
+        async move {
+            jsloop::spawn(async { panic!("nobody awaits me") });
+            jsloop::yield_to_loop().await;
+            after.set(true);
+        }
+    });
+    assert!(after.get(), "the loop went on");
+    assert_eq!(*caught.borrow(), ["nobody awaits me"]);
+}
+
+#[test]
+fn a_handle_dropped_unread_after_its_task_panicked_reports_the_panic() {
+    let (rt, caught) = catching();
+    rt.block_on(async {
+        let handle = jsloop::spawn(async { panic!("dropped unread") });
+        jsloop::yield_now().await; // the task ran and panicked
+        assert!(handle.is_finished());
+        drop(handle);
+    });
+    assert_eq!(*caught.borrow(), ["dropped unread"]);
+}
+
+#[test]
+fn an_awaited_panic_and_an_ok_detached_task_are_not_uncaught() {
+    let (rt, caught) = catching();
+    rt.block_on(async {
+        let error = jsloop::spawn(async { panic!("awaited") }).await.unwrap_err();
+        assert!(error.is_panic());
+        jsloop::spawn(async {});
+        drop(jsloop::spawn(async { 5 }));
+        jsloop::yield_to_loop().await;
+    });
+    assert!(caught.borrow().is_empty(), "{:?}", caught.borrow());
+}
+
+#[test]
+fn tasks_dropped_at_shutdown_do_not_report() {
+    let (rt, caught) = catching();
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("in a destructor at shutdown");
+        }
+    }
+    rt.block_on(async {
+        jsloop::spawn(async {
+            let _guard = PanicOnDrop;
+            std::future::pending::<()>().await;
+        });
+        jsloop::yield_now().await;
+    });
+    drop(rt);
+    assert!(caught.borrow().is_empty(), "{:?}", caught.borrow());
+}

@@ -155,12 +155,19 @@ impl<T> JoinHandle<T> {
             drop(header.awaiter.take());
             let flags = header.flags.get() & !HANDLE;
             header.flags.set(flags);
+            let mut unawaited = None;
             if flags & LIVE == 0 && !output_read {
                 // Nobody will read the output: drop it here, on the loop
                 // thread, where a `!Send` output may be dropped.
-                task.drop_output();
+                unawaited = task.drop_output();
             }
+            let runtime_id = header.runtime_id;
             task.release_if_unused();
+            if let Some(payload) = unawaited {
+                // Outside its running runtime there is nobody to tell (the
+                // panic hook printed the panic when it happened).
+                context::with_core_of(runtime_id, |core| core.unawaited_panic(payload));
+            }
         }
     }
 }

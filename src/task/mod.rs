@@ -428,14 +428,18 @@ impl Core {
         let header = task.header();
         let flags = header.flags.get() & !(LIVE | ABORT);
         header.flags.set(flags);
+        let mut unawaited = None;
         if flags & HANDLE == 0 {
-            task.drop_output();
+            unawaited = task.drop_output();
         } else if let Some(awaiter) = header.awaiter.take() {
             // Awaiting a handle is awaiting a promise: Node's rule, unbudgeted.
             self.microtasks.budget.refund_wake();
             awaiter.wake();
         }
         task.release_if_unused();
+        if let Some(payload) = unawaited {
+            self.unawaited_panic(payload);
+        }
     }
 
     /// Called for a task taken off the ring without being run (shutdown).

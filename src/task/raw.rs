@@ -19,6 +19,7 @@
 //!   queues the task for the loop.
 
 use std::alloc::{self, Layout};
+use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -87,7 +88,7 @@ struct TaskVTable {
     poll: unsafe fn(NonNull<Header>) -> bool,
     drop_future: unsafe fn(NonNull<Header>),
     take_output: unsafe fn(NonNull<Header>, *mut ()),
-    drop_output: unsafe fn(NonNull<Header>),
+    drop_output: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
     dealloc: unsafe fn(NonNull<Header>),
     /// The future's type, to name the task in diagnostics.
     type_name: fn() -> &'static str,
@@ -194,8 +195,11 @@ impl TaskRef {
         (self.header().vtable.type_name)()
     }
 
-    /// Drops an output nobody will read (a finished task's handle is gone).
-    pub(crate) fn drop_output(self) {
+    /// Drops an output nobody will read (a finished task's handle is gone),
+    /// handing back the payload if the task panicked: nobody will see that
+    /// panic otherwise.
+    #[must_use = "a panic nobody awaited goes to the uncaught handler"]
+    pub(crate) fn drop_output(self) -> Option<Box<dyn Any + Send>> {
         // SAFETY: loop thread, cell alive; a no-op unless the stage holds output.
         unsafe { (self.header().vtable.drop_output)(self.0) }
     }
@@ -423,10 +427,14 @@ where
         }
     }
 
-    unsafe fn drop_output(ptr: NonNull<Header>) {
+    unsafe fn drop_output(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
         let stage = Self::stage(ptr);
-        if matches!(stage, Stage::Ready(_) | Stage::Failed(_)) {
-            *stage = Stage::Consumed;
+        if !matches!(stage, Stage::Ready(_) | Stage::Failed(_)) {
+            return None;
+        }
+        match std::mem::replace(stage, Stage::Consumed) {
+            Stage::Failed(error) => error.try_into_panic().ok(),
+            _ => None,
         }
     }
 
