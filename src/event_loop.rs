@@ -166,6 +166,8 @@ impl Core {
     /// detached, or dropped unread): the uncaught handler gets the panic.
     /// Without a handler the loop goes on, as tokio's does (the panic hook
     /// printed the panic when it happened); at shutdown it is dropped.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn unawaited_panic(&self, payload: Box<dyn Any + Send>) {
         if let (Some(handler), false) = (&self.panic_handler, self.is_shut_down()) {
             handler(payload);

@@ -155,21 +155,27 @@ impl<T> JoinHandle<T> {
             drop(header.awaiter.take());
             let flags = header.flags.get() & !HANDLE;
             header.flags.set(flags);
-            let mut unawaited = None;
             if flags & LIVE == 0 && !output_read {
                 // Nobody will read the output: drop it here, on the loop
                 // thread, where a `!Send` output may be dropped.
-                unawaited = task.drop_output();
+                if let Some(payload) = task.drop_output() {
+                    return report_unread_panic(task, payload);
+                }
             }
-            let runtime_id = header.runtime_id;
             task.release_if_unused();
-            if let Some(payload) = unawaited {
-                // Outside its running runtime there is nobody to tell (the
-                // panic hook printed the panic when it happened).
-                context::with_core_of(runtime_id, |core| core.unawaited_panic(payload));
-            }
         }
     }
+}
+
+/// A finished task's panic that its dropped handle never read: uncaught.
+/// Outside its running runtime there is nobody to tell (the panic hook
+/// printed the panic when it happened).
+#[cold]
+#[inline(never)]
+fn report_unread_panic(task: TaskRef, payload: Box<dyn std::any::Any + Send>) {
+    let runtime_id = task.header().runtime_id;
+    task.release_if_unused();
+    context::with_core_of(runtime_id, |core| core.unawaited_panic(payload));
 }
 
 impl<T> Drop for JoinHandle<T> {
