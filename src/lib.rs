@@ -96,6 +96,8 @@ mod immediate;
 pub mod io;
 mod keep_alive;
 mod listeners;
+// What the loop can tell about itself (Node's `perf_hooks`); documented in `metrics/mod.rs`.
+pub mod metrics;
 mod microtask;
 pub mod net;
 mod pool;
