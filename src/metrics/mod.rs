@@ -5,7 +5,8 @@
 //! `performance.eventLoopUtilization()`) and [`stats`] (a [`LoopStats`]
 //! snapshot). [`LongTask`] reports, from
 //! [`Builder::on_long_task`](crate::Builder::on_long_task), name the
-//! [`Work`] that held the loop.
+//! [`Work`] that held the loop. Off until asked for:
+//! [`monitor_event_loop_delay`] (Node's `perf_hooks.monitorEventLoopDelay`).
 //!
 //! The loop (`src/event_loop.rs`) feeds all of it; this module only keeps
 //! the counts.
@@ -15,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use crate::context;
 
+mod delay;
 mod long_task;
+pub use delay::{monitor_event_loop_delay, EventLoopDelay};
 pub(crate) use long_task::LongTaskWatch;
 pub use long_task::{LongTask, Phase, Work};
 
