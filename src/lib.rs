@@ -82,6 +82,18 @@
 //! | `AbortController` / `AbortSignal` | [`AbortController`] / [`AbortSignal`], [`abortable`] |
 //! | `net.createServer` / `net.connect` / `dgram` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], Unix sockets |
 //! | a libuv handle on any descriptor | [`io::Async`] |
+//! | `performance.eventLoopUtilization()`, `monitorEventLoopDelay()` | [`metrics::event_loop_utilization`], [`metrics::monitor_event_loop_delay`] |
+//!
+//! # Observing the loop
+//!
+//! [`metrics`] is always on: utilization (idle is time blocked in the
+//! poller), a [`metrics::LoopStats`] snapshot of counts and phase times, and
+//! an event-loop delay histogram once asked for. Every task records where it
+//! was spawned and every callback where it was registered, so reports name
+//! them: [`Builder::on_long_task`] reports each callback or task poll that
+//! held the loop too long, with its [`metrics::Work`] and [`metrics::Phase`].
+//! While such an observer is installed the loop reads the clock around
+//! everything it runs; without one it pays one branch per checkpoint.
 //!
 //! `run` has Node's semantics (it returns once the loop is idle);
 //! [`block_on`] has tokio's (it returns when its future is done).
