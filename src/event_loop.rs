@@ -149,6 +149,11 @@ impl Core {
         self.shut_down.get()
     }
 
+    /// The installed observers (task dumps ask the task tracker among them).
+    pub(crate) fn observers(&self) -> Option<&Observers> {
+        self.observers.as_ref()
+    }
+
     /// Runs a callback (timer, immediate, microtask, next-tick), handing a
     /// panic to the handler if there is one.
     pub(crate) fn invoke(&self, callback: impl FnOnce()) {

@@ -102,6 +102,7 @@
 
 pub mod abort;
 mod context;
+pub mod dump;
 mod event_loop;
 pub mod fs;
 mod immediate;

@@ -66,6 +66,11 @@ impl<T> Listeners<T> {
         self.entries.iter().filter(|(_, listener)| listener.is_some()).map(|(key, _)| *key)
     }
 
+    /// The listeners present, in the order they were added.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().filter_map(|(_, listener)| listener.as_ref())
+    }
+
     /// Takes out every listener, in the order they were added.
     pub(crate) fn take_all(&mut self) -> impl Iterator<Item = T> {
         self.holes = 0;

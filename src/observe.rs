@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::event_loop::Core;
 use crate::metrics::{LongTask, LongTaskWatch, Phase, Work};
+use crate::task::TaskId;
 
 /// One observer of the loop. Every hook has an empty default; all run on
 /// the loop thread, in the order observers were installed.
@@ -34,6 +35,21 @@ pub(crate) trait LoopObserver {
     fn item_started(&self, _core: &Core, _work: &Work, _at: Instant) {}
     /// `work` ran from `started` to `ended`.
     fn item_ended(&self, _core: &Core, _work: &Work, _started: Instant, _ended: Instant) {}
+    /// Not a hook but a question a task dump asks: what this observer
+    /// recorded of task `id`'s polls. The task tracker answers
+    /// (`Builder::track_tasks`); the others know nothing.
+    fn task_polls(&self, _id: TaskId) -> Option<TaskPolls> {
+        None
+    }
+}
+
+/// What the task tracker knows of one task's polls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TaskPolls {
+    /// When its first poll began (`None`: not polled yet).
+    pub(crate) first: Option<Instant>,
+    /// How many polls began, the one running included.
+    pub(crate) count: u64,
 }
 
 /// Every observer of one runtime.
@@ -76,6 +92,12 @@ impl Observers {
     pub(crate) fn poll_woke(&self, core: &Core) {
         let at = Instant::now();
         self.list.iter().for_each(|o| o.poll_woke(core, at));
+    }
+
+    /// The first observer's answer about task `id` (see
+    /// [`LoopObserver::task_polls`]).
+    pub(crate) fn task_polls(&self, id: TaskId) -> Option<TaskPolls> {
+        self.list.iter().find_map(|o| o.task_polls(id))
     }
 
     /// Runs `body` as `work`, timed, between the item hooks.

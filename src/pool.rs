@@ -291,6 +291,12 @@ impl<F, T> Future for WaitForJob<F, T> {
     }
 }
 
+/// The type name of a job's waiting task, with placeholder generics: task
+/// dumps recognise a task waiting on a worker-pool job by its future's type.
+pub(crate) fn job_waiter_type_name() -> &'static str {
+    std::any::type_name::<WaitForJob<(), ()>>()
+}
+
 impl<F, T> Drop for WaitForJob<F, T> {
     fn drop(&mut self) {
         // Aborted (or the runtime is going away): a job not yet started

@@ -14,6 +14,7 @@ use std::time::Duration;
 use futures_task::{FutureObj, LocalFutureObj, LocalSpawn, Spawn, SpawnError};
 
 use crate::context;
+use crate::dump::{self, DumpHandle, TaskDump};
 use crate::event_loop::{Core, Mode, PanicHandler};
 use crate::keep_alive::KeepAlive;
 use crate::pool::pool_size;
@@ -297,6 +298,47 @@ impl Runtime {
         self.core.microtasks.budget.deferred()
     }
 
+    /// A [`TaskDump`] of this runtime's live tasks: their states, and what
+    /// each waits on (see [`jsloop::dump`](crate::dump)). Works before,
+    /// between and after `run` / `block_on` calls; inside the loop, use
+    /// [`Handle::dump`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// let task = rt.spawn(async {});
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks()[0].id(), task.id());
+    /// println!("{dump}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        dump::scan::take(&self.core)
+    }
+
+    /// A `Send` handle that takes this runtime's [`TaskDump`]s from other
+    /// threads (see [`DumpHandle`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// let dumps = rt.dump_handle();
+    /// let guard = rt.keep_alive(); // keeps the loop running for the question
+    /// let watcher = std::thread::spawn(move || {
+    ///     let dump = dumps.dump();
+    ///     drop(guard);
+    ///     dump
+    /// });
+    /// rt.run(async {});
+    /// assert!(watcher.join().unwrap()?.tasks().is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump_handle(&self) -> DumpHandle {
+        DumpHandle::new(self.core.id())
+    }
+
     /// Drops the runtime, giving worker-pool jobs that are still running up
     /// to `timeout` to finish. (Plain `drop` gives them none: idle workers
     /// are joined, running ones are left to finish on their own threads and
@@ -360,6 +402,8 @@ pub struct Builder {
     panic_handler: Option<PanicHandler>,
     strict_microtasks: bool,
     warnings: Option<bool>,
+    /// `track_tasks`: install the task tracker.
+    track_tasks: bool,
     /// Long-task watch, trace, watchdog: see `src/observe.rs`.
     observers: Vec<Box<dyn LoopObserver>>,
 }
@@ -571,6 +615,40 @@ impl Builder {
         self
     }
 
+    /// Keeps, for [task dumps](crate::dump), when each task was first
+    /// polled and how many polls it has had: [`TaskInfo::age`] and
+    /// [`TaskInfo::polls`] are `None` without it.
+    ///
+    /// The task itself stays the same size: the record lives beside the
+    /// loop, one entry per registry slot, updated as each poll begins. Like
+    /// [`on_long_task`](Builder::on_long_task), it makes the loop read the
+    /// clock around every callback and poll; off (the default), it costs
+    /// nothing.
+    ///
+    /// [`TaskInfo::age`]: crate::dump::TaskInfo::age
+    /// [`TaskInfo::polls`]: crate::dump::TaskInfo::polls
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::builder().track_tasks(true).build()?;
+    /// let handle = rt.handle();
+    /// rt.block_on(async move {
+    ///     let task = jsloop::spawn(std::future::pending::<()>());
+    ///     jsloop::yield_now().await;
+    ///     let dump = handle.dump();
+    ///     let info = dump.task(task.id()).unwrap();
+    ///     assert_eq!(info.polls(), Some(1));
+    ///     assert!(info.age().is_some());
+    ///     task.abort();
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn track_tasks(mut self, track: bool) -> Builder {
+        self.track_tasks = track;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -591,6 +669,10 @@ impl Builder {
         let shared = Shared::register(Poller::new()?);
         let warn = self.warnings.unwrap_or(cfg!(debug_assertions));
         let budget = WakeBudget::new(self.strict_microtasks, warn);
+        let mut observers = self.observers;
+        if self.track_tasks {
+            observers.push(Box::<dump::tracker::TaskTracker>::default());
+        }
         let core = Core::new(
             shared,
             pool_size,
@@ -598,7 +680,7 @@ impl Builder {
             self.panic_handler,
             budget,
             warn,
-            Observers::new(self.observers),
+            Observers::new(observers),
         );
         Ok(Runtime { core })
     }
@@ -612,6 +694,7 @@ impl fmt::Debug for Builder {
             .field("on_uncaught_panic", &self.panic_handler.is_some())
             .field("strict_microtasks", &self.strict_microtasks)
             .field("warnings", &self.warnings)
+            .field("track_tasks", &self.track_tasks)
             .field("observers", &self.observers.len())
             .finish()
     }
@@ -683,6 +766,54 @@ impl Handle {
         F::Output: 'static,
     {
         self.core.spawn(future, Location::caller())
+    }
+
+    /// A [`TaskDump`] of the runtime's live tasks (see
+    /// [`jsloop::dump`](crate::dump)): callable anywhere on the loop thread
+    /// — in the main future, inside a task's poll (that task shows as
+    /// running), in a callback, or outside `run`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsloop::dump::{TaskState, WaitingOn};
+    ///
+    /// let rt = jsloop::Runtime::new()?;
+    /// let handle = rt.handle();
+    /// rt.block_on(async move {
+    ///     let sleeper = jsloop::spawn(jsloop::time::sleep(Duration::from_secs(60)));
+    ///     let queued = jsloop::spawn(async {});
+    ///     let dump = handle.dump();
+    ///     assert_eq!(dump.task(queued.id()).unwrap().state(), TaskState::Queued);
+    ///     jsloop::yield_now().await;
+    ///     let dump = handle.dump();
+    ///     let sleeping = dump.task(sleeper.id()).unwrap();
+    ///     assert!(matches!(sleeping.waiting_on(), Some(WaitingOn::Timer { .. })));
+    ///     sleeper.abort();
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        dump::scan::take(&self.core)
+    }
+
+    /// A `Send` handle that takes the runtime's [`TaskDump`]s from other
+    /// threads (see [`DumpHandle`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// let dumps = rt.handle().dump_handle();
+    /// let asker = std::thread::spawn(move || dumps.dump());
+    /// drop(rt); // the question is dropped unanswered
+    /// let error = asker.join().unwrap().unwrap_err();
+    /// assert_eq!(error.kind(), std::io::ErrorKind::NotConnected);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump_handle(&self) -> DumpHandle {
+        DumpHandle::new(self.core.id())
     }
 
     #[track_caller]

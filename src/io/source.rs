@@ -26,7 +26,7 @@ use std::io;
 use std::os::fd::AsFd;
 #[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
 use std::os::fd::AsRawFd;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -47,6 +47,9 @@ const RUNTIME_GONE: &str = "the jsloop runtime this socket was registered with i
 /// A socket registered with the loop's poller.
 pub(crate) struct Source {
     key: usize,
+    /// The descriptor watched, to name the socket in task dumps (only
+    /// read by them; `Async` owns it).
+    fd: RawFd,
     core: Weak<Core>,
     directions: RefCell<[Direction; 2]>,
     /// Waiting on this source keeps the loop alive.
@@ -128,6 +131,26 @@ impl IoSources {
         self.waiting.set(self.waiting.get().wrapping_add_signed(delta));
     }
 
+    /// Shows a task dump every waiter of every open socket: its
+    /// descriptor, direction ([`READ`] / [`WRITE`]) and waker. Sources and
+    /// directions that are being changed right now (a foreign waker's
+    /// `clone` can run inside `poll_ready`) are skipped, never panicked on.
+    pub(crate) fn visit_waiters(&self, mut visit: impl FnMut(RawFd, usize, &Waker)) {
+        // Upgraded first and inspected after the table's borrow ends.
+        let sources: Vec<Rc<Source>> = match self.slots.try_borrow() {
+            Ok(slots) => slots.iter().flatten().filter_map(Weak::upgrade).collect(),
+            Err(_) => return,
+        };
+        for source in &sources {
+            let Ok(directions) = source.directions.try_borrow() else { continue };
+            for (direction, entry) in directions.iter().enumerate() {
+                for waker in entry.waiters.iter().chain(&entry.poller) {
+                    visit(source.fd, direction, waker);
+                }
+            }
+        }
+    }
+
     /// The loop closed one of its descriptors: whoever waits for a free one
     /// may retry now.
     pub(crate) fn descriptor_closed(&self) {
@@ -201,6 +224,7 @@ impl Source {
             }
             let source = Rc::new(Source {
                 key,
+                fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
                 core: core.weak(),
                 directions: RefCell::default(),
                 refd: Cell::new(true),

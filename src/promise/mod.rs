@@ -47,6 +47,8 @@ mod state;
 pub mod tuple;
 mod wake_set;
 
+pub(crate) use reaction::reaction_type_name;
+
 pub use combinators::{all, all_settled, any, race, AggregateError};
 pub use js_promise::{Promise, PromiseFuture};
 pub use resolvers::{Reject, Resolve};

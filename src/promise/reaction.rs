@@ -58,6 +58,12 @@ where
     }
 }
 
+/// The type name of a reaction's task, with placeholder generics: task
+/// dumps recognise a task waiting on a promise by its future's type.
+pub(crate) fn reaction_type_name() -> &'static str {
+    std::any::type_name::<Reaction<(), (), (), (), ()>>()
+}
+
 /// A panic in promise code (a reaction callback, a `Promise::spawn` body)
 /// has no rejection to become, since the error type is the user's: it is
 /// an uncaught exception instead. It is rethrown from a microtask, so it

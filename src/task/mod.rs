@@ -196,6 +196,12 @@ impl TaskId {
     pub fn as_u64(self) -> u64 {
         u64::from(self.generation) << 32 | u64::from(self.slot)
     }
+
+    /// The task's registry slot: an index for per-task side tables (task
+    /// tracking), which check the whole id against a later task in the slot.
+    pub(crate) fn slot(self) -> usize {
+        self.slot as usize
+    }
 }
 
 impl std::fmt::Display for TaskId {

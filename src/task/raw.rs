@@ -222,6 +222,12 @@ impl TaskRef {
         refs.saturating_sub(1) as usize
     }
 
+    /// Whether a wake from another thread has queued the task for the
+    /// poll phase (task dumps count it as queued).
+    pub(crate) fn is_remote_queued(self) -> bool {
+        self.header().state.load(Ordering::Acquire) & REMOTE_QUEUED != 0
+    }
+
     /// Takes a loop-side reference for a timer entry naming this task;
     /// `false` if the count is full (the entry must hold a waker instead).
     pub(crate) fn try_retain_timer_ref(self) -> bool {

@@ -146,6 +146,20 @@ impl TimerQueue {
         self.wheel.borrow().len()
     }
 
+    /// Shows a task dump every pending entry with its deadline tick
+    /// (`None`: already due, collected by the running timers phase). Skips
+    /// a part of the queue that is being changed right now (a foreign
+    /// waker's `clone` can run inside [`update_waker`](Self::update_waker)):
+    /// a dump never panics on a busy `RefCell`.
+    pub(crate) fn visit(&self, mut visit: impl FnMut(Option<u64>, &TimerEntry)) {
+        if let Ok(wheel) = self.wheel.try_borrow() {
+            wheel.iter().for_each(|(deadline, entry)| visit(Some(deadline), entry));
+        }
+        if let Ok(due) = self.due.try_borrow() {
+            due.iter().for_each(|entry| visit(None, entry));
+        }
+    }
+
     /// Ref'd timers are pending, or due timers a panic left behind.
     pub(crate) fn has_refs(&self) -> bool {
         self.refs.get() != 0 || !self.due.borrow().is_empty()

@@ -268,6 +268,12 @@ impl<T> TimerWheel<T> {
         self.len
     }
 
+    /// Every pending timer with its deadline, in no particular order (task
+    /// dumps look for the sleeps of their tasks). O(entries).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &T)> + '_ {
+        self.entries.iter().filter_map(|e| Some((e.deadline, e.value.as_ref()?)))
+    }
+
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
