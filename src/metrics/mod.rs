@@ -151,9 +151,11 @@ pub fn stats() -> LoopStats {
 /// Counts and times of a runtime's loop since it was built.
 ///
 /// The times are real time (also under virtual time). A phase's time
-/// includes the checkpoints after its macrotasks; `checkpoints` is measured
-/// on its own only while the loop times every callback (a long-task
-/// handler is set), because that needs two clock reads per macrotask.
+/// includes the checkpoints after its macrotasks; `checkpoint_time` is
+/// measured on its own only while the loop times every callback (an
+/// observer is installed: [`Builder::on_long_task`](crate::Builder::on_long_task),
+/// a trace, the stall watchdog or task tracking), because that needs two
+/// clock reads per macrotask.
 ///
 /// # Examples
 ///
