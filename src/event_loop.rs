@@ -86,7 +86,7 @@ pub(crate) struct Core {
     pub(crate) metrics: LoopCounters,
     /// Long-task reports, trace, watchdog (`src/observe.rs`): while any is
     /// installed, the loop times every callback.
-    observers: Option<Observers>,
+    pub(crate) observers: Option<Observers>,
     /// A weak handle to this core, for timers and sleeps to find it later.
     weak_self: Weak<Core>,
 }

@@ -122,6 +122,7 @@ mod runtime;
 mod sync;
 mod task;
 pub mod time;
+pub mod trace;
 
 /// The remote-wake handshake, exposed for the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]

@@ -123,6 +123,20 @@ impl MicrotaskQueues {
         self.ring.borrow().is_empty() && self.next_ticks.borrow().is_empty()
     }
 
+    /// Entries on the microtask ring (the trace's queue depth).
+    pub(crate) fn len(&self) -> usize {
+        self.ring.borrow().len()
+    }
+
+    /// Shows `visit` the ring's entries from position `from` on: with
+    /// `from` the ring's length before an item ran, what that item queued
+    /// (nothing pops while an item runs). Loop thread; `visit` must not
+    /// queue anything.
+    pub(crate) fn visit_from(&self, from: usize, visit: impl FnMut(&Microtask)) {
+        let ring = self.ring.borrow();
+        ring.range(from.min(ring.len())..).for_each(visit);
+    }
+
     /// After a burst (say a million spawns at once) the empty ring would keep
     /// its peak capacity forever; give most of it back.
     fn trim(&self) {

@@ -7,6 +7,7 @@
 //! (per checkpoint for the items inside it); with some, it reads the clock
 //! around each item once and hands both instants to every observer.
 
+use std::any::Any;
 use std::time::{Duration, Instant};
 
 use crate::event_loop::Core;
@@ -15,7 +16,7 @@ use crate::task::TaskId;
 
 /// One observer of the loop. Every hook has an empty default; all run on
 /// the loop thread, in the order observers were installed.
-pub(crate) trait LoopObserver {
+pub(crate) trait LoopObserver: AsAny {
     /// A loop iteration (timers, poll, check) begins.
     fn iteration_started(&self, _core: &Core, _at: Instant) {}
     /// It ended (also when `block_on` stops after a phase).
@@ -52,6 +53,18 @@ pub(crate) struct TaskPolls {
     pub(crate) count: u64,
 }
 
+/// Lets [`Observers::find`] reach an observer's own type (a supertrait,
+/// since `dyn LoopObserver` cannot be upcast to `dyn Any` before Rust 1.86).
+pub(crate) trait AsAny {
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
 /// Every observer of one runtime.
 pub(crate) struct Observers {
     list: Vec<Box<dyn LoopObserver>>,
@@ -62,6 +75,13 @@ impl Observers {
     /// loop pays nothing.
     pub(crate) fn new(list: Vec<Box<dyn LoopObserver>>) -> Option<Observers> {
         (!list.is_empty()).then_some(Observers { list })
+    }
+
+    /// The installed observer of type `T` (the trace recorder, for
+    /// `Runtime::take_trace`), if any.
+    pub(crate) fn find<T: Any>(&self) -> Option<&T> {
+        // `**`: the boxed observer, not the `Box` (itself `Any`).
+        self.list.iter().find_map(|observer| (**observer).as_any().downcast_ref())
     }
 
     pub(crate) fn iteration_started(&self, core: &Core) {

@@ -14,7 +14,7 @@
 //! worker survives), and aborting a job that has not started means it never
 //! runs.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
@@ -47,9 +47,19 @@ type Job = Arc<dyn RunJob>;
 
 /// A worker's view of a job.
 trait RunJob: Send + Sync {
-    /// Runs the closure (unless the job was cancelled or the pool is
-    /// stopping), stores the result and reports it to the loop.
-    fn run(self: Arc<Self>, shared: &Shared, stopping: bool);
+    /// Runs the closure (unless the job was cancelled) and stores the
+    /// result.
+    fn execute(&self);
+    /// Reports the finished job to the loop.
+    fn report(self: Arc<Self>, shared: &Shared);
+}
+
+/// Watches the jobs a pool runs: the trace's worker tracks
+/// (`Builder::trace`). Without one, jobs are not timed.
+pub(crate) trait JobObserver: Send + Sync {
+    /// The job `spawn_blocking` was called for at `location` ran on the
+    /// current (worker) thread from `started` to `ended`.
+    fn job_ran(&self, location: &'static Location<'static>, started: Instant, ended: Instant);
 }
 
 /// The runtime's worker pool; loop thread only.
@@ -68,6 +78,9 @@ pub(crate) struct WorkerPool {
     delivered: Cell<u64>,
     /// How long `Runtime` drop waits for running jobs.
     shutdown_wait: Cell<Duration>,
+    /// Set once, when the runtime is built with a trace: each job is then
+    /// wrapped in an [`ObservedJob`].
+    job_observer: OnceCell<Arc<dyn JobObserver>>,
 }
 
 struct Started {
@@ -111,7 +124,14 @@ impl WorkerPool {
             submitted: Cell::new(0),
             delivered: Cell::new(0),
             shutdown_wait: Cell::new(Duration::ZERO),
+            job_observer: OnceCell::new(),
         }
+    }
+
+    /// Times every job from now on for `observer` (before the first job).
+    pub(crate) fn observe_jobs(&self, observer: Arc<dyn JobObserver>) {
+        // Only the builder sets it, once.
+        let _ = self.job_observer.set(observer);
     }
 
     /// Jobs submitted, in flight and delivered.
@@ -123,8 +143,13 @@ impl WorkerPool {
         self.in_flight.get() != 0
     }
 
-    /// Queues `job`, starting the threads on first use.
-    fn submit(&self, job: Job) -> io::Result<()> {
+    /// Queues `job` (`spawn_blocking` was called at `location`), starting
+    /// the threads on first use.
+    fn submit(&self, job: Job, location: &'static Location<'static>) -> io::Result<()> {
+        let job: Job = match self.job_observer.get() {
+            None => job,
+            Some(observer) => Arc::new(ObservedJob { job, location, observer: observer.clone() }),
+        };
         let mut started = self.started.borrow_mut();
         if started.is_none() {
             *started = Some(self.start()?);
@@ -199,7 +224,31 @@ const IDLE_EXIT: Duration = Duration::from_millis(50);
 fn work(queue: &Receiver<Job>, shared: &Shared, stopping: &AtomicBool) {
     while let Ok(job) = queue.recv() {
         // Shutting down: a queued job is dropped unrun.
-        job.run(shared, stopping.load(Ordering::Acquire));
+        if !stopping.load(Ordering::Acquire) {
+            job.execute();
+            job.report(shared);
+        }
+    }
+}
+
+/// A job timed for a [`JobObserver`]: the time is taken on the worker and
+/// recorded before the loop hears of the job, so a trace taken after its
+/// result arrived has it.
+struct ObservedJob {
+    job: Job,
+    location: &'static Location<'static>,
+    observer: Arc<dyn JobObserver>,
+}
+
+impl RunJob for ObservedJob {
+    fn execute(&self) {
+        let started = Instant::now();
+        self.job.execute();
+        self.observer.job_ran(self.location, started, Instant::now());
+    }
+
+    fn report(self: Arc<Self>, shared: &Shared) {
+        self.job.clone().report(shared);
     }
 }
 
@@ -238,10 +287,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(self: Arc<Self>, shared: &Shared, stopping: bool) {
-        if stopping {
-            return;
-        }
+    fn execute(&self) {
         let work = self.lock().work.take();
         let result = match work {
             Some(work) if !self.cancelled.load(Ordering::Acquire) => {
@@ -250,6 +296,9 @@ where
             _ => None,
         };
         self.lock().result = result;
+    }
+
+    fn report(self: Arc<Self>, shared: &Shared) {
         shared.push(RemoteEvent::JobDone(self));
     }
 }
@@ -339,7 +388,7 @@ where
     });
     let location = Location::caller();
     context::with_current(|core| {
-        if let Err(error) = core.pool.submit(slot.clone()) {
+        if let Err(error) = core.pool.submit(slot.clone(), location) {
             panic!("{error}");
         }
         core.spawn(WaitForJob { slot }, location)

@@ -22,6 +22,7 @@ use crate::progress::WakeBudget;
 use crate::reactor::Poller;
 use crate::remote::Shared;
 use crate::task::JoinHandle;
+use crate::trace::{Trace, TraceRecorder, DEFAULT_CAPACITY};
 
 /// A jsloop event loop.
 ///
@@ -360,6 +361,30 @@ impl Runtime {
         self.core.pool.set_shutdown_wait(timeout);
         drop(self);
     }
+
+    /// What the loop recorded since the runtime was built or the last take,
+    /// for Perfetto (see [`jsloop::trace`](crate::trace)); the ring starts
+    /// over. An empty [`Trace`] if the runtime was built without
+    /// [`Builder::trace`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::builder().trace().build()?;
+    /// rt.run(async {
+    ///     jsloop::queue_microtask(|| {});
+    /// });
+    /// let trace = rt.take_trace();
+    /// assert!(!trace.is_empty());
+    ///
+    /// let untraced = jsloop::Runtime::new()?;
+    /// untraced.run(async {});
+    /// assert!(untraced.take_trace().is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn take_trace(&self) -> Trace {
+        self.core.take_trace().unwrap_or_default()
+    }
 }
 
 impl Drop for Runtime {
@@ -406,6 +431,8 @@ pub struct Builder {
     track_tasks: bool,
     /// Long-task watch, trace, watchdog: see `src/observe.rs`.
     observers: Vec<Box<dyn LoopObserver>>,
+    /// `trace` / `trace_capacity`: record the last this many events.
+    trace_capacity: Option<usize>,
 }
 
 impl Builder {
@@ -649,11 +676,70 @@ impl Builder {
         self
     }
 
+    /// Records what the loop runs, for Perfetto: each iteration, phase,
+    /// callback and task poll as a slice, arrows from what queued work to
+    /// what ran it, queue depths, and the worker pool's jobs (see
+    /// [`jsloop::trace`](crate::trace)). The last
+    /// [`DEFAULT_CAPACITY`](crate::trace::DEFAULT_CAPACITY) events are kept
+    /// (see [`trace_capacity`](Builder::trace_capacity)); take them with
+    /// [`Runtime::take_trace`] or
+    /// [`trace::write_chrome_json`](crate::trace::write_chrome_json).
+    ///
+    /// While recording, the loop reads the clock around everything it runs
+    /// and takes a lock per event; without `trace()` it does neither.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::builder().trace().build()?;
+    /// rt.run(async {
+    ///     jsloop::set_immediate(|| {});
+    /// });
+    /// let path = std::env::temp_dir().join("jsloop-builder-trace.json");
+    /// rt.take_trace().save(&path)?; // open at https://ui.perfetto.dev
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace(mut self) -> Builder {
+        self.trace_capacity.get_or_insert(DEFAULT_CAPACITY);
+        self
+    }
+
+    /// Records a trace (as [`trace`](Builder::trace)) in a ring of
+    /// `events` events: the last `events` are kept, and the oldest dropped
+    /// to make room ([`Trace::dropped`] counts them).
+    ///
+    /// [`build`](Builder::build) fails with `InvalidInput` for 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::builder().trace_capacity(1_000).build()?;
+    /// rt.run(async {
+    ///     for _ in 0..1_000 {
+    ///         jsloop::set_immediate(|| {});
+    ///     }
+    /// });
+    /// let trace = rt.take_trace();
+    /// assert_eq!(trace.len(), 1_000);
+    /// assert!(trace.dropped() > 0);
+    ///
+    /// let error = jsloop::Runtime::builder().trace_capacity(0).build().unwrap_err();
+    /// assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace_capacity(mut self, events: usize) -> Builder {
+        self.trace_capacity = Some(events);
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
     ///
-    /// Fails if the OS poller cannot be created.
+    /// Fails if the OS poller cannot be created; with `InvalidInput` for a
+    /// [`worker_threads`](Builder::worker_threads) or
+    /// [`trace_capacity`](Builder::trace_capacity) of 0.
     ///
     /// # Examples
     ///
@@ -666,10 +752,13 @@ impl Builder {
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
         let pool_size = pool_size(self.worker_threads)?;
+        let trace = self.trace_capacity.map(TraceRecorder::new).transpose()?;
+        let job_observer = trace.as_ref().map(TraceRecorder::job_observer);
+        let mut observers = self.observers;
+        observers.extend(trace.map(|trace| Box::new(trace) as Box<dyn LoopObserver>));
         let shared = Shared::register(Poller::new()?);
         let warn = self.warnings.unwrap_or(cfg!(debug_assertions));
         let budget = WakeBudget::new(self.strict_microtasks, warn);
-        let mut observers = self.observers;
         if self.track_tasks {
             observers.push(Box::<dump::tracker::TaskTracker>::default());
         }
@@ -682,6 +771,9 @@ impl Builder {
             warn,
             Observers::new(observers),
         );
+        if let Some(observer) = job_observer {
+            core.pool.observe_jobs(observer);
+        }
         Ok(Runtime { core })
     }
 }
@@ -696,6 +788,7 @@ impl fmt::Debug for Builder {
             .field("warnings", &self.warnings)
             .field("track_tasks", &self.track_tasks)
             .field("observers", &self.observers.len())
+            .field("trace_capacity", &self.trace_capacity)
             .finish()
     }
 }
