@@ -109,6 +109,7 @@ mod runtime;
 mod sync;
 mod task;
 pub mod time;
+mod watchdog;
 
 /// The remote-wake handshake, exposed for the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]

@@ -5,7 +5,9 @@
 //! `performance.eventLoopUtilization()`) and [`stats`] (a [`LoopStats`]
 //! snapshot). [`LongTask`] reports, from
 //! [`Builder::on_long_task`](crate::Builder::on_long_task), name the
-//! [`Work`] that held the loop.
+//! [`Work`] that held the loop; [`Stall`] reports, from
+//! [`Builder::stall_watchdog`](crate::Builder::stall_watchdog), name it
+//! while it still holds the loop.
 //!
 //! The loop (`src/event_loop.rs`) feeds all of it; this module only keeps
 //! the counts.
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::context;
 
 mod long_task;
+pub use crate::watchdog::{Stall, StallState};
 pub(crate) use long_task::LongTaskWatch;
 pub use long_task::{LongTask, Phase, Work};
 
