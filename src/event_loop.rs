@@ -199,6 +199,7 @@ impl Core {
             Main { future: pin!(future), output: None, waker: Waker::from(wake.clone()), wake };
         self.clock.update();
         let _counting = CountingTime::start(&self.metrics);
+        let _observed = self.observers.as_ref().map(|observers| observers.loop_running(self));
         // The script is the first macrotask.
         self.enter_phase(Phase::Script);
         self.metrics.macrotask(Phase::Script);

@@ -123,6 +123,7 @@ mod sync;
 mod task;
 pub mod time;
 pub mod trace;
+mod watchdog;
 
 /// The remote-wake handshake, exposed for the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]

@@ -17,6 +17,10 @@ use crate::task::TaskId;
 /// One observer of the loop. Every hook has an empty default; all run on
 /// the loop thread, in the order observers were installed.
 pub(crate) trait LoopObserver: AsAny {
+    /// `run` / `block_on` stopped driving the loop: it returned, or
+    /// unwound with a panic. Until the next `phase_started(Script)` the
+    /// loop is not running at all (neither busy nor idle in the poller).
+    fn loop_stopped(&self, _core: &Core, _at: Instant) {}
     /// A loop iteration (timers, poll, check) begins.
     fn iteration_started(&self, _core: &Core, _at: Instant) {}
     /// It ended (also when `block_on` stops after a phase).
@@ -84,6 +88,12 @@ impl Observers {
         self.list.iter().find_map(|observer| (**observer).as_any().downcast_ref())
     }
 
+    /// The loop starts: the guard tells every observer when it stops,
+    /// however `drive` ends.
+    pub(crate) fn loop_running<'a>(&'a self, core: &'a Core) -> LoopRunning<'a> {
+        LoopRunning { observers: self, core }
+    }
+
     pub(crate) fn iteration_started(&self, core: &Core) {
         let at = Instant::now();
         self.list.iter().for_each(|o| o.iteration_started(core, at));
@@ -127,6 +137,19 @@ impl Observers {
         body();
         let ended = Instant::now();
         self.list.iter().for_each(|o| o.item_ended(core, &work, started, ended));
+    }
+}
+
+/// Calls `loop_stopped` when dropped: when `drive` returns or unwinds.
+pub(crate) struct LoopRunning<'a> {
+    observers: &'a Observers,
+    core: &'a Core,
+}
+
+impl Drop for LoopRunning<'_> {
+    fn drop(&mut self) {
+        let at = Instant::now();
+        self.observers.list.iter().for_each(|o| o.loop_stopped(self.core, at));
     }
 }
 

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io;
 use std::panic::Location;
 
-use crate::metrics::{EventLoopUtilization, LongTask, LongTaskWatch, LoopStats};
+use crate::metrics::{EventLoopUtilization, LongTask, LongTaskWatch, LoopStats, Stall};
 use crate::observe::{LoopObserver, Observers};
 use std::rc::Rc;
 use std::time::Duration;
@@ -23,6 +23,7 @@ use crate::reactor::Poller;
 use crate::remote::Shared;
 use crate::task::JoinHandle;
 use crate::trace::{Trace, TraceRecorder, DEFAULT_CAPACITY};
+use crate::watchdog::{print_stall, StallHandler, StallWatch};
 
 /// A jsloop event loop.
 ///
@@ -433,6 +434,8 @@ pub struct Builder {
     observers: Vec<Box<dyn LoopObserver>>,
     /// `trace` / `trace_capacity`: record the last this many events.
     trace_capacity: Option<usize>,
+    /// `stall_watchdog`: its threshold and handler, started by `build`.
+    stall_watchdog: Option<(Duration, StallHandler)>,
 }
 
 impl Builder {
@@ -733,6 +736,112 @@ impl Builder {
         self
     }
 
+    /// Starts a watchdog thread that reports on stderr, *while* it lasts,
+    /// each time the loop is stuck for `threshold` or longer, and again
+    /// when the loop moves on: one line each, such as
+    ///
+    /// ```text
+    /// jsloop: the loop has been stuck for 1.2s in task 3.0 spawned at src/main.rs:10:5 (poll phase)
+    /// jsloop: the loop returned after being stuck for 2.5s in task 3.0 spawned at src/main.rs:10:5 (poll phase)
+    /// ```
+    ///
+    /// Stuck means: no callback or task poll finished or started and no
+    /// phase began or ended for `threshold`, while the loop was neither
+    /// blocked in the poller (idle) nor outside `run` / `block_on`. Unlike
+    /// [`on_long_task`](Builder::on_long_task), this names a callback that
+    /// never returns. See [`stall_watchdog_with`](Builder::stall_watchdog_with)
+    /// for a handler of one's own, the cost and the details.
+    ///
+    /// [`build`](Builder::build) fails with `InvalidInput` for a zero
+    /// threshold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = jsloop::Runtime::builder().stall_watchdog(Duration::from_secs(1)).build()?;
+    /// rt.run(async {
+    ///     jsloop::time::sleep(Duration::from_millis(10)).await; // idle: not a stall
+    /// });
+    ///
+    /// let error = jsloop::Runtime::builder().stall_watchdog(Duration::ZERO).build().unwrap_err();
+    /// assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stall_watchdog(self, threshold: Duration) -> Builder {
+        self.stall_watchdog_with(threshold, print_stall)
+    }
+
+    /// The stall watchdog of [`stall_watchdog`](Builder::stall_watchdog)
+    /// with a handler of one's own: `handler` gets a [`Stall`] once while
+    /// the loop is stuck (with the [`Work`](crate::metrics::Work) in
+    /// progress, its phase and how long so far) and once when it moves on
+    /// (how long in all). A later call replaces an earlier one.
+    ///
+    /// The handler runs on the watchdog's thread, never on the loop's, and
+    /// the loop never waits for it: a handler that blocks delays only the
+    /// next report. A panic in it is caught and printed on stderr, and the
+    /// watchdog goes on. The watchdog looks four times per threshold (at
+    /// most every millisecond), so a stuck item is reported by 1.25
+    /// thresholds (a stall in the loop's own code between items, which it
+    /// times from its first sight of it, by 1.5).
+    /// A [long-task](Builder::on_long_task) handler that blocks counts as
+    /// the item it reports. The thread stops once the runtime is dropped
+    /// (after reporting the return of a stall the loop ended), without
+    /// waiting for a handler still running.
+    ///
+    /// Cost: none without a watchdog. With one, the loop reads the clock
+    /// around every callback and task poll (as for `on_long_task`) and,
+    /// per item, makes two atomic swaps and takes one uncontended lock
+    /// (measured over a million `yield_now` polls in a release build: some
+    /// 25 ns per item, on top of the 55 ns that observing items costs at
+    /// all).
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Builder::build) fails with `InvalidInput` for a zero
+    /// threshold, or with the OS's error if the thread cannot be spawned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use jsloop::metrics::{StallState, Work};
+    ///
+    /// let stalls = Arc::new(Mutex::new(Vec::new()));
+    /// let rt = jsloop::Runtime::builder()
+    ///     .stall_watchdog_with(Duration::from_millis(20), {
+    ///         let stalls = stalls.clone();
+    ///         move |stall| stalls.lock().unwrap().push(*stall)
+    ///     })
+    ///     .build()?;
+    /// let id = rt.block_on(async {
+    ///     let task = jsloop::spawn(async { std::thread::sleep(Duration::from_millis(300)) });
+    ///     let id = task.id();
+    ///     task.await.unwrap();
+    ///     id
+    /// });
+    /// drop(rt); // the watchdog makes its last report and stops
+    /// while Arc::strong_count(&stalls) > 1 {
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// let stalls = stalls.lock().unwrap();
+    /// assert!(matches!(stalls[0].work, Some(Work::Task { id: stuck, .. }) if stuck == id));
+    /// assert_eq!(stalls[0].state, StallState::Stuck);
+    /// assert_eq!(stalls[1].state, StallState::Returned);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stall_watchdog_with(
+        mut self,
+        threshold: Duration,
+        handler: impl Fn(&Stall) + Send + 'static,
+    ) -> Builder {
+        self.stall_watchdog = Some((threshold, Box::new(handler)));
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -740,6 +849,9 @@ impl Builder {
     /// Fails if the OS poller cannot be created; with `InvalidInput` for a
     /// [`worker_threads`](Builder::worker_threads) or
     /// [`trace_capacity`](Builder::trace_capacity) of 0.
+    /// Fails if the OS poller cannot be created, and with `InvalidInput`
+    /// for a bad setting ([`worker_threads`](Builder::worker_threads)`(0)`,
+    /// a zero [`stall_watchdog`](Builder::stall_watchdog) threshold).
     ///
     /// # Examples
     ///
@@ -756,12 +868,16 @@ impl Builder {
         let job_observer = trace.as_ref().map(TraceRecorder::job_observer);
         let mut observers = self.observers;
         observers.extend(trace.map(|trace| Box::new(trace) as Box<dyn LoopObserver>));
-        let shared = Shared::register(Poller::new()?);
-        let warn = self.warnings.unwrap_or(cfg!(debug_assertions));
-        let budget = WakeBudget::new(self.strict_microtasks, warn);
         if self.track_tasks {
             observers.push(Box::<dump::tracker::TaskTracker>::default());
         }
+        if let Some((threshold, handler)) = self.stall_watchdog {
+            // Last, so that a long-task handler's time counts as its item's.
+            observers.push(Box::new(StallWatch::start(threshold, handler)?));
+        }
+        let shared = Shared::register(Poller::new()?);
+        let warn = self.warnings.unwrap_or(cfg!(debug_assertions));
+        let budget = WakeBudget::new(self.strict_microtasks, warn);
         let core = Core::new(
             shared,
             pool_size,
@@ -789,6 +905,7 @@ impl fmt::Debug for Builder {
             .field("track_tasks", &self.track_tasks)
             .field("observers", &self.observers.len())
             .field("trace_capacity", &self.trace_capacity)
+            .field("stall_watchdog", &self.stall_watchdog.as_ref().map(|(threshold, _)| threshold))
             .finish()
     }
 }

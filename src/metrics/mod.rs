@@ -5,7 +5,9 @@
 //! `performance.eventLoopUtilization()`) and [`stats`] (a [`LoopStats`]
 //! snapshot). [`LongTask`] reports, from
 //! [`Builder::on_long_task`](crate::Builder::on_long_task), name the
-//! [`Work`] that held the loop. Off until asked for:
+//! [`Work`] that held the loop; [`Stall`] reports, from
+//! [`Builder::stall_watchdog`](crate::Builder::stall_watchdog), name it
+//! while it still holds the loop. Off until asked for:
 //! [`monitor_event_loop_delay`] (Node's `perf_hooks.monitorEventLoopDelay`).
 //!
 //! The loop (`src/event_loop.rs`) feeds all of it; this module only keeps
@@ -18,6 +20,7 @@ use crate::context;
 
 mod delay;
 mod long_task;
+pub use crate::watchdog::{Stall, StallState};
 pub use delay::{monitor_event_loop_delay, EventLoopDelay};
 pub(crate) use long_task::LongTaskWatch;
 pub use long_task::{LongTask, Phase, Work};
