@@ -8,6 +8,7 @@ use std::panic::Location;
 
 use crate::metrics::{EventLoopUtilization, LongTask, LongTaskWatch, LoopStats, Stall};
 use crate::observe::{LoopObserver, Observers};
+use crate::spawner::Spawner;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -255,6 +256,24 @@ impl Runtime {
     /// ```
     pub fn stats(&self) -> LoopStats {
         self.core.stats()
+    }
+
+    /// A `Send` handle that spawns onto this runtime from any thread (see
+    /// [`Spawner`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// let spawner = rt.spawner();
+    /// let handle = std::thread::spawn(move || spawner.spawn(async { 2 + 2 }).unwrap())
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(handle).unwrap(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawner(&self) -> Spawner {
+        Spawner::new(self.core.id())
     }
 
     /// The loop's utilization so far (see
@@ -930,6 +949,24 @@ pub struct Handle {
 }
 
 impl Handle {
+    /// A `Send` handle that spawns onto this runtime from any thread (see
+    /// [`Spawner`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let spawner = jsloop::Handle::current().spawner();
+    ///     let handle = std::thread::spawn(move || spawner.spawn(async { 3 }).unwrap())
+    ///         .join()
+    ///         .unwrap();
+    ///     assert_eq!(handle.await.unwrap(), 3);
+    /// });
+    /// ```
+    pub fn spawner(&self) -> Spawner {
+        Spawner::new(self.core.id())
+    }
+
     /// The handle of the runtime running on this thread.
     ///
     /// # Panics

@@ -5,6 +5,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
+mod common;
+
 #[test]
 fn panicking_task_reports_join_error_and_loop_continues() {
     let after = Rc::new(Cell::new(false));
@@ -138,14 +140,7 @@ fn catching() -> (jsloop::Runtime, Rc<RefCell<Vec<String>>>) {
     let rt = jsloop::Runtime::builder()
         .on_uncaught_panic({
             let caught = caught.clone();
-            move |payload| {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                caught.borrow_mut().push(message);
-            }
+            move |payload| caught.borrow_mut().push(common::panic_message(payload))
         })
         .build()
         .unwrap();

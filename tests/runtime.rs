@@ -1,6 +1,9 @@
 //! The runtime's lifecycle: liveness, entry points, keep-alive, remote wakes
 //! and misuse.
 
+mod common;
+use common::panic_message;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -10,14 +13,6 @@ use std::task::Waker;
 use std::time::Duration;
 
 const NO_RUNTIME: &str = "no jsloop runtime is running on this thread";
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
 
 #[test]
 fn free_functions_outside_a_runtime_panic_with_a_clear_message() {

@@ -4,6 +4,9 @@
 //! fires, virtual time never jumps to it, and, like a JS promise nothing will
 //! settle, it does not keep the loop alive.
 
+mod common;
+use common::panic_message;
+
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
@@ -18,14 +21,6 @@ fn ms(n: u64) -> Duration {
 
 fn virtual_runtime() -> jsloop::Runtime {
     jsloop::Runtime::builder().virtual_time(true).build().unwrap()
-}
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
 }
 
 /// Runs `f` on a thread of its own and gives its result back, failing the
