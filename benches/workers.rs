@@ -1,0 +1,150 @@
+//! Handing work into a loop from another thread: jsloop's `Spawner` against
+//! tokio's `Handle::spawn` onto a current-thread runtime, same binary, same
+//! run.
+//!
+//! Each runtime runs on a thread of its own (jsloop: `run` held alive by a
+//! `keep_alive` guard; tokio: `block_on` of a future that waits for the
+//! end). The bench thread spawns a trivial task there and waits for its
+//! handle with `futures::executor::block_on` (the same awaiting side for
+//! both), so one op is: cross-thread spawn, the loop wakes and polls the
+//! task, the output comes back, the bench thread is woken.
+//!
+//! - `spawner_latency`: one spawn awaited at a time; per op = per round trip.
+//! - `spawner_burst`: 1,000 spawns, then all awaited; per op = per spawn.
+//!
+//! Message-port groups join this file with the ports.
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::mpsc;
+use std::thread;
+
+use criterion::{Criterion, Throughput};
+
+const DEBUG: bool = cfg!(debug_assertions);
+const BURST: usize = if DEBUG { 100 } else { 1_000 };
+
+/// A jsloop runtime running on its own thread until dropped.
+struct JsloopThread {
+    spawner: jsloop::Spawner,
+    stop: Option<jsloop::KeepAlive>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl JsloopThread {
+    fn start() -> JsloopThread {
+        let (tx, rx) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let rt = jsloop::Runtime::new().expect("jsloop");
+            let guard = rt.block_on(async { jsloop::keep_alive() });
+            tx.send((rt.spawner(), guard)).expect("bench thread");
+            rt.run(async {});
+        });
+        let (spawner, guard) = rx.recv().expect("jsloop thread");
+        JsloopThread { spawner, stop: Some(guard), thread: Some(thread) }
+    }
+}
+
+impl Drop for JsloopThread {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("jsloop thread");
+        }
+    }
+}
+
+/// A tokio current-thread runtime running on its own thread until dropped.
+struct TokioThread {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl TokioThread {
+    fn start() -> TokioThread {
+        let (tx, rx) = mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().build().expect("tokio");
+            tx.send(rt.handle().clone()).expect("bench thread");
+            rt.block_on(async {
+                let _ = stopped.await;
+            });
+        });
+        let handle = rx.recv().expect("tokio thread");
+        TokioThread { handle, stop: Some(stop), thread: Some(thread) }
+    }
+}
+
+impl Drop for TokioThread {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("tokio thread");
+        }
+    }
+}
+
+fn spawner_latency(c: &mut Criterion) {
+    let (jsloop, tokio) = (JsloopThread::start(), TokioThread::start());
+    let mut group = c.benchmark_group("spawner_latency");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("jsloop", |b| {
+        b.iter(|| {
+            let handle = jsloop.spawner.spawn(async { black_box(1u64) }).expect("spawn");
+            futures::executor::block_on(handle).expect("task")
+        })
+    });
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            let handle = tokio.handle.spawn(async { black_box(1u64) });
+            futures::executor::block_on(handle).expect("task")
+        })
+    });
+    group.finish();
+}
+
+fn spawner_burst(c: &mut Criterion) {
+    let (jsloop, tokio) = (JsloopThread::start(), TokioThread::start());
+    let mut group = c.benchmark_group("spawner_burst");
+    group.throughput(Throughput::Elements(BURST as u64));
+    group.bench_function("jsloop", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = (0..BURST as u64)
+                .map(|i| jsloop.spawner.spawn(async move { black_box(i) }).expect("spawn"))
+                .collect();
+            futures::executor::block_on(async {
+                let mut sum = 0;
+                for handle in handles {
+                    sum += handle.await.expect("task");
+                }
+                sum
+            })
+        })
+    });
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = (0..BURST as u64)
+                .map(|i| tokio.handle.spawn(async move { black_box(i) }))
+                .collect();
+            futures::executor::block_on(async {
+                let mut sum = 0;
+                for handle in handles {
+                    sum += handle.await.expect("task");
+                }
+                sum
+            })
+        })
+    });
+    group.finish();
+}
+
+fn main() {
+    let dir = common::criterion_dir();
+    let mut c = common::criterion(&dir);
+    spawner_latency(&mut c);
+    spawner_burst(&mut c);
+    c.final_summary();
+}
