@@ -113,6 +113,7 @@ pub mod metrics;
 mod microtask;
 pub mod net;
 mod observe;
+mod oneshot;
 mod pool;
 mod progress;
 pub mod promise;

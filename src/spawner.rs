@@ -17,6 +17,7 @@ use std::task::{Context, Poll, Waker};
 use futures_task::SpawnError;
 
 use crate::event_loop::Core;
+use crate::oneshot;
 use crate::remote::{self, RemoteEvent};
 use crate::sync;
 use crate::task::JoinError;
@@ -119,18 +120,20 @@ impl Spawner {
             return Err(SpawnError::shutdown());
         };
         let location = Location::caller();
-        let slot = Arc::new(Mutex::new(Slot::default()));
-        let completer = Completer { slot: Some(slot.clone()) };
+        let (outcome, receiver) = oneshot::channel();
+        let abort = Arc::new(Mutex::new(AbortState::default()));
+        let forward_abort = abort.clone();
         shared.push(RemoteEvent::Call(Box::new(move |core: &Core| {
             // A panic in `make` is the task's panic, as if the future's.
             match catch_unwind(AssertUnwindSafe(make)) {
                 Ok(future) => {
-                    drop(core.spawn(Forward { future, completer }, location));
+                    let forward = Forward { future, outcome: Some(outcome), abort: forward_abort };
+                    drop(core.spawn(forward, location));
                 }
-                Err(payload) => completer.complete(Err(JoinError::panic(payload))),
+                Err(payload) => outcome.send(Err(JoinError::panic(payload))),
             }
         })));
-        Ok(RemoteJoinHandle { slot })
+        Ok(RemoteJoinHandle { outcome: receiver, abort })
     }
 }
 
@@ -157,7 +160,9 @@ impl fmt::Debug for Spawner {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct RemoteJoinHandle<T> {
-    slot: Arc<Mutex<Slot<T>>>,
+    /// `None`: the task (or the request to spawn it) was dropped unfinished.
+    outcome: oneshot::Receiver<Result<T, JoinError>>,
+    abort: Arc<Mutex<AbortState>>,
 }
 
 impl<T> RemoteJoinHandle<T> {
@@ -177,9 +182,9 @@ impl<T> RemoteJoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         let task = {
-            let mut slot = sync::lock(&self.slot);
-            slot.abort = true;
-            slot.task.take()
+            let mut abort = sync::lock(&self.abort);
+            abort.requested = true;
+            abort.task.take()
         };
         // Woken outside the lock: the task may run on this very thread.
         if let Some(task) = task {
@@ -200,24 +205,17 @@ impl<T> RemoteJoinHandle<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn is_finished(&self) -> bool {
-        sync::lock(&self.slot).outcome.is_some()
+        self.outcome.is_closed()
     }
 }
 
 impl<T> Future for RemoteJoinHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = sync::lock(&self.slot);
-        match slot.outcome.take() {
-            Some(outcome) => Poll::Ready(outcome),
-            None => {
-                if !slot.awaiter.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    slot.awaiter = Some(cx.waker().clone());
-                }
-                Poll::Pending
-            }
-        }
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.outcome)
+            .poll(cx)
+            .map(|outcome| outcome.unwrap_or_else(|| Err(JoinError::aborted())))
     }
 }
 
@@ -227,64 +225,24 @@ impl<T> fmt::Debug for RemoteJoinHandle<T> {
     }
 }
 
-/// What a spawned task and its handle share.
-struct Slot<T> {
-    outcome: Option<Result<T, JoinError>>,
-    /// Whoever awaits the handle.
-    awaiter: Option<Waker>,
-    /// The task's waker while it runs (for `abort`).
+/// How `abort` reaches the task.
+#[derive(Default)]
+struct AbortState {
+    requested: bool,
+    /// The task's waker while it waits.
     task: Option<Waker>,
-    abort: bool,
-}
-
-impl<T> Default for Slot<T> {
-    fn default() -> Self {
-        Slot { outcome: None, awaiter: None, task: None, abort: false }
-    }
-}
-
-/// Settles the handle once; dropped unsettled (the request or the task was
-/// dropped with the runtime), it settles it as aborted.
-struct Completer<T> {
-    slot: Option<Arc<Mutex<Slot<T>>>>,
-}
-
-impl<T> Completer<T> {
-    fn complete(mut self, outcome: Result<T, JoinError>) {
-        self.settle(outcome);
-    }
-
-    fn settle(&mut self, outcome: Result<T, JoinError>) {
-        let Some(slot) = self.slot.take() else { return };
-        let awaiter = {
-            let mut slot = sync::lock(&slot);
-            slot.outcome = Some(outcome);
-            slot.task = None;
-            slot.awaiter.take()
-        };
-        if let Some(awaiter) = awaiter {
-            awaiter.wake();
-        }
-    }
-
-    fn aborted(&self) -> bool {
-        self.slot.as_ref().is_some_and(|slot| sync::lock(slot).abort)
-    }
-}
-
-impl<T> Drop for Completer<T> {
-    fn drop(&mut self) {
-        self.settle(Err(JoinError::aborted()));
-    }
 }
 
 pin_project_lite::pin_project! {
     /// The task a spawner spawns: runs `future`, catching its panic, and
     /// hands the outcome to the handle; stops early if the handle aborts.
+    /// Dropped unfinished (aborted, or with its runtime), it drops its
+    /// sender, which the handle reads as aborted.
     struct Forward<F: Future> {
         #[pin]
         future: F,
-        completer: Completer<F::Output>,
+        outcome: Option<oneshot::Sender<Result<F::Output, JoinError>>>,
+        abort: Arc<Mutex<AbortState>>,
     }
 }
 
@@ -293,30 +251,29 @@ impl<F: Future> Future for Forward<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        if this.completer.aborted() {
-            // Dropping the completer (with the task) settles as aborted.
-            return Poll::Ready(());
+        let Some(outcome) = this.outcome.take() else { return Poll::Ready(()) };
+        if sync::lock(this.abort).requested {
+            return Poll::Ready(()); // `outcome` dropped: aborted
         }
         match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
             Ok(Poll::Pending) => {
-                if let Some(slot) = &this.completer.slot {
-                    let mut slot = sync::lock(slot);
-                    if slot.abort {
-                        // `abort` ran during this poll, before the waker
-                        // below was stored: come back to see it.
-                        cx.waker().wake_by_ref();
-                    } else if !slot.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                        slot.task = Some(cx.waker().clone());
-                    }
+                let mut abort = sync::lock(this.abort);
+                if abort.requested {
+                    // `abort` ran during this poll, before the waker below
+                    // was stored: come back to see it.
+                    cx.waker().wake_by_ref();
+                } else if !abort.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    abort.task = Some(cx.waker().clone());
                 }
+                *this.outcome = Some(outcome);
                 Poll::Pending
             }
             Ok(Poll::Ready(output)) => {
-                this.completer.settle(Ok(output));
+                outcome.send(Ok(output));
                 Poll::Ready(())
             }
             Err(payload) => {
-                this.completer.settle(Err(JoinError::panic(payload)));
+                outcome.send(Err(JoinError::panic(payload)));
                 Poll::Ready(())
             }
         }
