@@ -238,6 +238,7 @@ impl Core {
 
     /// One turn of the loop: timers, poll, check.
     fn run_iteration(&self, main: &mut Main<'_, impl Future>, mode: Mode) {
+        self.stop_if_terminated();
         bump(&self.metrics.iterations);
         if let Some(observers) = &self.observers {
             observers.iteration_started(self);
@@ -308,6 +309,7 @@ impl Core {
         if let Err(error) = self.shared.poller.wait(timeout) {
             panic!("jsloop: waiting on the poller failed: {error}");
         }
+        self.stop_if_terminated();
         if may_block {
             self.metrics.end_idle();
             if let Some(observers) = &self.observers {
@@ -387,6 +389,18 @@ impl Core {
             add(&self.metrics.checkpoint_nanos, start.elapsed());
         } else {
             self.run_checkpoint::<false>(main);
+        }
+        // A macrotask boundary: where `Worker::terminate` takes effect.
+        self.stop_if_terminated();
+    }
+
+    /// `Worker::terminate` asked this loop to stop: unwind out of `run` /
+    /// `block_on` (the worker thread catches it and drops the runtime, and
+    /// with it every task). Only loop frames are on the stack here.
+    #[inline]
+    fn stop_if_terminated(&self) {
+        if self.shared.terminating.load(Ordering::Acquire) {
+            std::panic::resume_unwind(Box::new(crate::worker::Terminated));
         }
     }
 

@@ -126,6 +126,7 @@ mod task;
 pub mod time;
 pub mod trace;
 mod watchdog;
+pub mod worker;
 
 /// The remote-wake handshake, exposed for the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]

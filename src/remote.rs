@@ -132,9 +132,20 @@ pub(crate) struct Shared {
     pub(crate) queue: RemoteQueue<RemoteEvent>,
     /// Live `KeepAlive` guards: while non-zero the loop stays alive.
     pub(crate) keep_alive: AtomicUsize,
+    /// `Worker::terminate` was called: the loop stops at its next
+    /// macrotask boundary (`Core::stop_if_terminated`).
+    pub(crate) terminating: AtomicBool,
 }
 
 impl Shared {
+    /// Asks the loop to stop at its next macrotask boundary, waking it if
+    /// it sleeps in the poller. The flag is set before the notify, and the
+    /// loop reads it after every wait, so a sleeping loop cannot miss it.
+    pub(crate) fn request_terminate(&self) {
+        self.terminating.store(true, Ordering::Release);
+        self.poller.notify();
+    }
+
     /// Creates the shared half of a new runtime and lists it in the table.
     pub(crate) fn register(poller: Poller) -> Arc<Shared> {
         // The id is taken under the table's lock, so ids enter the table in
@@ -150,6 +161,7 @@ impl Shared {
             poller,
             queue: RemoteQueue::new(),
             keep_alive: AtomicUsize::new(0),
+            terminating: AtomicBool::new(false),
         });
         table.live.push((id, Arc::downgrade(&shared)));
         shared

@@ -258,6 +258,11 @@ impl Runtime {
         self.core.stats()
     }
 
+    /// The runtime's id in the runtime table (for `Worker::terminate`).
+    pub(crate) fn id(&self) -> u32 {
+        self.core.id()
+    }
+
     /// A `Send` handle that spawns onto this runtime from any thread (see
     /// [`Spawner`]).
     ///
