@@ -399,7 +399,7 @@ impl Core {
     /// with it every task). Only loop frames are on the stack here.
     #[inline]
     fn stop_if_terminated(&self) {
-        if self.shared.terminating.load(Ordering::Acquire) {
+        if self.shared.terminating.is_requested() {
             std::panic::resume_unwind(Box::new(crate::worker::Terminated));
         }
     }

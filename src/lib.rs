@@ -134,7 +134,7 @@ pub mod worker;
 pub mod loom_model {
     pub use crate::reactor::Poller;
     pub use crate::remote::RemoteQueue;
-    pub use crate::sync::QueuedFlag;
+    pub use crate::sync::{QueuedFlag, StopRequest};
 }
 
 #[cfg(feature = "criterion")]

@@ -4,10 +4,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync;
+use crate::sync::{self, Mutex};
 
 struct Inner<T> {
     value: Option<T>,

@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 
 use crate::reactor::Poller;
-use crate::sync::{self, AtomicBool, Mutex, Ordering};
+use crate::sync::{self, AtomicBool, Mutex, Ordering, StopRequest};
 use crate::task::raw::{self, Header, TaskRef};
 
 /// Something another thread asks the loop to do.
@@ -134,16 +134,14 @@ pub(crate) struct Shared {
     pub(crate) keep_alive: AtomicUsize,
     /// `Worker::terminate` was called: the loop stops at its next
     /// macrotask boundary (`Core::stop_if_terminated`).
-    pub(crate) terminating: AtomicBool,
+    pub(crate) terminating: StopRequest,
 }
 
 impl Shared {
     /// Asks the loop to stop at its next macrotask boundary, waking it if
-    /// it sleeps in the poller. The flag is set before the notify, and the
-    /// loop reads it after every wait, so a sleeping loop cannot miss it.
+    /// it sleeps in the poller.
     pub(crate) fn request_terminate(&self) {
-        self.terminating.store(true, Ordering::Release);
-        self.poller.notify();
+        self.terminating.request(&self.poller);
     }
 
     /// Creates the shared half of a new runtime and lists it in the table.
@@ -161,7 +159,7 @@ impl Shared {
             poller,
             queue: RemoteQueue::new(),
             keep_alive: AtomicUsize::new(0),
-            terminating: AtomicBool::new(false),
+            terminating: StopRequest::default(),
         });
         table.live.push((id, Arc::downgrade(&shared)));
         shared

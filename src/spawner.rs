@@ -11,7 +11,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures_task::SpawnError;
@@ -19,7 +19,7 @@ use futures_task::SpawnError;
 use crate::event_loop::Core;
 use crate::oneshot;
 use crate::remote::{self, RemoteEvent};
-use crate::sync;
+use crate::sync::{self, Mutex};
 use crate::task::JoinError;
 
 /// Spawns onto a runtime from any thread: `Send + Sync + Clone`, from

@@ -62,3 +62,23 @@ impl QueuedFlag {
         self.0.swap(false, Ordering::AcqRel);
     }
 }
+
+/// A request, from any thread, that the loop stop (`Worker::terminate`):
+/// set before the poller is notified, read by the loop after every wait,
+/// so a loop asleep in the poller cannot miss it.
+#[derive(Debug, Default)]
+pub struct StopRequest(AtomicBool);
+
+impl StopRequest {
+    /// Asks the loop sleeping in (or about to sleep in) `poller` to stop.
+    pub fn request(&self, poller: &crate::reactor::Poller) {
+        self.0.store(true, Ordering::Release);
+        poller.notify();
+    }
+
+    /// Whether a stop was asked for (the loop thread, at its boundaries).
+    #[inline]
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}

@@ -2,12 +2,13 @@
 //! racing with the loop draining the queue and going to sleep in the poller,
 //! and a wake racing with the poll that clears a future's queued flag (the
 //! main future's, a combinator child's), must never be lost (a lost wake
-//! shows up as a loom deadlock or a failed assertion).
+//! shows up as a loom deadlock or a failed assertion); nor may a worker's
+//! stop request racing with its loop going to sleep.
 //!
 //! Run with `RUSTFLAGS="--cfg jsloop_loom" cargo test --release --test loom`.
 #![cfg(jsloop_loom)]
 
-use jsloop::loom_model::{Poller, QueuedFlag, RemoteQueue};
+use jsloop::loom_model::{Poller, QueuedFlag, RemoteQueue, StopRequest};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -112,5 +113,22 @@ fn a_second_wake_that_finds_the_future_queued_is_seen_by_the_next_poll() {
             }
         }
         waker.join().unwrap();
+    });
+}
+
+#[test]
+fn a_stop_request_racing_with_the_loop_going_to_sleep_is_never_lost() {
+    loom::model(|| {
+        let stop = Arc::new(StopRequest::default());
+        let poller = Arc::new(Poller::new().unwrap());
+        let terminator = {
+            let (stop, poller) = (stop.clone(), poller.clone());
+            thread::spawn(move || stop.request(&poller))
+        };
+        // The loop: look at the request at each boundary, sleep otherwise.
+        while !stop.is_requested() {
+            poller.wait(None).unwrap();
+        }
+        terminator.join().unwrap();
     });
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::thread;
 
@@ -15,7 +15,7 @@ use crate::keep_alive::{keep_alive, KeepAlive};
 use crate::oneshot;
 use crate::remote;
 use crate::runtime::{Builder, Runtime};
-use crate::sync;
+use crate::sync::{self, Mutex};
 
 /// The payload a terminated loop unwinds with (`Core::stop_if_terminated`);
 /// the worker thread recognises it.
