@@ -23,6 +23,18 @@ fn run_within_30s<T>(main: impl Future<Output = io::Result<T>>) -> T {
         .expect("the test's I/O failed")
 }
 
+/// Takes `listener` out of its port's reuseport group at once, before it is
+/// dropped. Dropping alone is not enough in a test binary: a thread forking
+/// at that moment (the backlog test's `Command`) holds a copy of the
+/// descriptor until the child execs, and a connection the kernel hands that
+/// copy is lost. On Linux, `shutdown` of a listening socket stops it
+/// listening, whoever holds it.
+fn stop_listening(listener: impl AsFd) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    rustix::net::shutdown(&listener, rustix::net::Shutdown::Read).expect("a listener shuts down");
+    drop(listener);
+}
+
 #[test]
 fn reuseport_listeners_share_a_port_and_each_accepts() {
     run_within_30s(async {
@@ -31,7 +43,7 @@ fn reuseport_listeners_share_a_port_and_each_accepts() {
         let second = TcpListener::bind_reuseport(addr).await?;
         assert_eq!(second.local_addr()?, addr);
 
-        // The kernel hands the first connection to one of them; closing that
+        // The kernel hands the first connection to one of them; stopping that
         // one leaves the other as the port's only listener, so it must take
         // the next connection. Both have then accepted, whatever the hash.
         let client = TcpStream::connect(addr).await?;
@@ -48,7 +60,7 @@ fn reuseport_listeners_share_a_port_and_each_accepts() {
             }
         };
         let (took_it, remaining) = if first_took_it { (first, second) } else { (second, first) };
-        drop(took_it);
+        stop_listening(took_it);
         let client = TcpStream::connect(addr).await?;
         let (_socket, peer) = remaining.accept().await?;
         assert_eq!(peer, client.local_addr()?);
@@ -200,7 +212,7 @@ fn reuseport_over_ipv6_when_the_machine_has_it() {
         let addr: SocketAddr = first.local_addr()?;
         assert!(addr.is_ipv6());
         let second = TcpListener::bind_reuseport(addr).await?;
-        drop(first);
+        stop_listening(first);
         let client = TcpStream::connect(addr).await?;
         assert_eq!(second.accept().await?.1, client.local_addr()?);
 
@@ -221,7 +233,7 @@ fn bind_std_needs_no_runtime_and_moves_to_another_loop() {
     let addr = first.local_addr().unwrap();
     let second = reuse_port.bind_std(addr).unwrap();
     assert!(sockopt::socket_reuseport(&second).unwrap());
-    drop(first);
+    stop_listening(first);
     let served = std::thread::spawn(move || {
         run_within_30s(async move {
             let listener = TcpListener::from_std(second)?;
