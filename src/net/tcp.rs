@@ -26,10 +26,12 @@ use crate::io::Async;
 /// listener on the same port, bound with `SO_REUSEPORT`
 /// ([`bind_reuseport`](TcpListener::bind_reuseport), or
 /// [`builder`](TcpListener::builder) and
-/// [`reuse_port`](TcpListenerBuilder::reuse_port)): the kernel balances
-/// the incoming connections over the listeners, so every connection is
-/// accepted and served on one loop and nothing crosses threads. glommio
-/// and monoio servers are built this way.
+/// [`reuse_port`](TcpListenerBuilder::reuse_port)): the kernel (Linux's;
+/// see `reuse_port` for the BSDs) balances the incoming connections over
+/// the listeners, so every connection is accepted and served on one loop
+/// and nothing crosses threads. glommio and monoio servers are built this
+/// way. Closing one listener of the group resets the connections still
+/// waiting in its backlog; the others go on taking new ones.
 ///
 /// # Examples
 ///
