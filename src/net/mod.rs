@@ -13,6 +13,7 @@
 mod accept;
 mod addr;
 mod incoming;
+mod listen;
 mod lookup;
 mod socket;
 mod stream;
@@ -22,6 +23,7 @@ mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use incoming::{Incoming, Listener};
+pub use listen::TcpListenerBuilder;
 pub use lookup::lookup_host;
 pub use stream::{ReadHalf, StreamSocket, WriteHalf};
 pub use tcp::{TcpListener, TcpStream};

@@ -2,12 +2,14 @@
 
 use std::io;
 use std::net::{self, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use rustix::net::AddressFamily;
 
 use super::accept::AcceptBackoff;
 use super::addr::{each_addr, ToSocketAddrs};
 use super::incoming::Incoming;
+use super::listen::TcpListenerBuilder;
 use super::socket::{listener, socket_handle};
 use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
 use crate::io::Async;
@@ -17,6 +19,19 @@ use crate::io::Async;
 /// Waiting in [`accept`](TcpListener::accept) keeps the loop alive, like a
 /// listening Node server, unless [`unref`](TcpListener::unref)'d. Dropping
 /// the listener closes it.
+///
+/// # One listener per loop
+///
+/// A thread-per-core server runs one loop per core, each with its own
+/// listener on the same port, bound with `SO_REUSEPORT`
+/// ([`bind_reuseport`](TcpListener::bind_reuseport), or
+/// [`builder`](TcpListener::builder) and
+/// [`reuse_port`](TcpListenerBuilder::reuse_port)): the kernel (Linux's;
+/// see `reuse_port` for the BSDs) balances the incoming connections over
+/// the listeners, so every connection is accepted and served on one loop
+/// and nothing crosses threads. glommio and monoio servers are built this
+/// way. Closing one listener of the group resets the connections still
+/// waiting in its backlog; the others go on taking new ones.
 ///
 /// # Examples
 ///
@@ -60,8 +75,76 @@ impl TcpListener {
     ///
     /// Outside a runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        each_addr(addr, |addr| async move { TcpListener::from_std(net::TcpListener::bind(addr)?) })
-            .await
+        TcpListener::builder().bind(addr).await
+    }
+
+    /// Binds to `addr` with `SO_REUSEPORT` set, and listens: other
+    /// listeners bound the same way (by this process or another of the same
+    /// user) can share the port, and the kernel spreads the connections
+    /// over them. One per loop is how a thread-per-core server shares a
+    /// port (see [One listener per loop](TcpListener#one-listener-per-loop)).
+    /// The same as `TcpListener::builder().reuse_port(true).bind(addr)`.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if the port is taken by a socket bound without
+    /// `SO_REUSEPORT` (a plain [`bind`](TcpListener::bind), say), or by
+    /// another user's; `Unsupported` on targets without `SO_REUSEPORT`
+    /// (Solaris, illumos, Cygwin); otherwise as [`bind`](TcpListener::bind).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// Two listeners on one port. Each would serve on its own loop; here,
+    /// with the first one closed, the kernel sends every connection to the
+    /// second:
+    ///
+    /// ```
+    /// use jsloop::net::{TcpListener, TcpStream};
+    ///
+    /// jsloop::block_on(async {
+    ///     let first = TcpListener::bind_reuseport("127.0.0.1:0").await?;
+    ///     let addr = first.local_addr()?;
+    ///     let second = TcpListener::bind_reuseport(addr).await?;
+    ///     assert_eq!(second.local_addr()?, addr);
+    ///
+    ///     drop(first);
+    ///     let client = TcpStream::connect(addr).await?;
+    ///     let (_socket, peer) = second.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        TcpListener::builder().reuse_port(true).bind(addr).await
+    }
+
+    /// Options for a listener set before it binds: `SO_REUSEPORT`,
+    /// `SO_REUSEADDR`, `IPV6_V6ONLY` and the backlog. Its defaults are what
+    /// [`bind`](TcpListener::bind) uses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::net::TcpListener;
+    ///
+    /// jsloop::block_on(async {
+    ///     let listener = TcpListener::builder()
+    ///         .reuse_port(true)
+    ///         .backlog(1024)
+    ///         .bind("127.0.0.1:0")
+    ///         .await?;
+    ///     assert!(listener.local_addr()?.port() != 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder() -> TcpListenerBuilder {
+        TcpListenerBuilder::default()
     }
 
     /// Wraps a listener from the standard library (made non-blocking).
@@ -270,6 +353,29 @@ impl TcpStream {
     /// ```
     pub fn into_split(self) -> (ReadHalf<TcpStream>, WriteHalf<TcpStream>) {
         stream::into_split(self)
+    }
+}
+
+/// The listening socket, for options jsloop has no method for (through
+/// `rustix::net::sockopt`, say).
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use jsloop::net::TcpListener;
+///
+/// jsloop::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let fd = listener.as_fd();
+///     assert!(std::os::fd::AsRawFd::as_raw_fd(&fd) >= 0);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.get_ref().as_fd()
     }
 }
 
