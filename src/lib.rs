@@ -124,6 +124,7 @@ mod task;
 pub mod time;
 pub mod trace;
 mod watchdog;
+pub mod worker;
 
 /// The remote-wake handshake, exposed for the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]
@@ -132,6 +133,7 @@ pub mod loom_model {
     pub use crate::reactor::Poller;
     pub use crate::remote::RemoteQueue;
     pub use crate::sync::QueuedFlag;
+    pub use crate::worker::Inbox;
 }
 
 #[cfg(feature = "criterion")]
