@@ -21,12 +21,10 @@
 //! });
 //! ```
 
-mod inbox;
+pub(crate) mod inbox;
 mod loop_ports;
 mod port;
 
-#[cfg(jsloop_loom)]
-pub(crate) use inbox::Inbox;
 pub(crate) use loop_ports::LoopPorts;
 pub(crate) use port::PortDelivery;
 pub use port::{receive_message_on_port, MessageChannel, MessagePort, PostError, Recv};
