@@ -24,7 +24,8 @@
 pub(crate) mod inbox;
 mod loop_ports;
 mod port;
+mod receiver;
 
 pub(crate) use loop_ports::LoopPorts;
-pub(crate) use port::PortDelivery;
 pub use port::{receive_message_on_port, MessageChannel, MessagePort, PostError, Recv};
+pub(crate) use receiver::PortDelivery;

@@ -1,7 +1,7 @@
 //! Poll phase source: `MessageChannel` and `MessagePort`, Node's
 //! `worker_threads` ports.
 //!
-//! A post pushes into the receiving port's [`Inbox`] and, once per batch,
+//! A post pushes into the receiving port's inbox and, once per batch,
 //! announces the port to the loop that owns it (a `RemoteEvent::Port`
 //! through the runtime's remote queue, even from the loop's own thread:
 //! delivery is never synchronous). The poll phase then delivers the batch —
@@ -10,252 +10,20 @@
 //! drains a uv_async. Messages posted meanwhile form the next batch, so a
 //! ping-pong between two ports cannot starve timers.
 //!
-//! A port is `Send` until the first receive (`recv`, the stream,
-//! `on_message`, `on_close`) on a runtime binds it to that runtime.
+//! A port may move between threads until the first receive (`recv`, the
+//! stream, `on_message`, `on_close`) on a runtime binds it to that runtime;
+//! the loop-side state (listeners, the waiting task) lives in that loop
+//! (`receiver.rs`, `loop_ports.rs`), so the port itself stays `Send`.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::inbox::Inbox;
-use super::loop_ports::PortSlot;
-use crate::context;
-use crate::event_loop::Core;
-use crate::remote::{RemoteEvent, Shared};
-
-/// What the poll phase asks of a port it was told about (the event loop's
-/// view of a `PortShared<T>`, whatever its `T`).
-pub(crate) trait PortDelivery: Send + Sync {
-    /// Starts a batch: the number of messages queued now. Also settles the
-    /// port's ref, which `unref` from another thread left to the loop.
-    fn start_batch(&self, core: &Core) -> usize;
-    /// A message is queued and a listener or a waiting receiver takes it.
-    fn ready_for_next(&self, core: &Core) -> bool;
-    /// Hands the oldest message over: calls the listener, or lets the
-    /// waiting receiver take it.
-    fn deliver_next(&self, core: &Core);
-    /// The channel is closed and every message was delivered.
-    fn close_due(&self, core: &Core) -> bool;
-    /// Node's `'close'`: runs the close listeners, ends the stream, and the
-    /// port stops keeping the loop alive.
-    fn deliver_close(&self, core: &Core);
-}
-
-/// Port ids, for the loop's slots; never reused.
-static NEXT_PORT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// The loop a port is bound to.
-struct Owner {
-    runtime_id: u32,
-    shared: Weak<Shared>,
-}
-
-/// One port's receiving side, shared by the port and its peer (which posts
-/// into it).
-struct PortShared<T> {
-    id: u64,
-    inbox: Inbox<T>,
-    owner: OnceLock<Owner>,
-    /// `unref` clears it: a listener or waiter no longer keeps the loop
-    /// alive.
-    refed: AtomicBool,
-}
-
-impl<T: Send + 'static> PortShared<T> {
-    fn new() -> Arc<Self> {
-        Arc::new(PortShared {
-            id: NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed),
-            inbox: Inbox::new(),
-            owner: OnceLock::new(),
-            refed: AtomicBool::new(true),
-        })
-    }
-
-    /// Tells the owning loop to look at this port, once per batch. An
-    /// unbound port tells nobody: binding looks at the inbox.
-    fn announce(self: &Arc<Self>) {
-        let Some(owner) = self.owner.get() else { return };
-        if self.inbox.mark_notified() {
-            if let Some(shared) = owner.shared.upgrade() {
-                shared.push(RemoteEvent::Port(self.clone()));
-            }
-        }
-    }
-
-    /// Runs `f` if this thread runs the loop the port is bound to.
-    fn on_owner<R>(&self, f: impl FnOnce(&Core) -> R) -> Option<R> {
-        let owner = self.owner.get()?;
-        context::try_with_current(|core| (core.id() == owner.runtime_id).then(|| f(core)))?
-    }
-
-    /// Binds the port to `core` on its first receive there; panics if it
-    /// belongs to another runtime.
-    fn bind(self: &Arc<Self>, core: &Core) {
-        let mut fresh = false;
-        let owner = self.owner.get_or_init(|| {
-            fresh = true;
-            Owner { runtime_id: core.id(), shared: Arc::downgrade(&core.shared) }
-        });
-        assert!(
-            owner.runtime_id == core.id(),
-            "jsloop: this MessagePort belongs to another runtime (the first one that received \
-             on it); receive on it only there, or post to it from here"
-        );
-        if fresh {
-            core.ports.slots.borrow_mut().insert(self.id, PortSlot::default());
-            // Posted before the port had a loop: nobody was told yet.
-            if self.inbox.has_messages() || self.inbox.is_closed() {
-                self.announce();
-            }
-        }
-    }
-
-    /// Runs `f` on the port's slot in `core`, if it still has one.
-    fn with_slot<R>(&self, core: &Core, f: impl FnOnce(&mut PortSlot) -> R) -> Option<R> {
-        core.ports.slots.borrow_mut().get_mut(&self.id).map(f)
-    }
-
-    /// Counts the port in the loop's refs while it has a receiver and is
-    /// ref'd.
-    fn sync_ref(&self, core: &Core) {
-        let refed = self.refed.load(Ordering::Acquire);
-        self.with_slot(core, |slot| {
-            let wants = refed && (slot.listening || slot.waiter.is_some());
-            core.ports.set_counted(slot, wants);
-        });
-    }
-
-    fn poll_recv(self: &Arc<Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        context::with_current(|core| {
-            self.bind(core);
-            let polled = self.with_slot(core, |slot| {
-                if slot.permits > 0 {
-                    slot.permits -= 1;
-                    if let Some(message) = self.inbox.take() {
-                        return Poll::Ready(Some(message));
-                    }
-                    // `receive_message_on_port` took it first.
-                    slot.permits = 0;
-                }
-                match &slot.waiter {
-                    Some(waiter) if waiter.will_wake(cx.waker()) => {}
-                    _ => slot.waiter = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            });
-            match polled {
-                // No slot: the close was delivered.
-                None => Poll::Ready(None),
-                Some(Poll::Pending) => {
-                    self.sync_ref(core);
-                    if self.inbox.has_messages() {
-                        self.announce();
-                    }
-                    Poll::Pending
-                }
-                Some(ready) => ready,
-            }
-        })
-    }
-
-    /// A `recv` future gone before its message: stop waiting.
-    fn cancel_recv(&self) {
-        self.on_owner(|core| {
-            self.with_slot(core, |slot| slot.waiter = None);
-            self.sync_ref(core);
-        });
-    }
-}
-
-impl<T: Send + 'static> PortDelivery for PortShared<T> {
-    fn start_batch(&self, core: &Core) -> usize {
-        let queued = self.inbox.start_batch();
-        self.sync_ref(core);
-        queued
-    }
-
-    fn ready_for_next(&self, core: &Core) -> bool {
-        self.with_slot(core, |slot| slot.listener.is_some() || slot.waiter.is_some())
-            .unwrap_or(false)
-            && self.inbox.has_messages()
-    }
-
-    fn deliver_next(&self, core: &Core) {
-        let Some((listener, waiter)) = self.with_slot(core, |slot| {
-            let listener = slot.listener.take();
-            let waiter = if listener.is_none() { slot.waiter.take() } else { None };
-            if waiter.is_some() {
-                slot.permits += 1;
-            }
-            (listener, waiter)
-        }) else {
-            return;
-        };
-        if let Some(waiter) = waiter {
-            // No longer waiting: the woken task is what keeps the loop
-            // alive now, and it runs in this checkpoint.
-            self.sync_ref(core);
-            waiter.wake();
-            return;
-        }
-        let Some(listener) = listener else { return };
-        // Put back even if the listener panics (Node keeps a listener that
-        // threw), unless it was replaced or the port closed meanwhile.
-        let mut running = RunningListener { port: self, core, listener: Some(listener) };
-        if let Some(message) = self.inbox.take() {
-            let call = running.listener.as_mut().and_then(|l| l.downcast_mut::<Listener<T>>());
-            (call.expect("jsloop: a port's listener has the port's message type"))(message);
-        }
-    }
-
-    fn close_due(&self, core: &Core) -> bool {
-        self.with_slot(core, |_| ()).is_some() && self.inbox.is_finished()
-    }
-
-    fn deliver_close(&self, core: &Core) {
-        let Some(mut slot) = core.ports.slots.borrow_mut().remove(&self.id) else { return };
-        core.ports.set_counted(&mut slot, false);
-        // Dropped and called outside the slots' borrow: they may touch ports.
-        if let Some(waiter) = slot.waiter.take() {
-            waiter.wake();
-        }
-        drop(slot.listener.take());
-        for on_close in slot.on_close.drain(..) {
-            on_close();
-        }
-    }
-}
-
-/// The listener of a `MessagePort<T>`.
-type Listener<T> = Box<dyn FnMut(T)>;
-
-/// A listener taken out of its slot to run; dropping this puts it back.
-struct RunningListener<'a, T> {
-    port: &'a PortShared<T>,
-    core: &'a Core,
-    listener: Option<Box<dyn std::any::Any>>,
-}
-
-impl<T> Drop for RunningListener<'_, T> {
-    fn drop(&mut self) {
-        let listener = self.listener.take();
-        let mut slots = self.core.ports.slots.borrow_mut();
-        let leftover = match slots.get_mut(&self.port.id) {
-            Some(slot) if slot.listening && slot.listener.is_none() => {
-                slot.listener = listener;
-                None
-            }
-            _ => listener,
-        };
-        drop(slots);
-        drop(leftover);
-    }
-}
+use super::receiver::PortShared;
 
 /// Two entangled ports: what one posts, the other receives (Node's
 /// `new MessageChannel()`).
@@ -363,9 +131,7 @@ impl<T: Send + 'static> MessagePort<T> {
     /// assert_eq!(port1.post_message(2).unwrap_err().into_inner(), 2);
     /// ```
     pub fn post_message(&self, message: T) -> Result<(), PostError<T>> {
-        self.peer.inbox.post(message).map_err(PostError)?;
-        self.peer.announce();
-        Ok(())
+        self.peer.post(message).map_err(PostError)
     }
 
     /// Waits for the next message; `None` once the channel is closed and
@@ -426,19 +192,7 @@ impl<T: Send + 'static> MessagePort<T> {
     /// assert_eq!(*seen.borrow(), ["m1"]);
     /// ```
     pub fn on_message(&self, listener: impl FnMut(T) + 'static) {
-        context::with_current(|core| {
-            self.own.bind(core);
-            let listener: Listener<T> = Box::new(listener);
-            let previous = self.own.with_slot(core, |slot| {
-                slot.listening = true;
-                slot.listener.replace(Box::new(listener))
-            });
-            drop(previous);
-            self.own.sync_ref(core);
-            if self.own.inbox.has_messages() {
-                self.own.announce();
-            }
-        });
+        self.own.set_listener(Box::new(listener));
     }
 
     /// Adds a close listener (Node's `port.on('close', ..)`): it runs once
@@ -462,10 +216,7 @@ impl<T: Send + 'static> MessagePort<T> {
     /// });
     /// ```
     pub fn on_close(&self, listener: impl FnOnce() + 'static) {
-        context::with_current(|core| {
-            self.own.bind(core);
-            self.own.with_slot(core, |slot| slot.on_close.push(Box::new(listener)));
-        });
+        self.own.add_close_listener(Box::new(listener));
     }
 
     /// Closes the channel (Node's `port.close()`): posting fails from now
@@ -482,18 +233,8 @@ impl<T: Send + 'static> MessagePort<T> {
     /// assert!(port1.post_message(1).is_err());
     /// ```
     pub fn close(&self) {
-        self.peer.inbox.close(false);
-        self.peer.announce();
-        self.own.inbox.close(true);
-        let own = self.own.clone();
-        let here = self.own.on_owner(|_| {
-            crate::queue_microtask(move || {
-                context::with_current(|core| own.deliver_close(core));
-            });
-        });
-        if here.is_none() {
-            self.own.announce();
-        }
+        self.peer.closed_by_peer();
+        self.own.closed_here();
     }
 
     /// Stops a listener or a waiting receiver from keeping the loop alive
@@ -510,7 +251,7 @@ impl<T: Send + 'static> MessagePort<T> {
     /// });
     /// ```
     pub fn unref(&self) {
-        self.set_ref(false);
+        self.own.set_ref(false);
     }
 
     /// Undoes [`unref`](Self::unref) (Node's `port.ref()`). Idempotent.
@@ -523,15 +264,7 @@ impl<T: Send + 'static> MessagePort<T> {
     /// channel.port2.ref_();
     /// ```
     pub fn ref_(&self) {
-        self.set_ref(true);
-    }
-
-    fn set_ref(&self, refed: bool) {
-        self.own.refed.store(refed, Ordering::Release);
-        // Off the owning loop's thread, the loop settles it in its poll phase.
-        if self.own.on_owner(|core| self.own.sync_ref(core)).is_none() {
-            self.own.announce();
-        }
+        self.own.set_ref(true);
     }
 }
 
@@ -609,7 +342,7 @@ impl<T: Send + 'static> Drop for Recv<'_, T> {
 /// assert_eq!(receive_message_on_port(&port2), Some("q2"));
 /// ```
 pub fn receive_message_on_port<T: Send + 'static>(port: &MessagePort<T>) -> Option<T> {
-    port.own.inbox.take()
+    port.own.take()
 }
 
 /// A message that could not be posted because the channel is closed; it
