@@ -318,3 +318,60 @@ fn a_dropped_recv_stops_keeping_the_loop_alive() {
     });
     assert!(timed_out);
 }
+
+#[test]
+fn each_message_received_with_recv_is_its_own_macrotask() {
+    let log: Log = Rc::default();
+    jsloop::run({
+        let log = log.clone();
+        async move {
+            let MessageChannel { port1, port2 } = MessageChannel::new();
+            for m in 1..=3 {
+                port1.post_message(m).unwrap();
+            }
+            drop(port1);
+            while let Some(m) = port2.recv().await {
+                push(&log, format!("got {m}"));
+                let tick = log.clone();
+                // Runs in this message's checkpoint, before the next message.
+                jsloop::next_tick(move || push(&tick, format!("tick after {m}")));
+            }
+        }
+    });
+    assert_eq!(
+        *log.borrow(),
+        ["got 1", "tick after 1", "got 2", "tick after 2", "got 3", "tick after 3"]
+    );
+}
+
+#[test]
+fn a_listener_that_panics_is_kept_and_gets_the_next_message() {
+    let panics = Rc::new(Cell::new(0));
+    let seen: Log = Rc::default();
+    let runtime = jsloop::Runtime::builder()
+        .on_uncaught_panic({
+            let panics = panics.clone();
+            move |_| panics.set(panics.get() + 1)
+        })
+        .build()
+        .unwrap();
+    runtime.run({
+        let seen = seen.clone();
+        async move {
+            let MessageChannel { port1, port2 } = MessageChannel::new();
+            let port2 = Rc::new(port2);
+            let closer = port2.clone();
+            port2.on_message(move |m: &str| {
+                if m == "boom" {
+                    panic!("listener panicked on purpose");
+                }
+                push(&seen, m);
+                closer.close();
+            });
+            port1.post_message("boom").unwrap();
+            port1.post_message("after").unwrap();
+        }
+    });
+    assert_eq!(panics.get(), 1);
+    assert_eq!(*seen.borrow(), ["after"]);
+}
