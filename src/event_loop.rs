@@ -13,7 +13,8 @@
 //!
 //! Alive means: a ref'd timer, an immediate, a queued (next-tick /
 //! microtask / remote) item, a worker-pool job in flight, a task waiting on
-//! a ref'd socket, or a `KeepAlive` guard. A pending task alone
+//! a ref'd socket, a ref'd message port with a listener or a waiting
+//! receiver, or a `KeepAlive` guard. A pending task alone
 //! does not keep the loop alive, just as a JS promise nothing will settle
 //! does not keep Node running.
 
@@ -44,6 +45,7 @@ use crate::task::registry::TaskRegistry;
 use crate::task::CellCache;
 use crate::time::clock::Clock;
 use crate::time::timers::{DueTimer, TimerQueue};
+use crate::worker::{LoopPorts, PortDelivery};
 
 /// A handler for panics escaping callbacks: Node's `uncaughtException`.
 pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>)>;
@@ -89,6 +91,8 @@ pub(crate) struct Core {
     pub(crate) observers: Option<Observers>,
     /// A weak handle to this core, for timers and sleeps to find it later.
     weak_self: Weak<Core>,
+    /// Message ports bound to this loop (`jsloop::worker`).
+    pub(crate) ports: LoopPorts,
 }
 
 /// `run` returns once the loop is idle; `block_on` as soon as main is done.
@@ -133,6 +137,7 @@ impl Core {
             metrics: LoopCounters::default(),
             observers,
             weak_self: weak_self.clone(),
+            ports: LoopPorts::default(),
         })
     }
 
@@ -189,6 +194,7 @@ impl Core {
             || self.shared.keep_alive.load(Ordering::Acquire) != 0
             || self.pool.has_in_flight()
             || self.io.has_refs()
+            || self.ports.keep_alive()
     }
 
     /// Runs `future` as the main script and then the loop, per `mode`.
@@ -332,6 +338,10 @@ impl Core {
         loop {
             let event = self.remote_events.borrow_mut().pop_front();
             let Some(event) = event else { break };
+            if let RemoteEvent::Port(port) = event {
+                self.port_batch(&*port, main);
+                continue;
+            }
             self.metrics.macrotask(Phase::Poll);
             match event {
                 RemoteEvent::Wake(remote) => {
@@ -348,7 +358,29 @@ impl Core {
                 RemoteEvent::Call(call) => {
                     self.run_work(|| Work::Wake, || self.invoke(|| call(self)))
                 }
+                RemoteEvent::Port(_) => unreachable!("port batches are delivered above"),
             }
+            self.checkpoint(main);
+        }
+    }
+
+    /// A message port's batch: one macrotask per message queued when the
+    /// poll phase reached the port, a checkpoint after each (Node's
+    /// `MessagePort::OnMessage`). What those macrotasks post is the next
+    /// batch, announced anew: a ping-pong between two ports lets the
+    /// timers run. After the last message of a closed channel, its close.
+    fn port_batch(&self, port: &dyn PortDelivery, main: &mut dyn MainTask) {
+        for _ in 0..port.start_batch(self) {
+            if !port.ready_for_next(self) {
+                break;
+            }
+            self.metrics.macrotask(Phase::Poll);
+            self.run_work(|| Work::Wake, || self.invoke(|| port.deliver_next(self)));
+            self.checkpoint(main);
+        }
+        if port.close_due(self) {
+            self.metrics.macrotask(Phase::Poll);
+            self.run_work(|| Work::Wake, || self.invoke(|| port.deliver_close(self)));
             self.checkpoint(main);
         }
     }

@@ -128,13 +128,15 @@ pub mod trace;
 mod watchdog;
 pub mod worker;
 
-/// The remote-wake handshake, exposed for the loom model in `tests/loom.rs`.
+/// The remote-wake handshakes (the remote queue, a message port's inbox),
+/// exposed for the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]
 #[doc(hidden)]
 pub mod loom_model {
     pub use crate::reactor::Poller;
     pub use crate::remote::RemoteQueue;
     pub use crate::sync::{QueuedFlag, StopRequest};
+    pub use crate::worker::inbox::Inbox;
 }
 
 #[cfg(feature = "criterion")]

@@ -30,6 +30,9 @@ pub(crate) enum RemoteEvent {
     /// dump, for one). Dropping it unrun (the runtime shut down) is how the
     /// asker learns there is no loop to answer.
     Call(Box<dyn FnOnce(&crate::event_loop::Core) + Send>),
+    /// A message port has a new batch of messages (or was closed, or
+    /// unref'd from another thread): one event per batch.
+    Port(Arc<dyn crate::worker::PortDelivery>),
 }
 
 impl std::fmt::Debug for RemoteEvent {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for RemoteEvent {
             RemoteEvent::WakeMain => f.write_str("WakeMain"),
             RemoteEvent::JobDone(_) => f.write_str("JobDone"),
             RemoteEvent::Call(_) => f.write_str("Call"),
+            RemoteEvent::Port(_) => f.write_str("Port"),
         }
     }
 }

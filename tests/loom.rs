@@ -3,12 +3,14 @@
 //! and a wake racing with the poll that clears a future's queued flag (the
 //! main future's, a combinator child's), must never be lost (a lost wake
 //! shows up as a loom deadlock or a failed assertion); nor may a worker's
-//! stop request racing with its loop going to sleep.
+//! stop request racing with its loop going to sleep. A message port's
+//! inbox has the same shape: a post racing with the loop starting a batch
+//! is in that batch or announces the next one.
 //!
 //! Run with `RUSTFLAGS="--cfg jsloop_loom" cargo test --release --test loom`.
 #![cfg(jsloop_loom)]
 
-use jsloop::loom_model::{Poller, QueuedFlag, RemoteQueue, StopRequest};
+use jsloop::loom_model::{Inbox, Poller, QueuedFlag, RemoteQueue, StopRequest};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -130,5 +132,61 @@ fn a_stop_request_racing_with_the_loop_going_to_sleep_is_never_lost() {
             poller.wait(None).unwrap();
         }
         terminator.join().unwrap();
+    });
+}
+
+/// A port's loop: start a batch, take its messages, sleep in the poller
+/// until announced while fewer than `expected` came.
+fn deliver_batches(inbox: &Inbox<u32>, poller: &Poller, expected: usize) -> Vec<u32> {
+    let mut seen = Vec::new();
+    loop {
+        for _ in 0..inbox.start_batch() {
+            seen.extend(inbox.take());
+        }
+        if seen.len() == expected {
+            return seen;
+        }
+        poller.wait(None).unwrap();
+    }
+}
+
+/// A poster's side: queue, then announce unless the batch is announced.
+fn post(inbox: &Inbox<u32>, poller: &Poller, message: u32) {
+    inbox.post(message).unwrap();
+    if inbox.mark_notified() {
+        poller.notify();
+    }
+}
+
+#[test]
+fn a_port_post_racing_with_the_loop_starting_a_batch_is_never_lost() {
+    loom::model(|| {
+        let inbox = Arc::new(Inbox::new());
+        let poller = Arc::new(Poller::new().unwrap());
+        let poster = {
+            let (inbox, poller) = (inbox.clone(), poller.clone());
+            thread::spawn(move || {
+                post(&inbox, &poller, 1);
+                post(&inbox, &poller, 2);
+            })
+        };
+        // Two posts, one or two announcements: both arrive, in order.
+        assert_eq!(deliver_batches(&inbox, &poller, 2), [1, 2]);
+        poster.join().unwrap();
+    });
+}
+
+#[test]
+fn a_post_racing_with_close_is_delivered_or_given_back() {
+    loom::model(|| {
+        let inbox = Arc::new(Inbox::new());
+        let poster = {
+            let inbox = inbox.clone();
+            thread::spawn(move || inbox.post(5).is_ok())
+        };
+        inbox.close(false);
+        let posted = poster.join().unwrap();
+        assert_eq!(inbox.take().is_some(), posted, "a message lost between post and close");
+        assert!(inbox.is_finished());
     });
 }

@@ -42,6 +42,7 @@ mod s31_tick_async_return;
 
 // The second set (rules from Node's own test suite).
 mod s110_nexttick_starvation;
+mod s119_message_channel_same_thread;
 mod s125_immediate_flood_vs_io;
 
 use log::check;
@@ -204,6 +205,11 @@ fn s31_tick_async_return() {
 #[test]
 fn s110_nexttick_starvation() {
     check("110-nexttick-starvation", s110_nexttick_starvation::main)
+}
+
+#[test]
+fn s119_message_channel_same_thread() {
+    check("119-message-channel-same-thread", s119_message_channel_same_thread::main)
 }
 
 #[test]
