@@ -25,75 +25,62 @@ use criterion::{Criterion, Throughput};
 const DEBUG: bool = cfg!(debug_assertions);
 const BURST: usize = if DEBUG { 100 } else { 1_000 };
 
-/// A jsloop runtime running on its own thread until dropped.
-struct JsloopThread {
-    spawner: jsloop::Spawner,
-    stop: Option<jsloop::KeepAlive>,
+/// A loop running on its own thread until dropped: `handle` reaches it,
+/// and dropping `stop` lets it end.
+struct LoopThread<H, S> {
+    handle: H,
+    stop: Option<S>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
-impl JsloopThread {
-    fn start() -> JsloopThread {
+impl<H: Send + 'static, S: Send + 'static> LoopThread<H, S> {
+    /// Runs `run` on a new thread; it sends back the handle and the guard.
+    fn start(run: impl FnOnce(mpsc::Sender<(H, S)>) + Send + 'static) -> LoopThread<H, S> {
         let (tx, rx) = mpsc::channel();
-        let thread = thread::spawn(move || {
-            let rt = jsloop::Runtime::new().expect("jsloop");
-            let guard = rt.block_on(async { jsloop::keep_alive() });
-            tx.send((rt.spawner(), guard)).expect("bench thread");
-            rt.run(async {});
-        });
-        let (spawner, guard) = rx.recv().expect("jsloop thread");
-        JsloopThread { spawner, stop: Some(guard), thread: Some(thread) }
+        let thread = thread::spawn(move || run(tx));
+        let (handle, stop) = rx.recv().expect("loop thread");
+        LoopThread { handle, stop: Some(stop), thread: Some(thread) }
     }
 }
 
-impl Drop for JsloopThread {
+impl<H, S> Drop for LoopThread<H, S> {
     fn drop(&mut self) {
         drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
-            thread.join().expect("jsloop thread");
+            thread.join().expect("loop thread");
         }
     }
 }
 
-/// A tokio current-thread runtime running on its own thread until dropped.
-struct TokioThread {
-    handle: tokio::runtime::Handle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
+/// jsloop: `run`, kept alive by a `KeepAlive` guard.
+fn jsloop_thread() -> LoopThread<jsloop::Spawner, jsloop::KeepAlive> {
+    LoopThread::start(|tx| {
+        let rt = jsloop::Runtime::new().expect("jsloop");
+        let guard = rt.block_on(async { jsloop::keep_alive() });
+        tx.send((rt.spawner(), guard)).expect("bench thread");
+        rt.run(async {});
+    })
 }
 
-impl TokioThread {
-    fn start() -> TokioThread {
-        let (tx, rx) = mpsc::channel();
+/// tokio: a current-thread runtime's `block_on` until a oneshot fires.
+fn tokio_thread() -> LoopThread<tokio::runtime::Handle, tokio::sync::oneshot::Sender<()>> {
+    LoopThread::start(|tx| {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().build().expect("tokio");
-            tx.send(rt.handle().clone()).expect("bench thread");
-            rt.block_on(async {
-                let _ = stopped.await;
-            });
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("tokio");
+        tx.send((rt.handle().clone(), stop)).expect("bench thread");
+        rt.block_on(async {
+            let _ = stopped.await;
         });
-        let handle = rx.recv().expect("tokio thread");
-        TokioThread { handle, stop: Some(stop), thread: Some(thread) }
-    }
-}
-
-impl Drop for TokioThread {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("tokio thread");
-        }
-    }
+    })
 }
 
 fn spawner_latency(c: &mut Criterion) {
-    let (jsloop, tokio) = (JsloopThread::start(), TokioThread::start());
+    let (jsloop, tokio) = (jsloop_thread(), tokio_thread());
     let mut group = c.benchmark_group("spawner_latency");
     group.throughput(Throughput::Elements(1));
     group.bench_function("jsloop", |b| {
         b.iter(|| {
-            let handle = jsloop.spawner.spawn(async { black_box(1u64) }).expect("spawn");
+            let handle = jsloop.handle.spawn(async { black_box(1u64) }).expect("spawn");
             futures::executor::block_on(handle).expect("task")
         })
     });
@@ -107,13 +94,13 @@ fn spawner_latency(c: &mut Criterion) {
 }
 
 fn spawner_burst(c: &mut Criterion) {
-    let (jsloop, tokio) = (JsloopThread::start(), TokioThread::start());
+    let (jsloop, tokio) = (jsloop_thread(), tokio_thread());
     let mut group = c.benchmark_group("spawner_burst");
     group.throughput(Throughput::Elements(BURST as u64));
     group.bench_function("jsloop", |b| {
         b.iter(|| {
             let handles: Vec<_> = (0..BURST as u64)
-                .map(|i| jsloop.spawner.spawn(async move { black_box(i) }).expect("spawn"))
+                .map(|i| jsloop.handle.spawn(async move { black_box(i) }).expect("spawn"))
                 .collect();
             futures::executor::block_on(async {
                 let mut sum = 0;

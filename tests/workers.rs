@@ -13,6 +13,35 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// Sets its flag when dropped: shows a worker's task was dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A worker that never ends on its own; `dropped` is set once its main
+/// future is dropped (it was terminated).
+fn endless_worker(dropped: Arc<AtomicBool>) -> Worker<()> {
+    Worker::spawn(move || async move {
+        let _flag = DropFlag(dropped);
+        let _guard = jsloop::keep_alive();
+        std::future::pending::<()>().await;
+    })
+    .unwrap()
+}
+
+/// Waits (generously) for another thread to set `flag`.
+fn wait_for(flag: &AtomicBool, what: &str) {
+    let started = Instant::now();
+    while !flag.load(Ordering::SeqCst) {
+        assert!(started.elapsed() < ms(10_000), "{what}");
+        std::thread::sleep(ms(1));
+    }
+}
+
 #[test]
 fn a_worker_runs_its_future_on_its_own_loop_and_the_parent_gets_the_output() {
     let parent = std::thread::current().id();
@@ -108,11 +137,7 @@ fn a_panicking_callback_in_the_worker_ends_it_with_that_panic() {
 #[test]
 fn terminate_stops_an_idle_worker_promptly() {
     jsloop::block_on(async {
-        let worker = Worker::spawn(|| async {
-            let _guard = jsloop::keep_alive(); // would never end on its own
-            std::future::pending::<()>().await;
-        })
-        .unwrap();
+        let worker = endless_worker(Arc::default());
         jsloop::time::sleep(ms(5)).await; // it is idle in its poller now
         let started = Instant::now();
         worker.terminate();
@@ -123,12 +148,6 @@ fn terminate_stops_an_idle_worker_promptly() {
 
 #[test]
 fn terminate_waits_for_a_long_callback_to_return_and_drops_the_worker_s_tasks() {
-    struct Dropped(Arc<AtomicBool>);
-    impl Drop for Dropped {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
     let callback_ended = Arc::new(AtomicBool::new(false));
     let task_dropped = Arc::new(AtomicBool::new(false));
     jsloop::block_on({
@@ -139,7 +158,7 @@ fn terminate_waits_for_a_long_callback_to_return_and_drops_the_worker_s_tasks() 
                 let callback_ended = callback_ended.clone();
                 move || async move {
                     jsloop::spawn(async move {
-                        let _kept = Dropped(task_dropped);
+                        let _kept = DropFlag(task_dropped);
                         std::future::pending::<()>().await;
                     });
                     jsloop::set_timeout(ms(1), move || {
@@ -178,27 +197,12 @@ fn dropping_a_worker_terminates_it() {
     jsloop::block_on({
         let dropped = dropped.clone();
         async move {
-            struct Flag(Arc<AtomicBool>);
-            impl Drop for Flag {
-                fn drop(&mut self) {
-                    self.0.store(true, Ordering::SeqCst);
-                }
-            }
-            let worker = Worker::spawn(move || async move {
-                let _flag = Flag(dropped);
-                let _guard = jsloop::keep_alive();
-                std::future::pending::<()>().await;
-            })
-            .unwrap();
+            let worker = endless_worker(dropped);
             jsloop::time::sleep(ms(5)).await;
             drop(worker);
         }
     });
-    let started = Instant::now();
-    while !dropped.load(Ordering::SeqCst) {
-        assert!(started.elapsed() < ms(10_000), "the dropped worker kept running");
-        std::thread::sleep(ms(1));
-    }
+    wait_for(&dropped, "the dropped worker kept running");
 }
 
 #[test]
@@ -208,29 +212,14 @@ fn dropping_the_parent_runtime_terminates_its_workers() {
     rt.block_on({
         let dropped = dropped.clone();
         async move {
-            struct Flag(Arc<AtomicBool>);
-            impl Drop for Flag {
-                fn drop(&mut self) {
-                    self.0.store(true, Ordering::SeqCst);
-                }
-            }
-            let worker = Worker::spawn(move || async move {
-                let _flag = Flag(dropped);
-                let _guard = jsloop::keep_alive();
-                std::future::pending::<()>().await;
-            })
-            .unwrap();
+            let worker = endless_worker(dropped);
             // Held by a task of the parent, which the runtime drops.
             jsloop::spawn(async move { worker.exit().await });
             jsloop::time::sleep(ms(5)).await;
         }
     });
     drop(rt);
-    let started = Instant::now();
-    while !dropped.load(Ordering::SeqCst) {
-        assert!(started.elapsed() < ms(10_000), "a worker outlived its parent runtime");
-        std::thread::sleep(ms(1));
-    }
+    wait_for(&dropped, "a worker outlived its parent runtime");
 }
 
 #[test]
