@@ -93,6 +93,21 @@ fn spawner_latency(c: &mut Criterion) {
     group.finish();
 }
 
+/// Waits for every handle on the bench thread and sums the outputs.
+fn await_all<H, E>(handles: Vec<H>) -> u64
+where
+    H: std::future::Future<Output = Result<u64, E>>,
+    E: std::fmt::Debug,
+{
+    futures::executor::block_on(async {
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.expect("task");
+        }
+        sum
+    })
+}
+
 fn spawner_burst(c: &mut Criterion) {
     let (jsloop, tokio) = (jsloop_thread(), tokio_thread());
     let mut group = c.benchmark_group("spawner_burst");
@@ -102,13 +117,7 @@ fn spawner_burst(c: &mut Criterion) {
             let handles: Vec<_> = (0..BURST as u64)
                 .map(|i| jsloop.handle.spawn(async move { black_box(i) }).expect("spawn"))
                 .collect();
-            futures::executor::block_on(async {
-                let mut sum = 0;
-                for handle in handles {
-                    sum += handle.await.expect("task");
-                }
-                sum
-            })
+            await_all(handles)
         })
     });
     group.bench_function("tokio", |b| {
@@ -116,13 +125,7 @@ fn spawner_burst(c: &mut Criterion) {
             let handles: Vec<_> = (0..BURST as u64)
                 .map(|i| tokio.handle.spawn(async move { black_box(i) }))
                 .collect();
-            futures::executor::block_on(async {
-                let mut sum = 0;
-                for handle in handles {
-                    sum += handle.await.expect("task");
-                }
-                sum
-            })
+            await_all(handles)
         })
     });
     group.finish();

@@ -489,14 +489,12 @@ impl Core {
     /// what runs and is only asked for when observed.
     #[inline(always)]
     fn run_work(&self, work: impl FnOnce() -> Work, body: impl FnOnce()) {
-        match &self.observers {
-            None => body(),
-            Some(observers) => observers.run_item(self, work(), body),
-        }
+        self.run_item::<true>(work, body);
     }
 
     /// [`run_work`](Core::run_work) inside a checkpoint, where `OBSERVED`
-    /// says whether observers are installed.
+    /// says whether observers may be installed (`false`: known to be none,
+    /// so not even the branch remains).
     #[inline(always)]
     fn run_item<const OBSERVED: bool>(&self, work: impl FnOnce() -> Work, body: impl FnOnce()) {
         match &self.observers {

@@ -302,11 +302,17 @@ impl JoinError {
     fn panic_message(&self) -> Option<String> {
         let payload = self.panic.as_ref()?;
         let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
+        panic_message(&**payload).map(str::to_owned)
     }
+}
+
+/// The message of a panic payload: `panic!` with a literal gives a `&str`,
+/// with arguments a `String`; any other payload has none.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 impl fmt::Display for JoinError {

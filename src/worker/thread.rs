@@ -16,6 +16,7 @@ use crate::oneshot;
 use crate::remote;
 use crate::runtime::{Builder, Runtime};
 use crate::sync::{self, Mutex};
+use crate::task::join::panic_message;
 
 /// The payload a terminated loop unwinds with (`Core::stop_if_terminated`);
 /// the worker thread recognises it.
@@ -73,16 +74,10 @@ impl fmt::Debug for WorkerError {
 impl fmt::Display for WorkerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WorkerError::Panicked(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .copied()
-                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-                match message {
-                    Some(message) => write!(f, "the worker panicked: {message}"),
-                    None => f.write_str("the worker panicked"),
-                }
-            }
+            WorkerError::Panicked(payload) => match panic_message(&**payload) {
+                Some(message) => write!(f, "the worker panicked: {message}"),
+                None => f.write_str("the worker panicked"),
+            },
             WorkerError::Terminated => f.write_str("the worker was terminated"),
         }
     }
