@@ -57,20 +57,31 @@ impl<T> Receiver<T> {
     pub(crate) fn is_closed(&self) -> bool {
         sync::lock(&self.inner).closed
     }
+
+    /// Ready once the sender sent or is gone, leaving the value in place
+    /// for [`take`](Self::take).
+    pub(crate) fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut inner = sync::lock(&self.inner);
+        if inner.closed {
+            return Poll::Ready(());
+        }
+        if !inner.receiver.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+            inner.receiver = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// The value, if it was sent and not taken yet.
+    pub(crate) fn take(&self) -> Option<T> {
+        sync::lock(&self.inner).value.take()
+    }
 }
 
 impl<T> Future for Receiver<T> {
     type Output = Option<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut inner = sync::lock(&self.inner);
-        if inner.closed {
-            return Poll::Ready(inner.value.take());
-        }
-        if !inner.receiver.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
-            inner.receiver = Some(cx.waker().clone());
-        }
-        Poll::Pending
+        self.poll_closed(cx).map(|()| self.take())
     }
 }
 

@@ -5,10 +5,12 @@
 //! [`Worker::spawn`] starts a loop on a new thread and runs the future its
 //! closure builds there with [`run`](crate::run)'s Node semantics: the
 //! worker ends when its loop is idle, and its parent learns how through
-//! [`Worker::exit`]. A [`MessageChannel`] gives two entangled
-//! [`MessagePort`]s: posting works from any thread and never blocks; the
-//! receiving port's loop delivers each message in its poll phase as its own
-//! macrotask, with a microtask checkpoint after it, as Node does.
+//! [`Worker::exit`]; [`Worker::spawn_with_port`] also joins the two loops
+//! by a message channel (the worker's `parentPort`). A [`MessageChannel`]
+//! gives two entangled [`MessagePort`]s: posting works from any thread and
+//! never blocks; the receiving port's loop delivers each message in its
+//! poll phase as its own macrotask, with a microtask checkpoint after it,
+//! as Node does.
 //!
 //! # Examples
 //!

@@ -254,6 +254,11 @@ impl<T: Send + 'static> MessagePort<T> {
         self.own.set_ref(false);
     }
 
+    /// See `PortShared::wake_after_deliveries`: for `WorkerExit`.
+    pub(super) fn wake_after_deliveries(&self, waker: &std::task::Waker) -> bool {
+        self.own.wake_after_deliveries(waker)
+    }
+
     /// Undoes [`unref`](Self::unref) (Node's `port.ref()`). Idempotent.
     ///
     /// # Examples

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use super::inbox::Inbox;
 use super::loop_ports::PortSlot;
@@ -221,6 +221,28 @@ impl<T: Send + 'static> PortShared<T> {
         if self.on_owner(|core| self.sync_ref(core)).is_none() {
             self.announce();
         }
+    }
+
+    /// `WorkerExit`: if this loop still owes the port's listener a message,
+    /// or the port its close, asks for that delivery and for `waker` to be
+    /// woken after it (a remote call queued behind the announcement), and
+    /// says `true`. Node drains a worker's port right before `'exit'`.
+    pub(super) fn wake_after_deliveries(self: &Arc<Self>, waker: &Waker) -> bool {
+        let owed = self.on_owner(|core| {
+            self.with_slot(core, |slot| {
+                (slot.listening && self.inbox.has_messages()) || self.inbox.is_finished()
+            })
+        });
+        if owed.flatten() != Some(true) {
+            return false;
+        }
+        let Some(shared) = self.owner.get().and_then(|owner| owner.shared.upgrade()) else {
+            return false;
+        };
+        self.announce();
+        let waker = waker.clone();
+        shared.push(RemoteEvent::Call(Box::new(move |_| waker.wake())));
+        true
     }
 
     /// A `recv` future gone before its message: stop waiting.

@@ -18,6 +18,8 @@ use crate::runtime::{Builder, Runtime};
 use crate::sync::{self, Mutex};
 use crate::task::join::panic_message;
 
+use super::port::{MessageChannel, MessagePort, PostError, Recv};
+
 /// The payload a terminated loop unwinds with (`Core::stop_if_terminated`);
 /// the worker thread recognises it.
 pub(crate) struct Terminated;
@@ -179,10 +181,54 @@ impl WorkerBuilder {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
+        // The worker's end of the channel is dropped unused: posting to
+        // it fails.
+        self.spawn_with_port(move |_: MessagePort<()>| make())
+    }
+
+    /// Starts the worker with a message channel to it: see
+    /// [`Worker::spawn_with_port`].
+    ///
+    /// # Errors
+    ///
+    /// The thread could not be started, or the worker's runtime could not
+    /// be built (the builder's error).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime: a worker belongs to the loop that spawned it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let worker = jsloop::worker::Worker::builder()
+    ///         .name("echo")
+    ///         .spawn_with_port(|parent| async move {
+    ///             while let Some(n) = parent.recv().await {
+    ///                 parent.post_message(n * 2).unwrap();
+    ///             }
+    ///         })
+    ///         .unwrap();
+    ///     worker.post_message(21).unwrap();
+    ///     assert_eq!(worker.recv().await, Some(42));
+    /// });
+    /// ```
+    pub fn spawn_with_port<M, F, Fut>(self, make: F) -> io::Result<Worker<Fut::Output, M>>
+    where
+        M: Send + 'static,
+        F: FnOnce(MessagePort<M>) -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
         // The parent loop stays alive while the worker runs (unless unref'd).
         let guard = Arc::new(Mutex::new(Some(keep_alive())));
         let (exit, exited) = oneshot::channel();
         let (started, start) = mpsc::channel::<io::Result<u32>>();
+        let MessageChannel { port1: port, port2: parent_port } = MessageChannel::new();
+        // As Node's `worker[kPort]`: the worker's run, not its port, keeps
+        // the parent's loop alive.
+        port.unref();
         let mut thread = thread::Builder::new();
         if let Some(name) = self.name {
             thread = thread.name(name);
@@ -202,9 +248,14 @@ impl WorkerBuilder {
                 }
             };
             let _ = started.send(Ok(rt.id()));
-            let outcome = catch_unwind(AssertUnwindSafe(|| rt.run(async move { make().await })));
-            // The worker's tasks go with its runtime, on its own thread.
-            drop(rt);
+            let mut outcome =
+                catch_unwind(AssertUnwindSafe(|| rt.run(async move { make(parent_port).await })));
+            // The worker's tasks and ports go with its runtime, on its own
+            // thread: the close of its port reaches the parent before the
+            // exit does. A task's drop may panic too; the exit says so.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(rt))) {
+                outcome = outcome.and(Err(payload));
+            }
             exit.send(outcome.map_err(|payload| {
                 if payload.is::<Terminated>() {
                     WorkerError::Terminated
@@ -218,7 +269,7 @@ impl WorkerBuilder {
         let runtime_id = start.recv().map_err(|_| {
             io::Error::other("jsloop: the worker thread ended before its runtime was built")
         })??;
-        Ok(Worker { exited, runtime_id, guard })
+        Ok(Worker { exited, runtime_id, guard, port })
     }
 }
 
@@ -238,10 +289,18 @@ impl fmt::Debug for WorkerBuilder {
 /// semantics: it ends when its loop has nothing left to do.
 /// [`exit`](Worker::exit) resolves with the future's output, or with how
 /// the worker failed. While the worker runs, it keeps the parent's loop
-/// alive, unless [`unref`](Worker::unref)'d. Dropping the `Worker` before
-/// its exit was seen terminates it (as Node's workers end with their
+/// alive, unless [`unref`](Worker::unref)'d. Dropping the `Worker` while
+/// the worker runs terminates it (as Node's workers end with their
 /// process); keep the `Worker`, or await [`exit`](Worker::exit), to let it
 /// finish.
+///
+/// A worker started with [`spawn_with_port`](Worker::spawn_with_port) is
+/// joined to its parent by a [`MessageChannel`] carrying `M` both ways: the
+/// worker's closure receives its end (Node's `parentPort`), the parent
+/// posts with [`post_message`](Worker::post_message) and receives with
+/// [`recv`](Worker::recv) or [`on_message`](Worker::on_message). Messages
+/// keep their posting order; everything the worker posted before it ended
+/// reaches the parent's listener before `exit` resolves.
 ///
 /// # Examples
 ///
@@ -259,12 +318,14 @@ impl fmt::Debug for WorkerBuilder {
 ///     assert_eq!(worker.exit().await.unwrap(), 285_714);
 /// });
 /// ```
-pub struct Worker<T> {
+pub struct Worker<T, M: Send + 'static = ()> {
     exited: oneshot::Receiver<Result<T, WorkerError>>,
     /// The worker's runtime (for `terminate`).
     runtime_id: u32,
     /// The parent loop's keep-alive, `None` when unref'd or ended.
     guard: Arc<Mutex<Option<KeepAlive>>>,
+    /// The parent's end of the channel to the worker's `parentPort`.
+    port: MessagePort<M>,
 }
 
 impl Worker<()> {
@@ -319,9 +380,177 @@ impl<T: Send + 'static> Worker<T> {
     }
 }
 
-impl<T> Worker<T> {
-    /// Waits for the worker to end: `Ok` with its main future's output, or
-    /// the [`WorkerError`] it ended with.
+impl<T: Send + 'static, M: Send + 'static> Worker<T, M> {
+    /// Starts a worker as [`spawn`](Worker::spawn) does, with a message
+    /// channel between the two loops: `make` receives the worker's end
+    /// (Node's `parentPort`), the `Worker` is the parent's. Messages posted
+    /// before the worker started wait for it, in order. The worker's port
+    /// keeps the worker alive while it listens or awaits `recv`, as any
+    /// port does; the parent's end does not keep the parent's loop alive
+    /// (the running worker does, unless [`unref`](Worker::unref)'d).
+    ///
+    /// # Errors
+    ///
+    /// The thread could not be started, or its runtime could not be built.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime: a worker belongs to the loop that spawned it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::worker::Worker;
+    ///
+    /// jsloop::block_on(async {
+    ///     let worker = Worker::spawn_with_port(|parent| async move {
+    ///         let mut total = 0;
+    ///         while let Some(n) = parent.recv().await {
+    ///             total += n;
+    ///         }
+    ///         total // the parent dropped its end: the channel closed
+    ///     })
+    ///     .unwrap();
+    ///     for n in 1..=4 {
+    ///         worker.post_message(n).unwrap();
+    ///     }
+    ///     worker.port().close();
+    ///     assert_eq!(worker.exit().await.unwrap(), 10);
+    /// });
+    /// ```
+    ///
+    /// Messages cross threads, so they must be `Send`:
+    ///
+    /// ```compile_fail
+    /// use std::rc::Rc;
+    /// use jsloop::worker::{MessagePort, Worker};
+    ///
+    /// jsloop::block_on(async {
+    ///     let _ = Worker::spawn_with_port(|_: MessagePort<Rc<u8>>| async {});
+    /// });
+    /// ```
+    pub fn spawn_with_port<F, Fut>(make: F) -> io::Result<Worker<T, M>>
+    where
+        F: FnOnce(MessagePort<M>) -> Fut + Send + 'static,
+        Fut: Future<Output = T> + 'static,
+    {
+        Worker::builder().spawn_with_port(make)
+    }
+}
+
+impl<T, M: Send + 'static> Worker<T, M> {
+    /// Posts `message` to the worker's port (Node's `worker.postMessage`).
+    /// Never blocks.
+    ///
+    /// # Errors
+    ///
+    /// [`PostError`], holding the message, once the worker's port is
+    /// closed or dropped (the worker ended, or it never kept its port: a
+    /// worker from [`spawn`](Worker::spawn) has none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let worker = jsloop::worker::Worker::spawn_with_port(|parent| async move {
+    ///         parent.recv().await
+    ///     })
+    ///     .unwrap();
+    ///     worker.post_message("job").unwrap();
+    ///     assert_eq!(worker.exit().await.unwrap(), Some("job"));
+    /// });
+    /// ```
+    pub fn post_message(&self, message: M) -> Result<(), PostError<M>> {
+        self.port.post_message(message)
+    }
+
+    /// Waits for the worker's next message; `None` once the worker's port
+    /// closed and every message it posted was received. Does not keep the
+    /// loop alive by itself: the running worker does.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime, or on a runtime other than the parent's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let worker = jsloop::worker::Worker::spawn_with_port(|parent| async move {
+    ///         parent.post_message(1).unwrap();
+    ///         parent.post_message(2).unwrap();
+    ///     })
+    ///     .unwrap();
+    ///     assert_eq!(worker.recv().await, Some(1));
+    ///     assert_eq!(worker.recv().await, Some(2));
+    ///     assert_eq!(worker.recv().await, None);
+    /// });
+    /// ```
+    pub fn recv(&self) -> Recv<'_, M> {
+        self.port.recv()
+    }
+
+    /// Sets the listener for the worker's messages (Node's
+    /// `worker.on('message', ..)`): each message in its own macrotask of the
+    /// parent's poll phase, a checkpoint after it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime, or on a runtime other than the parent's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// jsloop::block_on(async {
+    ///     let worker = jsloop::worker::Worker::spawn_with_port(|parent| async move {
+    ///         parent.post_message(7).unwrap();
+    ///     })
+    ///     .unwrap();
+    ///     let seen = Rc::new(Cell::new(0));
+    ///     let sum = seen.clone();
+    ///     worker.on_message(move |n| sum.set(sum.get() + n));
+    ///     worker.exit().await.unwrap(); // after the worker's messages
+    ///     assert_eq!(seen.get(), 7);
+    /// });
+    /// ```
+    pub fn on_message(&self, listener: impl FnMut(M) + 'static) {
+        self.port.on_message(listener);
+    }
+
+    /// The parent's end of the channel, for everything else a
+    /// [`MessagePort`] does (`on_close`, `close`,
+    /// [`receive_message_on_port`](super::receive_message_on_port)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let worker = jsloop::worker::Worker::spawn_with_port(|parent| async move {
+    ///         parent.post_message('x').unwrap();
+    ///     })
+    ///     .unwrap();
+    ///     while !worker.has_exited() {
+    ///         jsloop::yield_to_loop().await;
+    ///     }
+    ///     assert_eq!(jsloop::worker::receive_message_on_port(worker.port()), Some('x'));
+    /// });
+    /// ```
+    pub fn port(&self) -> &MessagePort<M> {
+        &self.port
+    }
+
+    /// Waits for the worker to end (Node's `'exit'` event): `Ok` with its
+    /// main future's output, or the [`WorkerError`] it ended with. The
+    /// messages the worker posted reach the [`on_message`](Self::on_message)
+    /// listener first. Dropping the future does not stop the worker;
+    /// dropping the `Worker` does.
+    ///
+    /// # Panics
+    ///
+    /// When awaited again after it returned the outcome once.
     ///
     /// # Examples
     ///
@@ -331,8 +560,8 @@ impl<T> Worker<T> {
     ///     assert_eq!(worker.exit().await.unwrap(), "done");
     /// });
     /// ```
-    pub fn exit(self) -> WorkerExit<T> {
-        WorkerExit { worker: Some(self) }
+    pub fn exit(&self) -> WorkerExit<'_, T, M> {
+        WorkerExit { worker: self }
     }
 
     /// Stops the worker's loop at its next macrotask boundary, drops its
@@ -420,7 +649,7 @@ impl<T> Worker<T> {
     }
 }
 
-impl<T> Drop for Worker<T> {
+impl<T, M: Send + 'static> Drop for Worker<T, M> {
     fn drop(&mut self) {
         if !self.exited.is_closed() {
             self.terminate();
@@ -428,7 +657,7 @@ impl<T> Drop for Worker<T> {
     }
 }
 
-impl<T> fmt::Debug for Worker<T> {
+impl<T, M: Send + 'static> fmt::Debug for Worker<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Worker").field("exited", &self.has_exited()).finish()
     }
@@ -441,34 +670,35 @@ impl<T> fmt::Debug for Worker<T> {
 /// ```
 /// jsloop::block_on(async {
 ///     let worker = jsloop::worker::Worker::spawn(|| async { 5 }).unwrap();
-///     let exit: jsloop::worker::WorkerExit<i32> = worker.exit();
+///     let exit: jsloop::worker::WorkerExit<'_, i32> = worker.exit();
 ///     assert_eq!(exit.await.unwrap(), 5);
 /// });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
-pub struct WorkerExit<T> {
-    /// Kept until the exit is read: dropping the future early terminates
-    /// the worker, as dropping the `Worker` does.
-    worker: Option<Worker<T>>,
+pub struct WorkerExit<'a, T, M: Send + 'static = ()> {
+    worker: &'a Worker<T, M>,
 }
 
-impl<T> Future for WorkerExit<T> {
+impl<T, M: Send + 'static> Future for WorkerExit<'_, T, M> {
     type Output = Result<T, WorkerError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let worker = self.worker.as_mut().expect("`WorkerExit` polled after it completed");
-        let outcome = match Pin::new(&mut worker.exited).poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            // The worker thread always sends; nothing is sent only if it
-            // died without unwinding through its catch (it cannot).
-            Poll::Ready(outcome) => outcome.unwrap_or(Err(WorkerError::Terminated)),
-        };
-        self.worker = None;
-        Poll::Ready(outcome)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let worker = self.worker;
+        if worker.exited.poll_closed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        // What the worker posted reaches the listener before its exit.
+        if worker.port.wake_after_deliveries(cx.waker()) {
+            return Poll::Pending;
+        }
+        // The worker thread always sends (its last step), so nothing here
+        // means the outcome was taken.
+        let outcome = worker.exited.take();
+        Poll::Ready(outcome.expect("jsloop: this worker's exit was already read"))
     }
 }
 
-impl<T> fmt::Debug for WorkerExit<T> {
+impl<T, M: Send + 'static> fmt::Debug for WorkerExit<'_, T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerExit").finish_non_exhaustive()
     }

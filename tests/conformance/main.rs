@@ -43,6 +43,8 @@ mod s31_tick_async_return;
 // The second set (rules from Node's own test suite).
 mod s110_nexttick_starvation;
 mod s119_message_channel_same_thread;
+mod s120_worker_postmessage_order;
+mod s121_worker_message_channel;
 mod s125_immediate_flood_vs_io;
 
 use log::check;
@@ -210,6 +212,16 @@ fn s110_nexttick_starvation() {
 #[test]
 fn s119_message_channel_same_thread() {
     check("119-message-channel-same-thread", s119_message_channel_same_thread::main)
+}
+
+#[test]
+fn s120_worker_postmessage_order() {
+    check("120-worker-postmessage-order", s120_worker_postmessage_order::main)
+}
+
+#[test]
+fn s121_worker_message_channel() {
+    check("121-worker-message-channel", s121_worker_message_channel::main)
 }
 
 #[test]
