@@ -112,6 +112,7 @@ mod listeners;
 pub mod metrics;
 mod microtask;
 pub mod net;
+pub mod process;
 mod observe;
 mod oneshot;
 mod pool;
