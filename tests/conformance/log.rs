@@ -138,3 +138,13 @@ fn assert_same_log(name: &str, who: &str, expected: &str, actual: &str) {
         ),
     }
 }
+
+/// A panic payload's message, as JS prints `err.message` (a `panic!` with a
+/// literal gives a `&str`, with arguments a `String`).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| String::from("(not a message)"))
+}

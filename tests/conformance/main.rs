@@ -41,6 +41,10 @@ mod s30_tick_await_vs_external;
 mod s31_tick_async_return;
 
 // The second set (rules from Node's own test suite).
+mod s106_uncaught_timer_continues;
+mod s107_uncaught_immediate_continues;
+mod s108_nexttick_throw_continues;
+mod s109_queuemicrotask_throw;
 mod s110_nexttick_starvation;
 mod s119_message_channel_same_thread;
 mod s120_worker_postmessage_order;
@@ -202,6 +206,26 @@ fn s30_tick_await_vs_external() {
 #[test]
 fn s31_tick_async_return() {
     check("31-tick-async-return", s31_tick_async_return::main)
+}
+
+#[test]
+fn s106_uncaught_timer_continues() {
+    check("106-uncaught-timer-continues", s106_uncaught_timer_continues::main)
+}
+
+#[test]
+fn s107_uncaught_immediate_continues() {
+    check("107-uncaught-immediate-continues", s107_uncaught_immediate_continues::main)
+}
+
+#[test]
+fn s108_nexttick_throw_continues() {
+    check("108-nexttick-throw-continues", s108_nexttick_throw_continues::main)
+}
+
+#[test]
+fn s109_queuemicrotask_throw() {
+    check("109-queuemicrotask-throw", s109_queuemicrotask_throw::main)
 }
 
 #[test]
