@@ -37,6 +37,7 @@ use crate::metrics::{add, bump, LoopCounters, LoopStats, Phase, Work};
 use crate::microtask::{Callback, Microtask, MicrotaskQueues};
 use crate::observe::Observers;
 use crate::pool::WorkerPool;
+use crate::process::{finish_drive, rethrow_loop_exit, Lifecycle};
 use crate::progress::WakeBudget;
 use crate::remote::{self, RemoteEvent, Shared};
 use crate::sync::QueuedFlag;
@@ -93,6 +94,8 @@ pub(crate) struct Core {
     weak_self: Weak<Core>,
     /// Message ports bound to this loop (`jsloop::worker`).
     pub(crate) ports: LoopPorts,
+    /// Before-exit and exit listeners, the exit code (`jsloop::process`).
+    pub(crate) process: Lifecycle,
 }
 
 /// `run` returns once the loop is idle; `block_on` as soon as main is done.
@@ -138,6 +141,7 @@ impl Core {
             observers,
             weak_self: weak_self.clone(),
             ports: LoopPorts::default(),
+            process: Lifecycle::default(),
         })
     }
 
@@ -166,7 +170,7 @@ impl Core {
             None => callback(),
             Some(handler) => {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
-                    handler(payload);
+                    handler(rethrow_loop_exit(payload));
                 }
             }
         }
@@ -179,6 +183,7 @@ impl Core {
     #[cold]
     #[inline(never)]
     pub(crate) fn unawaited_panic(&self, payload: Box<dyn Any + Send>) {
+        let payload = rethrow_loop_exit(payload);
         if let (Some(handler), false) = (&self.panic_handler, self.is_shut_down()) {
             handler(payload);
         }
@@ -197,9 +202,15 @@ impl Core {
             || self.ports.keep_alive()
     }
 
-    /// Runs `future` as the main script and then the loop, per `mode`.
+    /// Runs `future` as the main script and then the loop, per `mode`,
+    /// and ends as `jsloop::process` says: exit listeners, or `exit`'s end.
     pub(crate) fn drive<F: Future>(&self, future: F, mode: Mode) -> F::Output {
         let _running = context::enter(self);
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.drive_loop(future, mode)));
+        finish_drive(self, outcome, mode == Mode::Run)
+    }
+
+    fn drive_loop<F: Future>(&self, future: F, mode: Mode) -> F::Output {
         let wake = Arc::new(MainWake { runtime_id: self.id(), scheduled: QueuedFlag::new(false) });
         let mut main =
             Main { future: pin!(future), output: None, waker: Waker::from(wake.clone()), wake };
@@ -220,6 +231,14 @@ impl Core {
             let alive = self.is_alive();
             if !alive {
                 if done {
+                    // Node's `beforeExit`: work its listeners queue revives
+                    // the loop, and they are called again when it empties.
+                    if mode == Mode::Run && self.process.has_before_exit_listeners() {
+                        self.before_exit(&mut main);
+                        if self.is_alive() {
+                            continue;
+                        }
+                    }
                     if self.warnings {
                         self.warn_pending_tasks();
                     }
@@ -240,6 +259,14 @@ impl Core {
             self.run_iteration(&mut main, mode);
         }
         main.output.take().expect("main future finished")
+    }
+
+    /// The before-exit listeners, one macrotask with its checkpoint.
+    #[cold]
+    fn before_exit(&self, main: &mut dyn MainTask) {
+        self.metrics.macrotask(Phase::Script);
+        self.run_work(|| Work::BeforeExit, || self.invoke(|| self.process.emit_before_exit()));
+        self.checkpoint(main);
     }
 
     /// One turn of the loop: timers, poll, check.

@@ -148,6 +148,22 @@ impl Runtime {
         self.core.drive(future, Mode::BlockOn)
     }
 
+    /// The loop's exit code ([`process::exit_code`](crate::process::exit_code)),
+    /// readable after `run` returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = jsloop::Runtime::new()?;
+    /// assert_eq!(rt.exit_code(), 0);
+    /// rt.run(async { jsloop::process::set_exit_code(9) });
+    /// assert_eq!(rt.exit_code(), 9);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn exit_code(&self) -> i32 {
+        self.core.process.exit_code()
+    }
+
     /// Spawns a task on this runtime from outside it; it starts when the
     /// loop next runs.
     ///

@@ -130,7 +130,9 @@ impl Spawner {
                     let forward = Forward { future, outcome: Some(outcome), abort: forward_abort };
                     drop(core.spawn(forward, location));
                 }
-                Err(payload) => outcome.send(Err(JoinError::panic(payload))),
+                Err(payload) => {
+                    outcome.send(Err(JoinError::panic(crate::process::rethrow_loop_exit(payload))))
+                }
             }
         })));
         Ok(RemoteJoinHandle { outcome: receiver, abort })
@@ -273,7 +275,7 @@ impl<F: Future> Future for Forward<F> {
                 Poll::Ready(())
             }
             Err(payload) => {
-                outcome.send(Err(JoinError::panic(payload)));
+                outcome.send(Err(JoinError::panic(crate::process::rethrow_loop_exit(payload))));
                 Poll::Ready(())
             }
         }

@@ -272,7 +272,7 @@ impl AbortSignal {
             match listener {
                 Some(Listener::Callback(callback)) => {
                     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&reason))) {
-                        first_panic.get_or_insert(payload);
+                        first_panic.get_or_insert(crate::process::rethrow_loop_exit(payload));
                     }
                 }
                 Some(Listener::Wake(waker)) => wake_as_reaction(&waker),

@@ -82,6 +82,8 @@ pub enum Work {
     /// from another thread or a worker-pool completion (the woken task's
     /// poll is reported on its own).
     Wake,
+    /// The before-exit listeners (`jsloop::process::on_before_exit`).
+    BeforeExit,
 }
 
 impl Work {
@@ -100,7 +102,7 @@ impl Work {
             | Work::Immediate(location)
             | Work::Microtask(location)
             | Work::NextTick(location) => Some(location),
-            Work::Main | Work::Wake => None,
+            Work::Main | Work::Wake | Work::BeforeExit => None,
         }
     }
 }
@@ -116,6 +118,7 @@ impl fmt::Display for Work {
             Work::Microtask(at) => write!(f, "a microtask queued at {at}"),
             Work::NextTick(at) => write!(f, "a next-tick queued at {at}"),
             Work::Wake => f.write_str("a wake"),
+            Work::BeforeExit => f.write_str("the before-exit listeners"),
         }
     }
 }

@@ -70,5 +70,6 @@ pub(crate) fn reaction_type_name() -> &'static str {
 /// unwinds out of `run` / `block_on` or reaches the runtime's
 /// `on_uncaught_panic` handler, like a panicking `queue_microtask` callback.
 pub(crate) fn rethrow_uncaught(payload: Box<dyn Any + Send>) {
+    let payload = crate::process::rethrow_loop_exit(payload);
     crate::queue_microtask(move || resume_unwind(payload));
 }

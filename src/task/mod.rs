@@ -421,6 +421,10 @@ impl Core {
     fn finish_task(&self, task: TaskRef) {
         self.tasks.borrow_mut().remove(task);
         self.settle(task);
+        // The task's poll caught `process::exit`: the loop ends now.
+        if self.process.is_exiting() {
+            crate::process::resume_exit(self);
+        }
     }
 
     /// Drops every live task's future (runtime shutdown).

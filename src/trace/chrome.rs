@@ -160,6 +160,7 @@ impl fmt::Display for WorkArgs {
             Work::Microtask(_) => "microtask",
             Work::NextTick(_) => "next_tick",
             Work::Wake => "wake",
+            Work::BeforeExit => "beforeExit",
         };
         write!(f, "{{\"kind\":\"{kind}\"")?;
         if let Work::Task { id, .. } = self.0 {

@@ -7,12 +7,13 @@ use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::thread;
 
 use crate::keep_alive::{keep_alive, KeepAlive};
 use crate::oneshot;
+use crate::process::catch_exit;
 use crate::remote;
 use crate::runtime::{Builder, Runtime};
 use crate::sync::{self, Mutex};
@@ -49,6 +50,9 @@ pub enum WorkerError {
     Panicked(Box<dyn Any + Send + 'static>),
     /// [`Worker::terminate`] stopped it (or its `Worker` was dropped).
     Terminated,
+    /// The worker called [`process::exit`](crate::process::exit) with this
+    /// code: its loop ended there, without an output.
+    Exited(i32),
 }
 
 impl WorkerError {
@@ -69,6 +73,7 @@ impl fmt::Debug for WorkerError {
         match self {
             WorkerError::Panicked(_) => f.write_str("Panicked(..)"),
             WorkerError::Terminated => f.write_str("Terminated"),
+            WorkerError::Exited(code) => write!(f, "Exited({code})"),
         }
     }
 }
@@ -81,6 +86,7 @@ impl fmt::Display for WorkerError {
                 None => f.write_str("the worker panicked"),
             },
             WorkerError::Terminated => f.write_str("the worker was terminated"),
+            WorkerError::Exited(code) => write!(f, "the worker exited with code {code}"),
         }
     }
 }
@@ -238,6 +244,8 @@ impl WorkerBuilder {
         }
         let make_runtime = self.runtime;
         let worker_guard = guard.clone();
+        let code = Arc::new(OnceLock::new());
+        let worker_code = code.clone();
         thread.spawn(move || {
             let built = make_runtime.map_or_else(Runtime::builder, |make| make()).build();
             let rt = match built {
@@ -248,28 +256,32 @@ impl WorkerBuilder {
                 }
             };
             let _ = started.send(Ok(rt.id()));
-            let mut outcome =
-                catch_unwind(AssertUnwindSafe(|| rt.run(async move { make(parent_port).await })));
+            // `process::exit` on the worker's loop ends only the worker.
+            let run = || catch_exit(|| rt.run(async move { make(parent_port).await }));
+            let mut outcome = catch_unwind(AssertUnwindSafe(run));
+            let code = rt.exit_code();
             // The worker's tasks and ports go with its runtime, on its own
             // thread: the close of its port reaches the parent before the
             // exit does. A task's drop may panic too; the exit says so.
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(rt))) {
                 outcome = outcome.and(Err(payload));
             }
-            exit.send(outcome.map_err(|payload| {
-                if payload.is::<Terminated>() {
-                    WorkerError::Terminated
-                } else {
-                    WorkerError::Panicked(payload)
-                }
-            }));
+            let (outcome, code) = match outcome {
+                Ok(Ok(output)) => (Ok(output), code),
+                Ok(Err(code)) => (Err(WorkerError::Exited(code)), code),
+                // Node's code for an uncaught error, and for `terminate()`.
+                Err(payload) if payload.is::<Terminated>() => (Err(WorkerError::Terminated), 1),
+                Err(payload) => (Err(WorkerError::Panicked(payload)), 1),
+            };
+            let _ = worker_code.set(code);
+            exit.send(outcome);
             // Only now may the parent's loop end: the exit's wake is queued.
             drop(sync::lock(&worker_guard).take());
         })?;
         let runtime_id = start.recv().map_err(|_| {
             io::Error::other("jsloop: the worker thread ended before its runtime was built")
         })??;
-        Ok(Worker { exited, runtime_id, guard, port })
+        Ok(Worker { exited, runtime_id, guard, port, code })
     }
 }
 
@@ -326,6 +338,8 @@ pub struct Worker<T, M: Send + 'static = ()> {
     guard: Arc<Mutex<Option<KeepAlive>>>,
     /// The parent's end of the channel to the worker's `parentPort`.
     port: MessagePort<M>,
+    /// The worker's exit code, set when it ended.
+    code: Arc<OnceLock<i32>>,
 }
 
 impl Worker<()> {
@@ -646,6 +660,27 @@ impl<T, M: Send + 'static> Worker<T, M> {
     /// ```
     pub fn has_exited(&self) -> bool {
         self.exited.is_closed()
+    }
+
+    /// The worker's exit code once it ended (Node's `'exit'` event's code):
+    /// its [`process::exit_code`](crate::process::exit_code) when its loop
+    /// ran empty, `n` after `process::exit(n)`, 1 after an uncaught panic or
+    /// `terminate()`; `None` while it runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::block_on(async {
+    ///     let worker = jsloop::worker::Worker::spawn(|| async {
+    ///         jsloop::process::set_exit_code(9);
+    ///     })
+    ///     .unwrap();
+    ///     worker.exit().await.unwrap();
+    ///     assert_eq!(worker.exit_code(), Some(9));
+    /// });
+    /// ```
+    pub fn exit_code(&self) -> Option<i32> {
+        self.code.get().copied()
     }
 }
 

@@ -41,6 +41,8 @@ mod s30_tick_await_vs_external;
 mod s31_tick_async_return;
 
 // The second set (rules from Node's own test suite).
+mod s101_beforeexit_revives_loop;
+mod s102_exit_skips_beforeexit;
 mod s106_uncaught_timer_continues;
 mod s107_uncaught_immediate_continues;
 mod s108_nexttick_throw_continues;
@@ -49,6 +51,7 @@ mod s110_nexttick_starvation;
 mod s119_message_channel_same_thread;
 mod s120_worker_postmessage_order;
 mod s121_worker_message_channel;
+mod s122_worker_exit_and_error;
 mod s125_immediate_flood_vs_io;
 
 use log::check;
@@ -209,6 +212,16 @@ fn s31_tick_async_return() {
 }
 
 #[test]
+fn s101_beforeexit_revives_loop() {
+    check("101-beforeexit-revives-loop", s101_beforeexit_revives_loop::main)
+}
+
+#[test]
+fn s102_exit_skips_beforeexit() {
+    check("102-exit-skips-beforeexit", s102_exit_skips_beforeexit::main)
+}
+
+#[test]
 fn s106_uncaught_timer_continues() {
     check("106-uncaught-timer-continues", s106_uncaught_timer_continues::main)
 }
@@ -246,6 +259,11 @@ fn s120_worker_postmessage_order() {
 #[test]
 fn s121_worker_message_channel() {
     check("121-worker-message-channel", s121_worker_message_channel::main)
+}
+
+#[test]
+fn s122_worker_exit_and_error() {
+    check("122-worker-exit-and-error", s122_worker_exit_and_error::main)
 }
 
 #[test]
