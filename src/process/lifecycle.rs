@@ -20,12 +20,17 @@ use crate::event_loop::Core;
 /// What `exit` unwinds with: the code it was called with.
 pub(crate) struct ProcessExit(pub(crate) i32);
 
+/// A before-exit listener: it gets the exit code.
+type BeforeExitListener = Box<dyn FnMut(i32)>;
+/// An exit listener: it gets the exit code, once.
+type ExitListener = Box<dyn FnOnce(i32)>;
+
 /// One loop's before-exit and exit listeners and its exit code.
 #[derive(Default)]
 pub(crate) struct Lifecycle {
-    before_exit: RefCell<Vec<Box<dyn FnMut(i32)>>>,
+    before_exit: RefCell<Vec<BeforeExitListener>>,
     /// Run once, in registration order, when `run` ends or `exit` is called.
-    on_exit: RefCell<Vec<Box<dyn FnOnce(i32)>>>,
+    on_exit: RefCell<Vec<ExitListener>>,
     /// Node's `process.exitCode` (`exit(code)` sets it too; its listeners
     /// may change it once more).
     exit_code: Cell<i32>,
