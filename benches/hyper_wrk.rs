@@ -22,16 +22,20 @@
 //! difference is that server's CPU time. The table gives the median
 //! requests per second, the server's CPU use in cores, and the median
 //! requests per server CPU-second — the thread-per-core figure that still
-//! shows on a machine with fewer free cores than loops. For `jsloop ×2` it
-//! then lists how many connections each loop accepted per round: the
-//! kernel hashes each connection's addresses and ports to pick a listener,
-//! so 64 connections need not split 32/32.
+//! shows on a machine with fewer free cores than loops — and the server
+//! threads' voluntary context switches per 1,000 requests (from
+//! `/proc/self/task`): each is a thread that found nothing to do and
+//! blocked, so it tells how many requests a loop handles per sleep in its
+//! poller. For `jsloop ×2` it then lists how many connections each loop
+//! accepted per round: the kernel hashes each connection's addresses and
+//! ports to pick a listener, so 64 connections need not split 32/32.
 //!
 //! Needs Debian's `wrk` on `PATH` (`apt install wrk`); without it the bench
 //! says so and stops. `cargo bench --bench hyper_wrk --features hyper`
 //! (about two minutes). Under `cargo test --benches --features hyper` each
 //! server answers one request, as a smoke test.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -170,6 +174,22 @@ fn get(addr: SocketAddr) -> String {
     response
 }
 
+/// Voluntary context switches so far of each of this process's threads, by
+/// thread id (Linux's `/proc/self/task/*/status`): how often each blocked —
+/// for a loop, how often it found nothing to do and slept in its poller.
+fn voluntary_switches() -> HashMap<String, u64> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("Linux's /proc");
+    // A thread may end between listing and reading: it is left out.
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let status = std::fs::read_to_string(task.path().join("status")).ok()?;
+            let count = status.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?;
+            Some((task.file_name().into_string().ok()?, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
 /// CPU time of this process, all its threads, in seconds.
 fn cpu_seconds() -> f64 {
     let t = clock_gettime(ClockId::ProcessCPUTime);
@@ -183,18 +203,25 @@ struct Run {
     /// The run's length as `wrk` reports it.
     seconds: f64,
     cpu_seconds: f64,
+    /// The server's threads' voluntary context switches.
+    switches: u64,
     /// `wrk`'s "Socket errors" / "Non-2xx" lines, if any.
     errors: Vec<String>,
 }
 
 /// Loads `addr` with `wrk -t1 -c64` for `seconds`.
 fn wrk(addr: SocketAddr, seconds: u32) -> Run {
+    let switches_before = voluntary_switches();
     let cpu_before = cpu_seconds();
     let output = Command::new("wrk")
         .args(["-t1", "-c64", &format!("-d{seconds}s"), &format!("http://{addr}/")])
         .output()
         .expect("wrk runs");
     let cpu_seconds = cpu_seconds() - cpu_before;
+    let switches = voluntary_switches()
+        .iter()
+        .map(|(thread, after)| after - switches_before.get(thread).unwrap_or(&0))
+        .sum();
     let text = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let rate = lines.iter().find_map(|l| l.strip_prefix("Requests/sec:")).expect("wrk's rate");
@@ -207,6 +234,7 @@ fn wrk(addr: SocketAddr, seconds: u32) -> Run {
         requests: requests.parse().expect("a count"),
         seconds: took.parse().expect("a duration"),
         cpu_seconds,
+        switches,
         errors: lines
             .iter()
             .filter(|l| l.starts_with("Socket errors") || l.starts_with("Non-2xx"))
@@ -221,6 +249,7 @@ struct Samples {
     requests_per_s: Vec<f64>,
     per_cpu_second: Vec<f64>,
     cores: Vec<f64>,
+    switches_per_1k: Vec<f64>,
     /// Per round, the connections each loop accepted (jsloop).
     accepted: Vec<Vec<u64>>,
 }
@@ -230,6 +259,7 @@ impl Samples {
         self.requests_per_s.push(run.requests_per_s);
         self.per_cpu_second.push(run.requests / run.cpu_seconds);
         self.cores.push(run.cpu_seconds / run.seconds);
+        self.switches_per_1k.push(run.switches as f64 * 1e3 / run.requests);
         self.accepted.push(accepted);
     }
 }
@@ -294,15 +324,15 @@ fn main() {
     println!(
         "| server | requests/s (median) | min–max | server CPU (cores) | requests per CPU-s \
          (median) | req/s vs jsloop ×1 | req/s vs tokio multi ×{LOOPS} | per CPU-s vs jsloop ×1 \
-         | per CPU-s vs tokio multi ×{LOOPS} |"
+         | per CPU-s vs tokio multi ×{LOOPS} | voluntary switches per 1k requests (median) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, server) in servers.iter().enumerate() {
         let s = &samples[i];
         let min = s.requests_per_s.iter().copied().fold(f64::MAX, f64::min);
         let max = s.requests_per_s.iter().copied().fold(0.0, f64::max);
         println!(
-            "| {} | {:.0} | {min:.0}–{max:.0} | {:.2} | {:.0} | {:.2}x | {:.2}x | {:.2}x | {:.2}x |",
+            "| {} | {:.0} | {min:.0}–{max:.0} | {:.2} | {:.0} | {:.2}x | {:.2}x | {:.2}x | {:.2}x | {:.1} |",
             server.name,
             rate[i],
             median(&s.cores),
@@ -311,6 +341,7 @@ fn main() {
             rate[i] / rate[tokio_multi],
             per_cpu[i] / per_cpu[one_loop],
             per_cpu[i] / per_cpu[tokio_multi],
+            median(&s.switches_per_1k),
         );
     }
     for (server, s) in servers.iter().zip(&samples).filter(|(server, _)| server.accepted.len() > 1)
