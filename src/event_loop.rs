@@ -183,7 +183,6 @@ impl Core {
     #[cold]
     #[inline(never)]
     pub(crate) fn unawaited_panic(&self, payload: Box<dyn Any + Send>) {
-        let payload = rethrow_loop_exit(payload);
         if let (Some(handler), false) = (&self.panic_handler, self.is_shut_down()) {
             handler(payload);
         }

@@ -134,7 +134,7 @@ pub(crate) fn rethrow_loop_exit(payload: Box<dyn Any + Send>) -> Box<dyn Any + S
     payload
 }
 
-/// A task's poll caught `exit` (it finished the task as panicked): unwind
+/// A task's poll caught `exit` (it finished the task as aborted): unwind
 /// on from the loop, now that the task's bookkeeping is done.
 #[cold]
 #[inline(never)]

@@ -9,4 +9,4 @@
 mod lifecycle;
 
 pub use lifecycle::{catch_exit, exit, exit_code, on_before_exit, on_exit, set_exit_code};
-pub(crate) use lifecycle::{finish_drive, resume_exit, rethrow_loop_exit, Lifecycle};
+pub(crate) use lifecycle::{finish_drive, resume_exit, rethrow_loop_exit, Lifecycle, ProcessExit};

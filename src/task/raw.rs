@@ -392,6 +392,12 @@ where
                 Self::finish(stage, Ok(output));
                 true
             }
+            // `process::exit` unwound through the poll: the task is cut
+            // short, not failed; the loop unwinds on once it is settled.
+            Err(payload) if payload.is::<crate::process::ProcessExit>() => {
+                Self::finish(stage, Err(JoinError::aborted()));
+                true
+            }
             Err(payload) => {
                 Self::finish(stage, Err(JoinError::panic(payload)));
                 true
