@@ -3,8 +3,24 @@
 //! and signals.
 //!
 //! Where each part enters the loop: before-exit listeners run when the loop
-//! has emptied, before `run` returns; a child's exit and a signal are
-//! poll-phase macrotasks, each with its checkpoint.
+//! has emptied, before `run` returns, as one macrotask with its checkpoint;
+//! [`exit`] ends the loop from inside whatever runs; exit listeners run
+//! once, at the end.
+//!
+//! # Examples
+//!
+//! ```
+//! use jsloop::process;
+//!
+//! let code = process::catch_exit(|| {
+//!     jsloop::run(async {
+//!         process::on_before_exit(|code| println!("the loop ran dry (code {code})"));
+//!         process::on_exit(|code| println!("exiting with {code}"));
+//!         jsloop::set_timeout(std::time::Duration::from_millis(1), || process::exit(3));
+//!     })
+//! });
+//! assert_eq!(code, Err(3)); // `exit` skipped the before-exit listeners
+//! ```
 
 mod lifecycle;
 
