@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use crate::context;
 use crate::immediate::{DueImmediate, ImmediateQueue};
 use crate::io::source::IoSources;
+use crate::io::stdio::LoopStdio;
 use crate::metrics::{add, bump, LoopCounters, LoopStats, Phase, Work};
 use crate::microtask::{Callback, Microtask, MicrotaskQueues};
 use crate::observe::Observers;
@@ -93,6 +94,9 @@ pub(crate) struct Core {
     weak_self: Weak<Core>,
     /// Message ports bound to this loop (`jsloop::worker`).
     pub(crate) ports: LoopPorts,
+    /// The loop's stdin, stdout and stderr (`jsloop::io::stdin`, ...),
+    /// opened on first use.
+    pub(crate) stdio: LoopStdio,
 }
 
 /// `run` returns once the loop is idle; `block_on` as soon as main is done.
@@ -138,6 +142,7 @@ impl Core {
             observers,
             weak_self: weak_self.clone(),
             ports: LoopPorts::default(),
+            stdio: LoopStdio::default(),
         })
     }
 
@@ -239,6 +244,9 @@ impl Core {
             }
             self.run_iteration(&mut main, mode);
         }
+        // Buffered stdout / stderr output is written before `run` /
+        // `block_on` return; an error has nobody to go to (as at exit).
+        let _ = self.stdio.flush_blocking();
         main.output.take().expect("main future finished")
     }
 
