@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use crate::context;
 use crate::immediate::{DueImmediate, ImmediateQueue};
 use crate::io::source::IoSources;
+use crate::io::stdio::LoopStdio;
 use crate::metrics::{add, bump, LoopCounters, LoopStats, Phase, Work};
 use crate::microtask::{Callback, Microtask, MicrotaskQueues};
 use crate::observe::Observers;
@@ -96,6 +97,9 @@ pub(crate) struct Core {
     pub(crate) ports: LoopPorts,
     /// Before-exit and exit listeners, the exit code (`jsloop::process`).
     pub(crate) process: Lifecycle,
+    /// The loop's stdin, stdout and stderr (`jsloop::io::stdin`, ...),
+    /// opened on first use.
+    pub(crate) stdio: LoopStdio,
 }
 
 /// `run` returns once the loop is idle; `block_on` as soon as main is done.
@@ -142,6 +146,7 @@ impl Core {
             weak_self: weak_self.clone(),
             ports: LoopPorts::default(),
             process: Lifecycle::default(),
+            stdio: LoopStdio::default(),
         })
     }
 

@@ -221,10 +221,14 @@ const CHILD: &str = "JSLOOP_PROCESS_EVENTS_CHILD";
 
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot start a process")]
-fn exit_outside_catch_exit_ends_the_process_with_the_code_after_the_listeners() {
+fn exit_outside_catch_exit_ends_the_process_after_the_listeners_and_a_flush() {
     if std::env::var_os(CHILD).is_some() {
         jsloop::run(async {
             on_exit(|code| println!("exit listener {code}"));
+            // A partial line stays in the loop's stdout buffer until `exit`.
+            futures::AsyncWriteExt::write_all(&mut jsloop::io::stdout(), b"buffered, ")
+                .await
+                .unwrap();
             set_timeout(Duration::from_millis(1), || exit(42));
         });
         unreachable!("`exit` ended the process");
@@ -232,12 +236,14 @@ fn exit_outside_catch_exit_ends_the_process_with_the_code_after_the_listeners() 
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "exit_outside_catch_exit_ends_the_process_with_the_code_after_the_listeners",
+            "exit_outside_catch_exit_ends_the_process_after_the_listeners_and_a_flush",
         ])
         .args(["--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(42), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("exit listener 42"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("exit listener 42"), "{stdout}");
+    assert!(stdout.contains("buffered, "), "the loop's stdout was flushed: {stdout}");
 }

@@ -73,6 +73,14 @@ impl<T: AsFd> Async<T> {
     /// Outside a runtime: "no jsloop runtime is running on this thread".
     pub fn new(io: T) -> io::Result<Async<T>> {
         rustix::io::ioctl_fionbio(io.as_fd(), true)?;
+        Async::registered(io)
+    }
+
+    /// Registers `io` without touching its flags: for an object whose
+    /// operations do not block anyway (sent with `MSG_DONTWAIT`, or
+    /// opened non-blocking), where the flag would be shared with other
+    /// processes (`io::stdin`'s socket).
+    pub(crate) fn registered(io: T) -> io::Result<Async<T>> {
         let source = Source::register(io.as_fd())?;
         Ok(Async { source, io: Some(io) })
     }

@@ -82,31 +82,46 @@ impl Lifecycle {
 /// The runtime's answer to how a `run` / `block_on` ended: the output, or
 /// the loop's exit carried on (to `catch_exit`, a worker's thread, or the
 /// process's end), or the panic, after the exit listeners (code 1, as
-/// Node's for an uncaught exception).
+/// Node's for an uncaught exception). Buffered stdout / stderr output is
+/// written first, whichever way it ends (an error has nobody to go to).
 pub(crate) fn finish_drive<T>(core: &Core, outcome: std::thread::Result<T>, run: bool) -> T {
+    let ended = finish_run(core, outcome, run);
+    let _ = core.stdio.flush_blocking();
+    match ended {
+        Ok(output) => output,
+        Err(payload) => match payload.downcast::<ProcessExit>() {
+            Ok(exit) => end_with_exit(exit.0),
+            Err(payload) => resume_unwind(payload),
+        },
+    }
+}
+
+/// The exit listeners of a `run` that ended, normally or by a panic; what
+/// is left to do after them.
+fn finish_run<T>(
+    core: &Core,
+    outcome: std::thread::Result<T>,
+    run: bool,
+) -> std::thread::Result<T> {
     match outcome {
         Ok(output) => {
             if run {
-                // A listener may call `exit`: that ends the loop as well.
-                let emitted = catch_unwind(AssertUnwindSafe(|| {
+                // A listener may call `exit` (or panic): that ends it too.
+                catch_unwind(AssertUnwindSafe(|| {
                     core.process.emit_exit(core.process.exit_code())
-                }));
-                if let Err(payload) = emitted {
-                    return finish_drive(core, Err(payload), false);
-                }
+                }))?;
             }
-            output
+            Ok(output)
         }
-        Err(payload) => match payload.downcast::<ProcessExit>() {
-            Ok(exit) => end_with_exit(exit.0),
-            Err(payload) => {
-                if run && !payload.is::<crate::worker::Terminated>() {
-                    core.process.exit_code.set(1);
-                    core.process.emit_exit(1);
-                }
-                resume_unwind(payload)
+        Err(payload) => {
+            let exited = payload.is::<ProcessExit>() || payload.is::<crate::worker::Terminated>();
+            if run && !exited {
+                core.process.exit_code.set(1);
+                // A listener's own panic or exit replaces this one.
+                catch_unwind(AssertUnwindSafe(|| core.process.emit_exit(1)))?;
             }
-        },
+            Err(payload)
+        }
     }
 }
 
