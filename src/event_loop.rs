@@ -93,6 +93,11 @@ pub(crate) struct Core {
     weak_self: Weak<Core>,
     /// Message ports bound to this loop (`jsloop::worker`).
     pub(crate) ports: LoopPorts,
+    /// Children dropped while running, reaped when they exit
+    /// (`jsloop::process`).
+    pub(crate) orphans: crate::process::Orphans,
+    /// The loop's signal listeners (`jsloop::process::signal`).
+    pub(crate) signals: crate::process::LoopSignals,
 }
 
 /// `run` returns once the loop is idle; `block_on` as soon as main is done.
@@ -138,6 +143,8 @@ impl Core {
             observers,
             weak_self: weak_self.clone(),
             ports: LoopPorts::default(),
+            orphans: Default::default(),
+            signals: Default::default(),
         })
     }
 
