@@ -39,7 +39,7 @@ const SPAWN_N: usize = if DEBUG { 20 } else { 1_000 };
 const PIPE_BYTES: usize = if DEBUG { 4 << 20 } else { 64 << 20 };
 const CHUNK: usize = 64 * 1024;
 /// Manual rounds per workload and runtime (after one warm-up round).
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 15;
 
 const JSLOOP: &str = "jsloop";
 const TOKIO: &str = "tokio";

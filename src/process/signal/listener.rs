@@ -44,7 +44,7 @@ use crate::listeners::ListenerKey;
 /// ```
 /// use std::cell::Cell;
 /// use std::rc::Rc;
-/// use jsloop::process::{on_signal, SignalKind};
+/// use jsloop::process::{on_signal, signal, SignalKind};
 /// use rustix::process::{getpid, kill_process, Signal};
 ///
 /// let seen = Rc::new(Cell::new(0));
@@ -52,9 +52,11 @@ use crate::listeners::ListenerKey;
 ///     let seen = seen.clone();
 ///     async move {
 ///         let _listener = on_signal(SignalKind::user_defined1(), move || seen.set(seen.get() + 1))?;
+///         // (The listener alone would not keep the loop alive; this stream,
+///         // awaited, does, and it resumes after the listener ran.)
+///         let mut usr1 = signal(SignalKind::user_defined1())?;
 ///         kill_process(getpid(), Signal::USR1)?;
-///         // The listener runs in a later poll phase, not inside `kill`.
-///         jsloop::time::sleep(std::time::Duration::from_millis(50)).await;
+///         usr1.recv().await;
 ///         Ok::<(), std::io::Error>(())
 ///     }
 /// })?;
