@@ -100,6 +100,11 @@ pub(crate) struct Core {
     /// The loop's stdin, stdout and stderr (`jsloop::io::stdin`, ...),
     /// opened on first use.
     pub(crate) stdio: LoopStdio,
+    /// Children dropped while running, reaped when they exit
+    /// (`jsloop::process`).
+    pub(crate) orphans: crate::process::Orphans,
+    /// The loop's signal listeners (`jsloop::process::signal`).
+    pub(crate) signals: crate::process::LoopSignals,
 }
 
 /// `run` returns once the loop is idle; `block_on` as soon as main is done.
@@ -147,6 +152,8 @@ impl Core {
             ports: LoopPorts::default(),
             process: Lifecycle::default(),
             stdio: LoopStdio::default(),
+            orphans: Default::default(),
+            signals: Default::default(),
         })
     }
 

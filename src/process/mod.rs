@@ -5,7 +5,9 @@
 //! Where each part enters the loop: before-exit listeners run when the loop
 //! has emptied, before `run` returns, as one macrotask with its checkpoint;
 //! [`exit`] ends the loop from inside whatever runs; exit listeners run
-//! once, at the end.
+//! once, at the end. A child's exit ([`Child::wait`]) and a signal
+//! ([`signal`], [`on_signal`], [`ctrl_c`]) are poll-phase macrotasks, each
+//! with its checkpoint.
 //!
 //! # Examples
 //!
@@ -26,3 +28,15 @@ mod lifecycle;
 
 pub use lifecycle::{catch_exit, exit, exit_code, on_before_exit, on_exit, set_exit_code};
 pub(crate) use lifecycle::{finish_drive, resume_exit, rethrow_loop_exit, Lifecycle, ProcessExit};
+
+// Child processes and signals (the exit of a child and each signal are
+// poll-phase macrotasks).
+mod child;
+mod loop_waker;
+mod signal;
+pub(crate) use child::Orphans;
+pub use child::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+pub(crate) use signal::LoopSignals;
+pub use signal::{
+    ctrl_c, on_signal, signal, CtrlC, NextSignal, Signal, SignalKind, SignalListener,
+};
