@@ -150,10 +150,11 @@ fn deliver_batches(inbox: &Inbox<u32>, poller: &Poller, expected: usize) -> Vec<
     }
 }
 
-/// A poster's side: queue, then announce unless the batch is announced.
+/// A poster's side, as `PortShared::post` has it: queue, then announce
+/// unless the batch is announced (a load first, the swap only if clear).
 fn post(inbox: &Inbox<u32>, poller: &Poller, message: u32) {
     inbox.post(message).unwrap();
-    if inbox.mark_notified() {
+    if !inbox.is_notified() && inbox.mark_notified() {
         poller.notify();
     }
 }
@@ -188,5 +189,27 @@ fn a_post_racing_with_close_is_delivered_or_given_back() {
         let posted = poster.join().unwrap();
         assert_eq!(inbox.take().is_some(), posted, "a message lost between post and close");
         assert!(inbox.is_finished());
+    });
+}
+
+#[test]
+fn a_take_from_another_thread_racing_with_a_batch_start_loses_and_repeats_nothing() {
+    loom::model(|| {
+        let inbox = Arc::new(Inbox::new());
+        inbox.post(1).unwrap();
+        inbox.post(2).unwrap();
+        // `receive_message_on_port` elsewhere while the loop moves the
+        // posted messages into its batch and delivers it.
+        let taker = {
+            let inbox = inbox.clone();
+            thread::spawn(move || inbox.take())
+        };
+        let delivered: Vec<u32> = (0..inbox.start_batch()).filter_map(|_| inbox.take()).collect();
+        let taken = taker.join().unwrap();
+        assert!(delivered.windows(2).all(|pair| pair[0] < pair[1]), "out of order: {delivered:?}");
+        let mut all: Vec<u32> = delivered.iter().copied().chain(taken).collect();
+        all.sort_unstable();
+        assert_eq!(all, [1, 2], "delivered {delivered:?}, taken {taken:?}");
+        assert!(!inbox.has_messages());
     });
 }

@@ -4,8 +4,14 @@
 //! takes the messages out in its poll phase. The `notified` flag keeps the
 //! announcements to one per batch, as [`RemoteQueue`](crate::remote::RemoteQueue)
 //! does for wakes: the poster that sets it tells the loop, and the loop
-//! clears it *before* counting the batch, so a post racing with the count is
-//! either in this batch or announces the next one.
+//! clears it *before* starting the batch, so a post racing with the start
+//! is either in this batch or announces the next one.
+//!
+//! Two queues, so the posters and the loop do not share a lock per
+//! message: posters push to `posted`, and starting a batch moves all of it
+//! (a swap of two `VecDeque`s, allocations kept) to `batch`, which the loop
+//! then takes from under a lock of its own, on a cache line of its own.
+//! Everything in `batch` is older than everything in `posted`.
 
 use std::collections::VecDeque;
 
@@ -15,18 +21,62 @@ use crate::sync::{self, AtomicBool, Mutex, Ordering};
 /// channel is closed.
 #[derive(Debug)]
 pub struct Inbox<T> {
-    state: Mutex<InboxState<T>>,
+    /// What posters pushed since the loop last started a batch.
+    posted: Mutex<Posted<T>>,
     /// Set by the first post (or close) after the loop last started a
-    /// batch; whoever sets it announces the port to the loop.
-    notified: AtomicBool,
+    /// batch; whoever sets it announces the port to the loop. Written once
+    /// per batch and read per message by both sides: off `posted`'s line,
+    /// so those reads hit.
+    notified: CachePadded<AtomicBool>,
+    /// The batch being delivered (and what earlier batches left, when no
+    /// receiver was ready): the loop's lock, touched by a poster only at
+    /// `close` and by `receive_message_on_port`. Locked before `posted`
+    /// where both are held.
+    batch: CachePadded<Batch<T>>,
 }
 
 #[derive(Debug)]
-struct InboxState<T> {
+struct Posted<T> {
     messages: VecDeque<T>,
-    /// Either end closed: posting fails, and once `messages` is drained the
-    /// receiver's stream ends.
+    /// Either end closed: posting fails, and once both queues are drained
+    /// the receiver's stream ends.
     closed: bool,
+}
+
+/// A cache line of its own (128 bytes: x86 prefetches lines in pairs), so
+/// what one thread writes often does not evict what the other reads.
+#[derive(Debug)]
+#[repr(align(128))]
+struct CachePadded<T>(T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The loop's half of the inbox.
+#[derive(Debug)]
+struct Batch<T> {
+    messages: Mutex<VecDeque<T>>,
+    /// `!messages.is_empty()`, stored under the lock at each change: the
+    /// loop asks per message whether one is left without taking the lock.
+    /// Only the loop adds to `messages`, so on its thread a `true` is stale
+    /// only if another thread took the message meanwhile, as a locked read
+    /// could be a moment later.
+    queued: AtomicBool,
+}
+
+impl<T> Batch<T> {
+    /// Runs `f` on the batch under its lock, then republishes `queued`.
+    fn with<R>(&self, f: impl FnOnce(&mut VecDeque<T>) -> R) -> R {
+        let mut messages = sync::lock(&self.messages);
+        let result = f(&mut messages);
+        self.queued.store(!messages.is_empty(), Ordering::Relaxed);
+        result
+    }
 }
 
 impl<T> Default for Inbox<T> {
@@ -39,8 +89,12 @@ impl<T> Inbox<T> {
     /// An empty, open inbox.
     pub fn new() -> Self {
         Inbox {
-            state: Mutex::new(InboxState { messages: VecDeque::new(), closed: false }),
-            notified: AtomicBool::new(false),
+            posted: Mutex::new(Posted { messages: VecDeque::new(), closed: false }),
+            notified: CachePadded(AtomicBool::new(false)),
+            batch: CachePadded(Batch {
+                messages: Mutex::new(VecDeque::new()),
+                queued: AtomicBool::new(false),
+            }),
         }
     }
 
@@ -49,27 +103,31 @@ impl<T> Inbox<T> {
     /// once it knows which loop to tell: the push comes first, so a loop
     /// binding the port meanwhile either sees the message or is seen.
     pub fn post(&self, message: T) -> Result<(), T> {
-        let mut state = sync::lock(&self.state);
-        if state.closed {
+        let mut posted = sync::lock(&self.posted);
+        if posted.closed {
             return Err(message);
         }
-        state.messages.push_back(message);
+        posted.messages.push_back(message);
         Ok(())
     }
 
     /// Closes the channel at this inbox; with `discard`, drops what is
     /// queued (the receiving port itself was closed).
     pub fn close(&self, discard: bool) {
-        let messages = {
-            let mut state = sync::lock(&self.state);
-            state.closed = true;
+        let mut messages = {
+            let mut posted = sync::lock(&self.posted);
+            posted.closed = true;
             if discard {
-                std::mem::take(&mut state.messages)
+                std::mem::take(&mut posted.messages)
             } else {
                 VecDeque::new()
             }
         };
-        // Dropped outside the lock: a message's drop may post again.
+        if discard {
+            // A batch started meanwhile moved them here: dropped as well.
+            self.batch.with(|batch| messages.append(batch));
+        }
+        // Dropped outside the locks: a message's drop may post again.
         drop(messages);
     }
 
@@ -79,33 +137,60 @@ impl<T> Inbox<T> {
         !self.notified.swap(true, Ordering::AcqRel)
     }
 
-    /// Loop side: starts a batch and says how many messages it holds.
+    /// `true` while the flag is set: the batch is announced. A poster may
+    /// skip [`mark_notified`](Self::mark_notified) on it (a load keeps the
+    /// flag's cache line shared during a burst, where a swap per post would
+    /// pull it over each time): its message was pushed under the lock that
+    /// `start_batch` takes after clearing the flag, so if this load still
+    /// saw the flag set, that start has not moved the queue yet and takes
+    /// the message along.
+    pub fn is_notified(&self) -> bool {
+        self.notified.load(Ordering::Acquire)
+    }
+
+    /// Loop side: starts a batch (what was posted until now joins what
+    /// earlier batches left) and says how many messages it holds.
     /// Clearing the flag is a read-modify-write with `Acquire`: a poster
-    /// that found it set returned without announcing, and its message must
-    /// be counted here.
+    /// that found it set returned without announcing, and its message (or
+    /// its `unref`) must be seen here.
     pub fn start_batch(&self) -> usize {
         self.notified.swap(false, Ordering::AcqRel);
-        sync::lock(&self.state).messages.len()
+        self.batch.with(|batch| {
+            let mut posted = sync::lock(&self.posted);
+            if batch.is_empty() {
+                std::mem::swap(batch, &mut posted.messages);
+            } else {
+                batch.append(&mut posted.messages);
+            }
+            batch.len()
+        })
     }
 
     /// Takes the oldest message.
     pub fn take(&self) -> Option<T> {
-        sync::lock(&self.state).messages.pop_front()
+        self.batch.with(|batch| {
+            batch.pop_front().or_else(|| sync::lock(&self.posted).messages.pop_front())
+        })
     }
 
-    /// `true` while a message is queued.
+    /// `true` while a message is queued. On the loop's thread mid-batch,
+    /// a load: no lock.
     pub fn has_messages(&self) -> bool {
-        !sync::lock(&self.state).messages.is_empty()
+        self.batch.queued.load(Ordering::Relaxed)
+            || self.batch.with(|batch| !batch.is_empty())
+            || !sync::lock(&self.posted).messages.is_empty()
     }
 
     /// `true` once the channel is closed (messages may still be queued).
     pub fn is_closed(&self) -> bool {
-        sync::lock(&self.state).closed
+        sync::lock(&self.posted).closed
     }
 
     /// `true` once the channel is closed and nothing is left to take.
     pub fn is_finished(&self) -> bool {
-        let state = sync::lock(&self.state);
-        state.closed && state.messages.is_empty()
+        self.batch.with(|batch| {
+            let posted = sync::lock(&self.posted);
+            posted.closed && posted.messages.is_empty() && batch.is_empty()
+        })
     }
 }

@@ -112,11 +112,14 @@ impl<T: Send + 'static> PortShared<T> {
     /// Counts the port in the loop's refs while it has a receiver and is
     /// ref'd.
     fn sync_ref(&self, core: &Core) {
-        let refed = self.refed.load(Ordering::Acquire);
-        self.with_slot(core, |slot| {
-            let wants = refed && (slot.listening || slot.waiter.is_some());
-            core.ports.set_counted(slot, wants);
-        });
+        self.with_slot(core, |slot| self.count_ref(core, slot));
+    }
+
+    /// [`sync_ref`](Self::sync_ref) with the slot at hand (one map lookup
+    /// per message saved on the delivery path).
+    fn count_ref(&self, core: &Core, slot: &mut PortSlot) {
+        let wants = self.refed.load(Ordering::Acquire) && (slot.listening || slot.waiter.is_some());
+        core.ports.set_counted(slot, wants);
     }
 
     pub(super) fn poll_recv(self: &Arc<Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
@@ -135,14 +138,17 @@ impl<T: Send + 'static> PortShared<T> {
                     Some(waiter) if waiter.will_wake(cx.waker()) => {}
                     _ => slot.waiter = Some(cx.waker().clone()),
                 }
+                self.count_ref(core, slot);
                 Poll::Pending
             });
             match polled {
                 // No slot: the close was delivered.
                 None => Poll::Ready(None),
                 Some(Poll::Pending) => {
-                    self.sync_ref(core);
-                    if self.inbox.has_messages() {
+                    // Left over from a batch nobody was waiting for. Not
+                    // while the port is announced (mid-batch, each `recv`
+                    // lands here): that batch takes them.
+                    if !self.inbox.is_notified() && self.inbox.has_messages() {
                         self.announce();
                     }
                     Poll::Pending
@@ -156,7 +162,11 @@ impl<T: Send + 'static> PortShared<T> {
     /// announces the batch; gives it back if the channel is closed.
     pub(super) fn post(self: &Arc<Self>, message: T) -> Result<(), T> {
         self.inbox.post(message)?;
-        self.announce();
+        // Announced already: the batch takes this message along
+        // (`Inbox::is_notified`). Saves a swap per post in a burst.
+        if !self.inbox.is_notified() {
+            self.announce();
+        }
         Ok(())
     }
 
@@ -273,15 +283,15 @@ impl<T: Send + 'static> PortDelivery for PortShared<T> {
             let waiter = if listener.is_none() { slot.waiter.take() } else { None };
             if waiter.is_some() {
                 slot.permits += 1;
+                // No longer waiting: the woken task is what keeps the loop
+                // alive now, and it runs in this checkpoint.
+                self.count_ref(core, slot);
             }
             (listener, waiter)
         }) else {
             return;
         };
         if let Some(waiter) = waiter {
-            // No longer waiting: the woken task is what keeps the loop
-            // alive now, and it runs in this checkpoint.
-            self.sync_ref(core);
             waiter.wake();
             return;
         }
