@@ -45,6 +45,8 @@ mod s110_nexttick_starvation;
 mod s119_message_channel_same_thread;
 mod s120_worker_postmessage_order;
 mod s121_worker_message_channel;
+mod s123_emitter_sync_vs_once;
+mod s124_tick_events_once;
 mod s125_immediate_flood_vs_io;
 
 use log::check;
@@ -222,6 +224,16 @@ fn s120_worker_postmessage_order() {
 #[test]
 fn s121_worker_message_channel() {
     check("121-worker-message-channel", s121_worker_message_channel::main)
+}
+
+#[test]
+fn s123_emitter_sync_vs_once() {
+    check("123-emitter-sync-vs-once", s123_emitter_sync_vs_once::main)
+}
+
+#[test]
+fn s124_tick_events_once() {
+    check("124-tick-events-once", s124_tick_events_once::main)
 }
 
 #[test]
