@@ -104,6 +104,7 @@ pub mod abort;
 mod context;
 pub mod dump;
 mod event_loop;
+pub mod events;
 pub mod fs;
 mod immediate;
 pub mod io;

@@ -52,6 +52,8 @@ mod s119_message_channel_same_thread;
 mod s120_worker_postmessage_order;
 mod s121_worker_message_channel;
 mod s122_worker_exit_and_error;
+mod s123_emitter_sync_vs_once;
+mod s124_tick_events_once;
 mod s125_immediate_flood_vs_io;
 
 use log::check;
@@ -264,6 +266,16 @@ fn s121_worker_message_channel() {
 #[test]
 fn s122_worker_exit_and_error() {
     check("122-worker-exit-and-error", s122_worker_exit_and_error::main)
+}
+
+#[test]
+fn s123_emitter_sync_vs_once() {
+    check("123-emitter-sync-vs-once", s123_emitter_sync_vs_once::main)
+}
+
+#[test]
+fn s124_tick_events_once() {
+    check("124-tick-events-once", s124_tick_events_once::main)
 }
 
 #[test]

@@ -1,0 +1,350 @@
+//! The listeners of one event, in call order, and the snapshot an `emit`
+//! calls.
+//!
+//! Node copies the listener array when `emit` starts (`arrayClone`), so a
+//! listener that removes another, or adds one, does not change who is
+//! called in that emit. Copying on every emit would cost an allocation, so
+//! the list is copy-on-write instead: an emit's snapshot is a clone of the
+//! `Rc` around the entries, and only an addition made *while* a snapshot is
+//! alive copies them. (A lone listener needs no snapshot at all: the emit
+//! holds just that one, as Node keeps a lone listener unwrapped.)
+//!
+//! Removal does not copy. A removed entry is stamped with the emit clock
+//! (the number of emits started so far): the emits already running began
+//! no later than the stamp and still call it; an emit begun after it skips
+//! it (`removed_at < started`). While a snapshot shares the entries, the
+//! stamped entry stays in them, counted as *stale*, and the emit that ends
+//! with the entries to itself sweeps them out. That keeps a `once`
+//! listener, which an emit removes before calling it, from copying the
+//! list each time it fires. A removal after a copy stamps the copy only,
+//! which is right: the emits holding the older entries began before it and
+//! still call the listener. An emit whose snapshot holds no stale entries
+//! has nothing to skip and reads no stamps, and one during which nothing
+//! was removed has nothing to sweep.
+//!
+//! Order is kept by keys: appended listeners take keys from a counter that
+//! only grows, prepended ones from one that only shrinks (below zero), so
+//! every list is sorted by key and a removal is a binary search. The
+//! counters are the emitter's ([`Keys`]), so a key names one listener of
+//! that emitter for good: an id kept after removal matches nothing.
+
+use std::cell::{Cell, RefMut};
+use std::rc::Rc;
+
+/// `removed_at` of a listener still registered.
+const LIVE: u64 = u64::MAX;
+
+/// What a listener does when called.
+pub(super) trait Call<A> {
+    fn call(&self, payload: &A);
+    /// Whether dropping it runs no user code (a `once` listener that fired
+    /// has dropped its closure already).
+    fn is_spent(&self) -> bool;
+}
+
+/// An `on` listener: called on every emit.
+pub(super) struct Every<F>(pub(super) F);
+
+impl<A, F: Fn(&A)> Call<A> for Every<F> {
+    fn call(&self, payload: &A) {
+        (self.0)(payload)
+    }
+
+    fn is_spent(&self) -> bool {
+        false
+    }
+}
+
+/// A `once` listener: the closure is taken out by its one call, so an emit
+/// nested inside another cannot run it a second time (Node's `fired`).
+pub(super) struct Once<F>(pub(super) Cell<Option<F>>);
+
+impl<A, F: FnOnce(&A)> Call<A> for Once<F> {
+    fn call(&self, payload: &A) {
+        if let Some(listener) = self.0.take() {
+            listener(payload);
+        }
+    }
+
+    fn is_spent(&self) -> bool {
+        let listener = self.0.take();
+        let spent = listener.is_none();
+        self.0.set(listener);
+        spent
+    }
+}
+
+/// One registered listener, as its list holds it.
+pub(super) struct Entry<A> {
+    key: i64,
+    /// The emit clock when it was removed; [`LIVE`] until then. A `Cell`:
+    /// removal stamps it while a snapshot shares the entries.
+    removed_at: Cell<u64>,
+    /// Removed before it is called.
+    once: bool,
+    /// Shared by the copies a change during an emit makes.
+    call: Rc<dyn Call<A>>,
+}
+
+impl<A> Entry<A> {
+    fn is_live(&self) -> bool {
+        self.removed_at.get() == LIVE
+    }
+}
+
+impl<A> Clone for Entry<A> {
+    fn clone(&self) -> Self {
+        Entry {
+            key: self.key,
+            removed_at: self.removed_at.clone(),
+            once: self.once,
+            call: self.call.clone(),
+        }
+    }
+}
+
+/// The keys of one emitter's listeners: appended ones count up from 0,
+/// prepended ones down from -1, so each list stays sorted by key.
+pub(super) struct Keys {
+    appended: Cell<i64>,
+    prepended: Cell<i64>,
+}
+
+impl Keys {
+    pub(super) fn new() -> Self {
+        Keys { appended: Cell::new(0), prepended: Cell::new(-1) }
+    }
+
+    /// A key after every key so far, or with `prepend` before every one.
+    pub(super) fn next(&self, prepend: bool) -> i64 {
+        let (counter, step) = if prepend { (&self.prepended, -1) } else { (&self.appended, 1) };
+        let key = counter.get();
+        counter.set(key + step);
+        key
+    }
+}
+
+/// What orders an emitter's removals against its emits.
+pub(super) struct Clock {
+    /// Emits started so far: a removal is stamped with it.
+    emits: Cell<u64>,
+    /// Removals so far: an emit during which there were none has nothing
+    /// to sweep.
+    removals: Cell<u64>,
+}
+
+impl Clock {
+    pub(super) fn new() -> Self {
+        Clock { emits: Cell::new(0), removals: Cell::new(0) }
+    }
+
+    fn stamp_removal(&self, listener: &Entry<impl Sized>) {
+        listener.removed_at.set(self.emits.get());
+        self.removals.set(self.removals.get() + 1);
+    }
+}
+
+type Entries<A> = Vec<Entry<A>>;
+
+/// The listeners of one event, in call order (sorted by key).
+pub(super) struct ListenerList<A> {
+    entries: Rc<Entries<A>>,
+    /// Removed listeners still in `entries`, kept there for a snapshot.
+    stale: usize,
+    /// `once` listeners in `entries` (stale ones included): while there
+    /// are none, an emit need not look for one to remove.
+    onces: usize,
+}
+
+impl<A> ListenerList<A> {
+    pub(super) fn new() -> Self {
+        ListenerList { entries: Rc::new(Vec::new()), stale: 0, onces: 0 }
+    }
+
+    /// The number of listeners registered.
+    pub(super) fn len(&self) -> usize {
+        self.entries.len() - self.stale
+    }
+
+    /// Adds the listener `call` under `key` (from [`Keys::next`]) where the
+    /// key sorts it: last, or first if prepended. Copies the entries if an
+    /// emit is calling them.
+    pub(super) fn insert(&mut self, key: i64, once: bool, call: Rc<dyn Call<A>>) {
+        self.onces += usize::from(once);
+        let entries = Rc::make_mut(&mut self.entries);
+        let entry = Entry { key, removed_at: Cell::new(LIVE), once, call };
+        if key < 0 {
+            entries.insert(0, entry);
+        } else {
+            entries.push(entry);
+        }
+    }
+
+    /// Removes the listener with `key`; false if it is not registered.
+    /// [`sweep`](Self::sweep) takes it out of the entries.
+    pub(super) fn remove(&mut self, key: i64, clock: &Clock) -> bool {
+        let Ok(index) = self.entries.binary_search_by_key(&key, |listener| listener.key) else {
+            return false;
+        };
+        let listener = &self.entries[index];
+        if !listener.is_live() {
+            return false;
+        }
+        clock.stamp_removal(listener);
+        self.stale += 1;
+        true
+    }
+
+    /// Removes every listener.
+    pub(super) fn remove_all(&mut self, clock: &Clock) {
+        for listener in self.entries.iter().filter(|listener| listener.is_live()) {
+            clock.stamp_removal(listener);
+        }
+        self.stale = self.entries.len();
+    }
+
+    /// Takes the removed listeners out of the entries, unless a snapshot
+    /// still shares them (the emit holding it sweeps when it ends). Returns
+    /// the ones whose closures are still alive, for the caller to drop once
+    /// it has let go of the emitter: their captures' `Drop` may use it.
+    #[must_use = "drop the removed listeners after releasing the emitter"]
+    pub(super) fn sweep(&mut self) -> Vec<Rc<dyn Call<A>>> {
+        let mut alive = Vec::new();
+        if self.stale == 0 {
+            return alive;
+        }
+        let Some(entries) = Rc::get_mut(&mut self.entries) else {
+            return alive;
+        };
+        // Move the live entries to the front, in order, then pop the rest.
+        let mut kept = 0;
+        for index in 0..entries.len() {
+            if entries[index].is_live() {
+                entries.swap(kept, index);
+                kept += 1;
+            }
+        }
+        while entries.len() > kept {
+            let Some(removed) = entries.pop() else { break };
+            self.onces -= usize::from(removed.once);
+            if Rc::strong_count(&removed.call) == 1 && !removed.call.is_spent() {
+                alive.push(removed.call);
+            }
+        }
+        self.stale = 0;
+        alive
+    }
+
+    /// Starts an emit: what it calls. A lone listener is handed out by
+    /// itself, as Node stores a lone listener unwrapped: no snapshot to
+    /// share, so a `once` one is taken out of the list at once (removed
+    /// before it runs), with nothing left to sweep.
+    pub(super) fn start_emit(&mut self, clock: &Clock) -> Snapshot<A> {
+        clock.emits.set(clock.emits.get() + 1);
+        if self.stale == 0 && self.entries.len() == 1 {
+            let lone = &self.entries[0];
+            if !lone.once {
+                return Snapshot::Lone(lone.call.clone());
+            }
+            let call = lone.call.clone();
+            match Rc::get_mut(&mut self.entries) {
+                Some(entries) => {
+                    entries.clear(); // `call` holds the closure: no user code runs
+                    self.onces = 0;
+                }
+                // An outer emit holds the entries: it sweeps when it ends.
+                None => {
+                    clock.stamp_removal(&self.entries[0]);
+                    self.stale = 1;
+                }
+            }
+            return Snapshot::Lone(call);
+        }
+        Snapshot::Shared {
+            entries: self.entries.clone(),
+            started: clock.emits.get(),
+            stale: self.stale > 0,
+            onces: self.onces > 0,
+        }
+    }
+}
+
+/// The listeners of one event as an emit found them.
+pub(super) enum Snapshot<A> {
+    /// The only one (removed already if it is a `once` listener).
+    Lone(Rc<dyn Call<A>>),
+    /// The entries, shared with the list until either changes.
+    Shared {
+        entries: Rc<Entries<A>>,
+        /// The emit clock of this emit.
+        started: u64,
+        /// Some were removed before the emit: it must skip them. (Those
+        /// removed during the emit are all called.)
+        stale: bool,
+        /// Some are `once` listeners, to be removed before they run.
+        onces: bool,
+    },
+}
+
+/// Calls the listeners of `snapshot` with `payload`, in order: Node's
+/// `emit` after it has copied the listener array. `live` reaches the list
+/// the snapshot came from, which the listeners may have changed (it is
+/// `None` once the list is gone).
+///
+/// A `once` listener still registered is removed just before it is
+/// called. A panicking listener unwinds out of here and the later ones are
+/// not called; either way the list is swept on the way out.
+pub(super) fn emit<'a, A: 'a>(
+    snapshot: Snapshot<A>,
+    payload: &A,
+    clock: &Clock,
+    live: impl Fn() -> Option<RefMut<'a, ListenerList<A>>>,
+) {
+    let (entries, started, skip_stale, remove_onces) = match snapshot {
+        Snapshot::Lone(call) => return call.call(payload),
+        Snapshot::Shared { entries, started, stale, onces } => (entries, started, stale, onces),
+    };
+    let emitting =
+        Emitting { entries: Some(entries), live: &live, clock, removals: clock.removals.get() };
+    for listener in emitting.entries.as_deref().map_or(&[][..], |entries| &entries[..]) {
+        if skip_stale && listener.removed_at.get() < started {
+            continue; // removed before this emit began
+        }
+        if remove_onces && listener.once && listener.is_live() {
+            // Its entry in the live list: this one, unless a listener
+            // added during the emit made the list a copy.
+            if let Some(mut list) = live() {
+                list.remove(listener.key, clock);
+            }
+        }
+        listener.call.call(payload);
+    }
+}
+
+/// Ends an emit, also when a listener panics: lets go of the snapshot,
+/// then sweeps the list if anything was removed meanwhile. (Removals made
+/// before the emit began, while an outer emit held the entries, are that
+/// emit's to sweep: they happened during it.)
+struct Emitting<'r, 'a, A: 'a> {
+    entries: Option<Rc<Entries<A>>>,
+    live: &'r dyn Fn() -> Option<RefMut<'a, ListenerList<A>>>,
+    clock: &'r Clock,
+    /// `clock.removals` when the emit began.
+    removals: u64,
+}
+
+impl<A> Drop for Emitting<'_, '_, A> {
+    fn drop(&mut self) {
+        // Let go of the entries (the list may then sweep them in place).
+        drop(self.entries.take());
+        if self.clock.removals.get() == self.removals {
+            return;
+        }
+        let Some(mut list) = (self.live)() else {
+            return;
+        };
+        let removed = list.sweep();
+        drop(list);
+        drop(removed);
+    }
+}
