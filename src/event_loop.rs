@@ -202,12 +202,11 @@ impl Core {
 
     /// The loop's liveness rule (see the module doc).
     pub(crate) fn is_alive(&self) -> bool {
-        self.timers.has_refs()
+        self.shared.keep_alive.alive_with(&self.shared.queue)
+            || self.timers.has_refs()
             || self.immediates.has_pending()
             || !self.microtasks.is_empty()
-            || self.shared.queue.has_pending()
             || !self.remote_events.borrow().is_empty()
-            || self.shared.keep_alive.load(Ordering::Acquire) != 0
             || self.pool.has_in_flight()
             || self.io.has_refs()
             || self.ports.keep_alive()

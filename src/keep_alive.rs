@@ -1,7 +1,6 @@
 //! `KeepAlive`: a liveness guard for threads that will wake the loop later.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::context;
@@ -66,7 +65,7 @@ pub fn keep_alive() -> KeepAlive {
 
 impl KeepAlive {
     pub(crate) fn new(shared: Arc<Shared>) -> KeepAlive {
-        shared.keep_alive.fetch_add(1, Ordering::AcqRel);
+        shared.keep_alive.acquire();
         KeepAlive { shared }
     }
 }
@@ -79,11 +78,7 @@ impl Clone for KeepAlive {
 
 impl Drop for KeepAlive {
     fn drop(&mut self) {
-        if self.shared.keep_alive.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The loop may be asleep waiting for exactly this: let it
-            // re-check whether it is still alive.
-            self.shared.poller.notify();
-        }
+        self.shared.keep_alive.release(&self.shared.poller);
     }
 }
 

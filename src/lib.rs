@@ -136,7 +136,7 @@ pub mod worker;
 #[doc(hidden)]
 pub mod loom_model {
     pub use crate::reactor::Poller;
-    pub use crate::remote::RemoteQueue;
+    pub use crate::remote::{GuardCount, RemoteQueue};
     pub use crate::sync::{QueuedFlag, StopRequest};
     pub use crate::worker::inbox::Inbox;
 }

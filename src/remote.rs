@@ -11,11 +11,10 @@
 //! gone finds nothing and does nothing.
 
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 
 use crate::reactor::Poller;
-use crate::sync::{self, AtomicBool, Mutex, Ordering, StopRequest};
+use crate::sync::{self, AtomicBool, AtomicUsize, Mutex, Ordering, StopRequest};
 use crate::task::raw::{self, Header, TaskRef};
 
 /// Something another thread asks the loop to do.
@@ -125,6 +124,36 @@ impl<T> RemoteQueue<T> {
     }
 }
 
+/// The live [`KeepAlive`](crate::KeepAlive) guards of one runtime.
+#[derive(Debug, Default)]
+pub struct GuardCount(AtomicUsize);
+
+impl GuardCount {
+    /// A guard was made.
+    pub fn acquire(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A guard was dropped; the last one wakes the loop, which may be
+    /// asleep waiting for exactly this, to re-check whether it is alive.
+    pub fn release(&self, poller: &Poller) {
+        if self.0.fetch_sub(1, Ordering::AcqRel) == 1 {
+            poller.notify();
+        }
+    }
+
+    /// `true` while a guard lives or a remote event waits in `queue`.
+    ///
+    /// The count is read first: a thread wakes a task and then drops its
+    /// guard, so a count of zero (read with `Acquire`) guarantees that the
+    /// queue read after it sees that wake. Read the other way round, the
+    /// wake could land between the two reads and the loop would end with
+    /// it unseen.
+    pub fn alive_with<T>(&self, queue: &RemoteQueue<T>) -> bool {
+        self.0.load(Ordering::Acquire) != 0 || queue.has_pending()
+    }
+}
+
 /// The part of a runtime other threads can reach.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -135,7 +164,7 @@ pub(crate) struct Shared {
     /// Wakes and completions from other threads.
     pub(crate) queue: RemoteQueue<RemoteEvent>,
     /// Live `KeepAlive` guards: while non-zero the loop stays alive.
-    pub(crate) keep_alive: AtomicUsize,
+    pub(crate) keep_alive: GuardCount,
     /// `Worker::terminate` was called: the loop stops at its next
     /// macrotask boundary (`Core::stop_if_terminated`).
     pub(crate) terminating: StopRequest,
@@ -162,7 +191,7 @@ impl Shared {
             id,
             poller,
             queue: RemoteQueue::new(),
-            keep_alive: AtomicUsize::new(0),
+            keep_alive: GuardCount::default(),
             terminating: StopRequest::default(),
         });
         table.live.push((id, Arc::downgrade(&shared)));

@@ -9,13 +9,13 @@
 
 #[cfg(jsloop_loom)]
 pub(crate) use loom::sync::{
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering},
     Condvar, Mutex,
 };
 
 #[cfg(not(jsloop_loom))]
 pub(crate) use std::sync::{
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering},
     Mutex,
 };
 

@@ -5,12 +5,14 @@
 //! shows up as a loom deadlock or a failed assertion); nor may a worker's
 //! stop request racing with its loop going to sleep. A message port's
 //! inbox has the same shape: a post racing with the loop starting a batch
-//! is in that batch or announces the next one.
+//! is in that batch or announces the next one. And a thread that wakes a
+//! task and then drops its `KeepAlive` must not let the loop end with the
+//! wake unseen.
 //!
 //! Run with `RUSTFLAGS="--cfg jsloop_loom" cargo test --release --test loom`.
 #![cfg(jsloop_loom)]
 
-use jsloop::loom_model::{Inbox, Poller, QueuedFlag, RemoteQueue, StopRequest};
+use jsloop::loom_model::{GuardCount, Inbox, Poller, QueuedFlag, RemoteQueue, StopRequest};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -58,6 +60,33 @@ fn two_remote_pushers_both_reach_the_loop() {
         for pusher in pushers {
             pusher.join().unwrap();
         }
+    });
+}
+
+#[test]
+fn a_wake_before_the_last_guard_drops_is_seen_before_the_loop_ends() {
+    loom::model(|| {
+        let queue = Arc::new(RemoteQueue::new());
+        let poller = Arc::new(Poller::new().unwrap());
+        let guards = Arc::new(GuardCount::default());
+        guards.acquire();
+        let remote = {
+            let (queue, poller, guards) = (queue.clone(), poller.clone(), guards.clone());
+            thread::spawn(move || {
+                queue.push(1, &poller);
+                guards.release(&poller);
+            })
+        };
+        // The loop's liveness rule, then its poll phase.
+        let mut seen = Vec::new();
+        while guards.alive_with(&queue) {
+            queue.drain_into(&mut seen);
+            if guards.alive_with(&queue) {
+                poller.wait(None).unwrap();
+            }
+        }
+        assert_eq!(seen, [1]);
+        remote.join().unwrap();
     });
 }
 
