@@ -38,7 +38,7 @@ use crate::metrics::{add, bump, LoopCounters, LoopStats, Phase, Work};
 use crate::microtask::{Callback, Microtask, MicrotaskQueues};
 use crate::observe::Observers;
 use crate::pool::WorkerPool;
-use crate::process::{finish_drive, rethrow_loop_exit, Lifecycle};
+use crate::process::{finish_drive, rethrow_loop_exit, Lifecycle, Rejections};
 use crate::progress::WakeBudget;
 use crate::remote::{self, RemoteEvent, Shared};
 use crate::sync::QueuedFlag;
@@ -97,6 +97,9 @@ pub(crate) struct Core {
     pub(crate) ports: LoopPorts,
     /// Before-exit and exit listeners, the exit code (`jsloop::process`).
     pub(crate) process: Lifecycle,
+    /// Rejected promises nothing handles yet, reported at the end of a
+    /// checkpoint (`jsloop::process::on_unhandled_rejection`).
+    pub(crate) rejections: Rejections,
     /// The loop's stdin, stdout and stderr (`jsloop::io::stdin`, ...),
     /// opened on first use.
     pub(crate) stdio: LoopStdio,
@@ -151,6 +154,7 @@ impl Core {
             weak_self: weak_self.clone(),
             ports: LoopPorts::default(),
             process: Lifecycle::default(),
+            rejections: Rejections::default(),
             stdio: LoopStdio::default(),
             orphans: Default::default(),
             signals: Default::default(),
@@ -186,6 +190,16 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// Whether an uncaught handler (`Builder::on_uncaught_panic`) is set.
+    pub(crate) fn has_uncaught_handler(&self) -> bool {
+        self.panic_handler.is_some()
+    }
+
+    /// `Builder::warnings`: whether the loop says what it noticed on stderr.
+    pub(crate) fn warns(&self) -> bool {
+        self.warnings
     }
 
     /// A task panicked and nobody will read its `JoinHandle` (it was
@@ -499,6 +513,11 @@ impl Core {
                 }
             }
             if !self.microtasks.has_next_ticks() {
+                // Node's processTicksAndRejections: what the rejection
+                // listeners queue runs in this checkpoint too.
+                if self.rejections.is_due() && self.report_rejections() {
+                    continue;
+                }
                 self.microtasks.end_checkpoint();
                 return;
             }

@@ -19,6 +19,7 @@ use crate::dump::{self, DumpHandle, TaskDump};
 use crate::event_loop::{Core, Mode, PanicHandler};
 use crate::keep_alive::KeepAlive;
 use crate::pool::pool_size;
+use crate::process::UnhandledRejections;
 use crate::progress::WakeBudget;
 use crate::reactor::Poller;
 use crate::remote::Shared;
@@ -476,6 +477,7 @@ pub struct Builder {
     trace_capacity: Option<usize>,
     /// `stall_watchdog`: its threshold and handler, started by `build`.
     stall_watchdog: Option<(Duration, StallHandler)>,
+    unhandled_rejections: UnhandledRejections,
 }
 
 impl Builder {
@@ -647,6 +649,32 @@ impl Builder {
     /// ```
     pub fn warnings(mut self, warn: bool) -> Builder {
         self.warnings = Some(warn);
+        self
+    }
+
+    /// What the loop does with a promise rejection nothing handled by the
+    /// end of its checkpoint: Node's `--unhandled-rejections` (default
+    /// [`UnhandledRejections::Throw`], as Node's since v15). See
+    /// [`process::on_unhandled_rejection`](crate::process::on_unhandled_rejection).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::process::UnhandledRejections;
+    /// use jsloop::promise::Promise;
+    ///
+    /// let rt = jsloop::Runtime::builder()
+    ///     .unhandled_rejections(UnhandledRejections::Strict)
+    ///     .on_uncaught_panic(|_| println!("1: raised first, as an uncaught error"))
+    ///     .build()?;
+    /// rt.run(async {
+    ///     jsloop::process::on_unhandled_rejection(|_, _| println!("2: then the listener"));
+    ///     Promise::<(), _>::reject("x");
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn unhandled_rejections(mut self, mode: UnhandledRejections) -> Builder {
+        self.unhandled_rejections = mode;
         self
     }
 
@@ -927,6 +955,7 @@ impl Builder {
             warn,
             Observers::new(observers),
         );
+        core.rejections.set_mode(self.unhandled_rejections);
         if let Some(observer) = job_observer {
             core.pool.observe_jobs(observer);
         }
@@ -942,6 +971,7 @@ impl fmt::Debug for Builder {
             .field("on_uncaught_panic", &self.panic_handler.is_some())
             .field("strict_microtasks", &self.strict_microtasks)
             .field("warnings", &self.warnings)
+            .field("unhandled_rejections", &self.unhandled_rejections)
             .field("track_tasks", &self.track_tasks)
             .field("observers", &self.observers.len())
             .field("trace_capacity", &self.trace_capacity)

@@ -29,6 +29,13 @@ mod lifecycle;
 pub use lifecycle::{catch_exit, exit, exit_code, on_before_exit, on_exit, set_exit_code};
 pub(crate) use lifecycle::{finish_drive, resume_exit, rethrow_loop_exit, Lifecycle, ProcessExit};
 
+// Unhandled rejections, reported at the end of a checkpoint.
+mod rejections;
+pub use rejections::{
+    on_rejection_handled, on_unhandled_rejection, UnhandledRejection, UnhandledRejections,
+};
+pub(crate) use rejections::{rejection_handled_late, track_rejection, Rejections};
+
 // Child processes and signals (the exit of a child and each signal are
 // poll-phase macrotasks).
 mod child;

@@ -217,6 +217,10 @@ impl<T: 'static, E: 'static> Promise<T, E> {
     pub(crate) fn state(&self) -> &Arc<State<T, E>> {
         &self.state
     }
+
+    pub(crate) fn from_state(state: Arc<State<T, E>>) -> Self {
+        Promise { state }
+    }
 }
 
 impl<T: Clone + 'static, E: Clone + 'static> Promise<T, E> {
@@ -404,7 +408,7 @@ impl<T, E> fmt::Debug for Promise<T, E> {
     }
 }
 
-impl<T: Clone, E: Clone> IntoFuture for Promise<T, E> {
+impl<T: Clone + 'static, E: Clone + 'static> IntoFuture for Promise<T, E> {
     type Output = Result<T, E>;
     type IntoFuture = PromiseFuture<T, E>;
 
@@ -413,7 +417,7 @@ impl<T: Clone, E: Clone> IntoFuture for Promise<T, E> {
     }
 }
 
-impl<T: Clone, E: Clone> IntoFuture for &Promise<T, E> {
+impl<T: Clone + 'static, E: Clone + 'static> IntoFuture for &Promise<T, E> {
     type Output = Result<T, E>;
     type IntoFuture = PromiseFuture<T, E>;
 
@@ -445,7 +449,7 @@ pub struct PromiseFuture<T, E> {
     polled: bool,
 }
 
-impl<T: Clone, E: Clone> Future for PromiseFuture<T, E> {
+impl<T: Clone + 'static, E: Clone + 'static> Future for PromiseFuture<T, E> {
     type Output = Result<T, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {

@@ -38,6 +38,7 @@
 //! });
 //! ```
 
+mod any;
 mod children;
 mod combinators;
 mod js_promise;
@@ -48,7 +49,9 @@ pub mod tuple;
 mod wake_set;
 
 pub(crate) use reaction::reaction_type_name;
+pub(crate) use state::ErasedState;
 
+pub use any::{AnyPromise, Reason};
 pub use combinators::{all, all_settled, any, race, AggregateError};
 pub use js_promise::{Promise, PromiseFuture};
 pub use resolvers::{Reject, Resolve};

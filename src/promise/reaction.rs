@@ -32,8 +32,10 @@ impl<T, E, U, F, C> Unpin for Reaction<T, E, U, F, C> {}
 
 impl<T, E, U, F, C> Future for Reaction<T, E, U, F, C>
 where
-    T: Clone,
-    E: Clone,
+    T: Clone + 'static,
+    E: Clone + 'static,
+    U: 'static,
+    F: 'static,
     C: FnOnce(Result<T, E>) -> Result<U, F>,
 {
     type Output = ();

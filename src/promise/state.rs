@@ -7,7 +7,12 @@
 //! the last handle that could settle a pending promise is dropped, the
 //! promise is *abandoned*: it stays pending forever, as in JS, and its
 //! reactions are woken once so their tasks end instead of lingering.
+//!
+//! It also keeps V8's `has_handler` bit: a rejection that finds no handler
+//! is handed to the loop's rejection tracker (`process::rejections`), and a
+//! handler attached after the loop reported it tells the tracker again.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -35,9 +40,29 @@ enum Waiter {
     Reaction(Waker),
 }
 
+/// Whether anything handles the promise's rejection (V8's `has_handler`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handling {
+    /// No reaction or awaiter has been attached yet.
+    Unhandled,
+    /// Rejected with no handler, and the loop reported it as unhandled.
+    Reported,
+    /// A reaction or an awaiter was attached.
+    Handled,
+}
+
 struct Inner<T, E> {
     phase: Phase<T, E>,
     waiters: Listeners<Waiter>,
+    handling: Handling,
+}
+
+impl<T, E> Inner<T, E> {
+    /// A handler is being attached; `true` if the loop had already
+    /// reported the rejection (it then reports it handled, late).
+    fn attach_handler(&mut self) -> bool {
+        std::mem::replace(&mut self.handling, Handling::Handled) == Handling::Reported
+    }
 }
 
 pub(crate) struct State<T, E> {
@@ -54,23 +79,30 @@ pub(crate) enum Reacted<T, E> {
     Pending,
 }
 
-impl<T, E> State<T, E> {
+impl<T: 'static, E: 'static> State<T, E> {
+    /// A new promise's state; an already rejected one (`Promise::reject`)
+    /// is an unhandled rejection at once, as in V8.
     pub(crate) fn new(phase: Phase<T, E>) -> Arc<Self> {
-        Arc::new(State {
-            inner: Mutex::new(Inner { phase, waiters: Listeners::new() }),
+        let rejected = matches!(phase, Phase::Settled(Err(_)));
+        let state = Arc::new(State {
+            inner: Mutex::new(Inner {
+                phase,
+                waiters: Listeners::new(),
+                handling: Handling::Unhandled,
+            }),
             settlers: AtomicUsize::new(0),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner<T, E>> {
-        // Nothing panics while holding the lock; stay usable regardless.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        });
+        if rejected {
+            crate::process::track_rejection(state.clone());
+        }
+        state
     }
 
     /// Settles a pending promise (or, with `adoption`, one that follows
     /// another promise) and wakes its waiters in registration order. A
-    /// promise settles once: later calls drop `outcome`.
-    pub(crate) fn settle(&self, outcome: Result<T, E>, adoption: bool) {
+    /// promise settles once: later calls drop `outcome`. A rejection
+    /// nothing handles yet goes to the loop's rejection tracker.
+    pub(crate) fn settle(self: &Arc<Self>, outcome: Result<T, E>, adoption: bool) {
         let mut inner = self.lock();
         let allowed = match inner.phase {
             Phase::Pending => !adoption,
@@ -82,14 +114,44 @@ impl<T, E> State<T, E> {
             drop(outcome);
             return;
         }
+        let unhandled = outcome.is_err() && inner.handling == Handling::Unhandled;
         inner.phase = Phase::Settled(outcome);
         let waiters: Vec<Waiter> = inner.waiters.take_all().collect();
         drop(inner);
+        if unhandled {
+            crate::process::track_rejection(self.clone());
+        }
         for waiter in waiters {
             match waiter {
                 Waiter::Await(waker) | Waiter::Reaction(waker) => wake_as_reaction(&waker),
             }
         }
+    }
+
+    /// Registers a reaction task's waker, or hands it back to be woken at
+    /// once if the promise has settled (or can no longer settle).
+    pub(crate) fn add_reaction(self: &Arc<Self>, waker: Waker) -> Option<Waker> {
+        let mut inner = self.lock();
+        let late = inner.attach_handler();
+        let woken = match inner.phase {
+            Phase::Pending | Phase::Adopting => {
+                inner.waiters.add(Waiter::Reaction(waker));
+                None
+            }
+            Phase::Settled(_) | Phase::Abandoned => Some(waker),
+        };
+        drop(inner);
+        if late {
+            crate::process::rejection_handled_late(self.clone());
+        }
+        woken
+    }
+}
+
+impl<T, E> State<T, E> {
+    fn lock(&self) -> MutexGuard<'_, Inner<T, E>> {
+        // Nothing panics while holding the lock; stay usable regardless.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Marks a pending promise as following another; false if it was
@@ -136,19 +198,6 @@ impl<T, E> State<T, E> {
         }
     }
 
-    /// Registers a reaction task's waker, or hands it back to be woken at
-    /// once if the promise has settled (or can no longer settle).
-    pub(crate) fn add_reaction(&self, waker: Waker) -> Option<Waker> {
-        let mut inner = self.lock();
-        match inner.phase {
-            Phase::Pending | Phase::Adopting => {
-                inner.waiters.add(Waiter::Reaction(waker));
-                None
-            }
-            Phase::Settled(_) | Phase::Abandoned => Some(waker),
-        }
-    }
-
     /// Drops an awaiter's registration (its future was dropped).
     pub(crate) fn remove_awaiter(&self, key: ListenerKey) {
         let removed = self.lock().waiters.remove(key);
@@ -156,7 +205,7 @@ impl<T, E> State<T, E> {
     }
 }
 
-impl<T: Clone, E: Clone> State<T, E> {
+impl<T: Clone + 'static, E: Clone + 'static> State<T, E> {
     /// What a reaction task sees when it runs.
     pub(crate) fn reacted(&self) -> Reacted<T, E> {
         match &self.lock().phase {
@@ -172,17 +221,25 @@ impl<T: Clone, E: Clone> State<T, E> {
     /// `first_poll` makes an already settled promise cost one microtask turn
     /// anyway (V8's `await`): the awaiter wakes itself and reads the outcome
     /// on its next poll, after whatever was queued before it.
+    /// The first poll attaches a handler, as V8's `await` does.
     pub(crate) fn poll_await(
-        &self,
+        self: &Arc<Self>,
         key: &mut Option<ListenerKey>,
         first_poll: bool,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, E>> {
         let mut guard = self.lock();
-        if first_poll && matches!(guard.phase, Phase::Settled(_)) {
-            drop(guard);
-            wake_as_reaction(cx.waker());
-            return Poll::Pending;
+        if first_poll {
+            if guard.attach_handler() {
+                drop(guard);
+                crate::process::rejection_handled_late(self.clone());
+                guard = self.lock();
+            }
+            if matches!(guard.phase, Phase::Settled(_)) {
+                drop(guard);
+                wake_as_reaction(cx.waker());
+                return Poll::Pending;
+            }
         }
         let inner = &mut *guard;
         match &inner.phase {
@@ -218,7 +275,9 @@ impl<T, E> Settler<T, E> {
     pub(crate) fn state(&self) -> &Arc<State<T, E>> {
         &self.state
     }
+}
 
+impl<T: 'static, E: 'static> Settler<T, E> {
     /// Settles the promise unless it is already resolved.
     pub(crate) fn settle(&self, outcome: Result<T, E>) {
         self.state.settle(outcome, false);
@@ -246,5 +305,51 @@ impl<T, E> Drop for Settler<T, E> {
         if self.state.settlers.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.state.abandon();
         }
+    }
+}
+
+/// A promise seen without its types: what the rejection tracker and
+/// [`AnyPromise`](crate::promise::AnyPromise) hold.
+pub(crate) trait ErasedState {
+    /// Marks a rejection the loop is about to report; `false` if a handler
+    /// was attached since it was tracked (then there is nothing to report).
+    fn mark_reported(&self) -> bool;
+    /// Calls `f` with the rejection reason, if the promise is rejected.
+    /// The lock is held meanwhile: `f` must not reach the promise.
+    fn with_reason(&self, f: &mut dyn FnMut(&dyn Any));
+    /// The reason's type name.
+    fn reason_type(&self) -> &'static str;
+    /// The promise again, typed, behind `dyn Any` (a `Promise<T, E>`).
+    fn to_promise(self: Arc<Self>) -> Box<dyn Any>;
+    /// A short name of the phase, for `Debug`.
+    fn phase_name(&self) -> &'static str;
+}
+
+impl<T: 'static, E: 'static> ErasedState for State<T, E> {
+    fn mark_reported(&self) -> bool {
+        let mut inner = self.lock();
+        let unhandled = inner.handling == Handling::Unhandled;
+        if unhandled {
+            inner.handling = Handling::Reported;
+        }
+        unhandled
+    }
+
+    fn with_reason(&self, f: &mut dyn FnMut(&dyn Any)) {
+        if let Phase::Settled(Err(reason)) = &self.lock().phase {
+            f(reason);
+        }
+    }
+
+    fn reason_type(&self) -> &'static str {
+        std::any::type_name::<E>()
+    }
+
+    fn to_promise(self: Arc<Self>) -> Box<dyn Any> {
+        Box::new(crate::promise::Promise::from_state(self))
+    }
+
+    fn phase_name(&self) -> &'static str {
+        self.describe()
     }
 }

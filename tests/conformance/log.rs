@@ -146,5 +146,9 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
+        .or_else(|| {
+            let rejection = payload.downcast_ref::<jsloop::process::UnhandledRejection>()?;
+            Some(rejection.message().to_string())
+        })
         .unwrap_or_else(|| String::from("(not a message)"))
 }

@@ -43,6 +43,9 @@ mod s31_tick_async_return;
 // The second set (rules from Node's own test suite).
 mod s101_beforeexit_revives_loop;
 mod s102_exit_skips_beforeexit;
+mod s103_unhandled_rejection_after_drain;
+mod s104_rejection_handled_late;
+mod s105_unhandled_rejection_modes;
 mod s106_uncaught_timer_continues;
 mod s107_uncaught_immediate_continues;
 mod s108_nexttick_throw_continues;
@@ -221,6 +224,21 @@ fn s101_beforeexit_revives_loop() {
 #[test]
 fn s102_exit_skips_beforeexit() {
     check("102-exit-skips-beforeexit", s102_exit_skips_beforeexit::main)
+}
+
+#[test]
+fn s103_unhandled_rejection_after_drain() {
+    check("103-unhandled-rejection-after-drain", s103_unhandled_rejection_after_drain::main)
+}
+
+#[test]
+fn s104_rejection_handled_late() {
+    check("104-rejection-handled-late", s104_rejection_handled_late::main)
+}
+
+#[test]
+fn s105_unhandled_rejection_modes() {
+    check("105-unhandled-rejection-modes", s105_unhandled_rejection_modes::main)
 }
 
 #[test]
