@@ -181,6 +181,7 @@ impl Core {
 
     /// Runs a callback (timer, immediate, microtask, next-tick), handing a
     /// panic to the handler if there is one.
+    #[inline(always)]
     pub(crate) fn invoke(&self, callback: impl FnOnce()) {
         match &self.panic_handler {
             None => callback(),
