@@ -242,22 +242,19 @@ impl<A> ListenerList<A> {
     pub(super) fn start_emit(&mut self, clock: &Clock) -> Snapshot<A> {
         clock.emits.set(clock.emits.get() + 1);
         if self.stale == 0 && self.entries.len() == 1 {
-            let lone = &self.entries[0];
-            if !lone.once {
-                return Snapshot::Lone(lone.call.clone());
+            if !self.entries[0].once {
+                return Snapshot::Lone(self.entries[0].call.clone());
             }
-            let call = lone.call.clone();
-            match Rc::get_mut(&mut self.entries) {
-                Some(entries) => {
-                    entries.clear(); // `call` holds the closure: no user code runs
-                    self.onces = 0;
-                }
-                // An outer emit holds the entries: it sweeps when it ends.
-                None => {
-                    clock.stamp_removal(&self.entries[0]);
-                    self.stale = 1;
-                }
+            if let Some(entries) = Rc::get_mut(&mut self.entries) {
+                // Moved out, not cloned: no user code runs, no count moves.
+                self.onces = 0;
+                let lone = entries.pop().expect("one entry");
+                return Snapshot::Lone(lone.call);
             }
+            // An outer emit holds the entries: it sweeps when it ends.
+            let call = self.entries[0].call.clone();
+            clock.stamp_removal(&self.entries[0]);
+            self.stale = 1;
             return Snapshot::Lone(call);
         }
         Snapshot::Shared {
