@@ -555,6 +555,11 @@ impl Builder {
     /// comes here too, instead of vanishing. Without a handler such a panic
     /// only shows through the panic hook's message, and the loop goes on.
     ///
+    /// A promise rejection nothing handled comes here as an
+    /// [`UnhandledRejection`](crate::process::UnhandledRejection) payload
+    /// (Node's origin `'unhandledRejection'`), as the runtime's
+    /// [`unhandled_rejections`](Builder::unhandled_rejections) mode says.
+    ///
     /// # Examples
     ///
     /// ```
