@@ -43,7 +43,10 @@
 //!
 //! A *checkpoint* drains the next-tick queue, then the microtask ring, and
 //! repeats until both are empty. Every task wake, `queue_microtask` and a
-//! spawned task's first poll go on the microtask ring.
+//! spawned task's first poll go on the microtask ring. Then it reports the
+//! promises rejected with nothing to handle them
+//! ([`process::on_unhandled_rejection`]); if it reported any, it drains
+//! both queues again (Node's `processTicksAndRejections`).
 //!
 //! # The progress rule
 //!
