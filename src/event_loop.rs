@@ -11,12 +11,13 @@
 //!   └─── while alive ◄──────────────────────────────────────────┘
 //! ```
 //!
-//! Alive means: a ref'd timer, an immediate, a queued (next-tick /
+//! Alive means: a ref'd timer, a ref'd immediate, a queued (next-tick /
 //! microtask / remote) item, a worker-pool job in flight, a task waiting on
 //! a ref'd socket, a ref'd message port with a listener or a waiting
 //! receiver, or a `KeepAlive` guard. A pending task alone
 //! does not keep the loop alive, just as a JS promise nothing will settle
-//! does not keep Node running.
+//! does not keep Node running. `run` checks it before each iteration and
+//! again after the timers phase, where libuv checks it.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -316,9 +317,16 @@ impl Core {
         if stop(main) {
             return;
         }
+        // Liveness is checked again after the timers, as libuv's `uv_run`
+        // does (since 1.45 it runs the timers at the end of an iteration,
+        // right before its alive check): a loop the timers left with nothing
+        // ref'd ends here, so an unref'd immediate they queued never runs.
+        let alive = self.is_alive();
+        if !alive && mode == Mode::Run {
+            return;
+        }
         // Only a loop with nothing left to do asks who holds main's waker.
-        let main_wakeable =
-            mode == Mode::BlockOn && !self.is_alive() && main.waker_held_elsewhere(self);
+        let main_wakeable = mode == Mode::BlockOn && !alive && main.waker_held_elsewhere(self);
         self.poll_phase(main, main_wakeable);
         self.end_phase(Phase::Poll);
         if stop(main) {
@@ -593,7 +601,7 @@ impl Core {
     /// or the loop is no longer alive (libuv's `uv_backend_timeout`), else
     /// until the next timer, else until another thread wakes it.
     fn poll_timeout(&self, main_wakeable: bool) -> Option<Duration> {
-        let ready = self.immediates.has_pending()
+        let ready = self.immediates.has_queued()
             || !self.microtasks.is_empty()
             || !self.remote_events.borrow().is_empty()
             || self.io.has_undispatched();

@@ -3,7 +3,9 @@
 //! The check phase runs the immediates queued *before* it began, each
 //! followed by a checkpoint; immediates queued while it runs (by an
 //! immediate, or a microtask between two) wait for the next iteration, after
-//! the timers and the poll phase. Tasks the progress rule defers
+//! the timers and the poll phase. An unref'd immediate
+//! ([`Immediate::unref`]) runs only if the loop is still alive for another
+//! reason when the check phase comes. Tasks the progress rule defers
 //! (`src/progress.rs`) wait here too, as if woken by an immediate.
 
 use std::cell::{Cell, RefCell};
@@ -22,7 +24,8 @@ use crate::task::raw::TaskRef;
 #[derive(Default)]
 pub(crate) struct ImmediateQueue {
     queue: RefCell<VecDeque<ImmediateEntry>>,
-    /// Entries not yet run or cleared; the loop is alive while non-zero.
+    /// Ref'd entries not yet run or cleared; the loop is alive while
+    /// non-zero (Node's `immediateInfo[kRefCount]`).
     pending: Cell<usize>,
 }
 
@@ -49,6 +52,9 @@ pub(crate) enum DueImmediate {
 
 struct ImmediateState {
     callback: Cell<Option<Box<dyn FnOnce()>>>,
+    /// Counted in `pending` while the callback is there (`Immediate::unref`
+    /// clears it).
+    refed: Cell<bool>,
     /// Where `set_immediate` was called.
     location: &'static Location<'static>,
     core: Weak<Core>,
@@ -60,8 +66,15 @@ impl ImmediateQueue {
         self.pending.set(self.pending.get() + 1);
     }
 
+    /// Whether a ref'd immediate is waiting: the loop is alive.
     pub(crate) fn has_pending(&self) -> bool {
         self.pending.get() != 0
+    }
+
+    /// Whether any entry waits, ref'd or not: the poll phase must not sleep
+    /// (Node starts its idle handle for every immediate).
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.queue.borrow().is_empty()
     }
 
     /// How many entries the check phase starting now runs: those queued
@@ -75,7 +88,11 @@ impl ImmediateQueue {
         let entry = self.queue.borrow_mut().pop_front()?;
         let due = match entry {
             ImmediateEntry::Callback(state) => match state.callback.take() {
-                Some(callback) => DueImmediate::Callback(callback, state.location),
+                Some(callback) if state.refed.get() => {
+                    DueImmediate::Callback(callback, state.location)
+                }
+                // An unref'd one was counted off by `unref`.
+                Some(callback) => return Some(DueImmediate::Callback(callback, state.location)),
                 // A cleared immediate was counted off when it was cleared.
                 None => return Some(DueImmediate::Cleared),
             },
@@ -138,6 +155,7 @@ pub fn set_immediate(callback: impl FnOnce() + 'static) -> Immediate {
     context::with_current(|core| {
         let state = Rc::new(ImmediateState {
             callback: Cell::new(Some(Box::new(callback))),
+            refed: Cell::new(true),
             location,
             core: core.weak(),
         });
@@ -213,23 +231,98 @@ impl Immediate {
     /// ```
     pub fn clear(&self) {
         if let Some(callback) = self.state.callback.take() {
-            if let Some(core) = self.state.core.upgrade() {
-                core.immediates.pending.set(core.immediates.pending.get() - 1);
+            if self.state.refed.get() {
+                self.count(-1);
             }
             drop(callback);
+        }
+    }
+
+    /// Lets the loop end while this immediate waits: `immediate.unref()`.
+    /// It still runs if the loop is alive for another reason when the check
+    /// phase comes. Idempotent (a flag, not a counter); a no-op once the
+    /// immediate ran or was cleared.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::run(async {
+    ///     // Nothing else keeps the loop alive: it ends before the check phase.
+    ///     jsloop::set_immediate(|| unreachable!("the loop ended first")).unref();
+    /// });
+    /// ```
+    pub fn unref(&self) -> &Self {
+        if self.is_pending() && self.state.refed.replace(false) {
+            self.count(-1);
+        }
+        self
+    }
+
+    /// Makes the immediate keep the loop alive again (the default):
+    /// `immediate.ref()`. Idempotent; a no-op once it ran or was cleared.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let ran = Rc::new(Cell::new(false));
+    /// jsloop::run({
+    ///     let ran = ran.clone();
+    ///     async move {
+    ///         jsloop::set_immediate(move || ran.set(true)).unref().ref_();
+    ///     }
+    /// });
+    /// assert!(ran.get());
+    /// ```
+    pub fn ref_(&self) -> &Self {
+        if self.is_pending() && !self.state.refed.replace(true) {
+            self.count(1);
+        }
+        self
+    }
+
+    /// Whether the immediate keeps the loop alive: `immediate.hasRef()`.
+    /// `false` once it ran or was cleared, as in Node.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// jsloop::run(async {
+    ///     let immediate = jsloop::set_immediate(|| {});
+    ///     assert!(immediate.has_ref());
+    ///     assert!(!immediate.unref().has_ref());
+    ///     immediate.clear();
+    ///     assert!(!immediate.ref_().has_ref());
+    /// });
+    /// ```
+    pub fn has_ref(&self) -> bool {
+        self.state.refed.get() && self.is_pending()
+    }
+
+    fn is_pending(&self) -> bool {
+        let callback = self.state.callback.take();
+        let pending = callback.is_some();
+        self.state.callback.set(callback);
+        pending
+    }
+
+    /// Moves the loop's count of ref'd immediates by `by`.
+    fn count(&self, by: isize) {
+        if let Some(core) = self.state.core.upgrade() {
+            let pending = &core.immediates.pending;
+            pending.set(pending.get().wrapping_add_signed(by));
         }
     }
 }
 
 impl std::fmt::Debug for Immediate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let pending = {
-            let callback = self.state.callback.take();
-            let pending = callback.is_some();
-            self.state.callback.set(callback);
-            pending
-        };
-        f.debug_struct("Immediate").field("pending", &pending).finish()
+        f.debug_struct("Immediate")
+            .field("pending", &self.is_pending())
+            .field("refed", &self.has_ref())
+            .finish()
     }
 }
 

@@ -137,3 +137,55 @@ fn a_long_microtask_chain_delays_an_overdue_timer() {
     assert_eq!(seen.get(), 10_000);
     assert_eq!(count.get(), 10_000);
 }
+
+#[test]
+fn an_unrefd_immediate_runs_while_a_timer_keeps_the_loop_alive_and_not_after() {
+    let lines = run_logged(|log| {
+        let log_line = logger(log);
+        jsloop::set_immediate(log_line("unref'd, with a timer pending")).unref();
+        let late = log_line("never: nothing keeps the loop alive");
+        let timer_line = log_line("timer");
+        jsloop::set_timeout(Duration::from_millis(5), move || {
+            timer_line();
+            jsloop::set_immediate(late).unref();
+        });
+    });
+    assert_eq!(lines, ["unref'd, with a timer pending", "timer"]);
+}
+
+#[test]
+fn immediate_ref_flags_are_idempotent_and_end_when_it_ran_or_was_cleared() {
+    let lines = run_logged(|log| {
+        let log_line = logger(log);
+        let a = jsloop::set_immediate(log_line("a"));
+        assert!(a.unref().unref().ref_().has_ref());
+        let b = jsloop::set_immediate(log_line("never: b"));
+        b.clear();
+        assert!(!b.has_ref());
+        assert!(!b.ref_().has_ref(), "ref_ on a cleared immediate does nothing");
+        let c = jsloop::set_immediate(log_line("never: c"));
+        c.unref().clear();
+        c.unref();
+        let after = a.clone();
+        jsloop::set_immediate(move || assert!(!after.has_ref(), "a ran"));
+        assert!(format!("{a:?}").contains("refed: true"));
+    });
+    assert_eq!(lines, ["a"]);
+}
+
+#[test]
+fn the_poll_phase_does_not_sleep_past_an_unrefd_immediate() {
+    // A ref'd 1 h timer keeps the loop alive; the unref'd immediate must
+    // still run in this iteration's check phase, not after the timer.
+    let lines = run_logged(|log| {
+        let log_line = logger(log);
+        let timer = jsloop::set_timeout(Duration::from_secs(3600), log_line("never: the timer"));
+        let immediate_line = log_line("immediate");
+        jsloop::set_immediate(move || {
+            immediate_line();
+            timer.clear();
+        })
+        .unref();
+    });
+    assert_eq!(lines, ["immediate"]);
+}

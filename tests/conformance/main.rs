@@ -51,6 +51,8 @@ mod s107_uncaught_immediate_continues;
 mod s108_nexttick_throw_continues;
 mod s109_queuemicrotask_throw;
 mod s110_nexttick_starvation;
+mod s111_immediate_ref_unref;
+mod s112_unref_interval_fires;
 mod s119_message_channel_same_thread;
 mod s120_worker_postmessage_order;
 mod s121_worker_message_channel;
@@ -264,6 +266,16 @@ fn s109_queuemicrotask_throw() {
 #[test]
 fn s110_nexttick_starvation() {
     check("110-nexttick-starvation", s110_nexttick_starvation::main)
+}
+
+#[test]
+fn s111_immediate_ref_unref() {
+    check("111-immediate-ref-unref", s111_immediate_ref_unref::main)
+}
+
+#[test]
+fn s112_unref_interval_fires() {
+    check("112-unref-interval-fires", s112_unref_interval_fires::main)
 }
 
 #[test]
