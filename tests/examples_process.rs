@@ -1,0 +1,270 @@
+//! The process examples, run as the programs they are: `examples/shell.rs`
+//! (child processes, Ctrl-C) and `examples/graceful.rs` (a server that
+//! drains on SIGTERM), driven through their stdin, their stdout, signals
+//! and sockets.
+//!
+//! `cargo test` builds the examples before it runs any test; a run that
+//! builds only this target (`cargo test --test examples_process`) uses
+//! the example binaries as they were last built, and where there are none
+//! each test says so and passes.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustix::process::{kill_process, Pid, Signal};
+
+/// How long any one step may take, on a loaded machine, before the test
+/// fails: far more than any step needs, and less than the `sleep 30` the
+/// Ctrl-C test must cut short.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The binary of the example `name`, beside this test's own
+/// (`target/<profile>/deps/this-test` → `target/<profile>/examples/name`);
+/// `None`, said on stderr, if it has not been built.
+fn example(name: &str) -> Option<PathBuf> {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary.parent()?.parent()?;
+    let path = profile_dir.join("examples").join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    eprintln!("skipped: {} is not built (plain `cargo test` builds it)", path.display());
+    None
+}
+
+/// What a child writes to one of its pipes, read by a thread of its own
+/// so that every wait for it has a deadline.
+struct Transcript {
+    chunks: Receiver<Vec<u8>>,
+    text: String,
+    /// Where the next [`wait_for`](Transcript::wait_for) starts looking:
+    /// just past what the last one found, so a series of waits checks order.
+    cursor: usize,
+}
+
+impl Transcript {
+    fn new(mut pipe: impl Read + Send + 'static) -> Transcript {
+        let (send, chunks) = mpsc::channel();
+        thread::spawn(move || {
+            let mut buf = [0; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                if send.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Transcript { chunks, text: String::new(), cursor: 0 }
+    }
+
+    /// Waits until `needle` shows up after the previous match; returns
+    /// what follows it on its line (as much of the line as has come).
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(at) = self.text[self.cursor..].find(needle) {
+                self.cursor += at + needle.len();
+                let rest = &self.text[self.cursor..];
+                return rest[..rest.find('\n').unwrap_or(rest.len())].to_string();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no {needle:?} within {PATIENCE:?}; got {:?}", self.text)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the pipe closed before {needle:?}; got {:?}", self.text)
+                }
+            }
+        }
+    }
+}
+
+/// An example running as a child process; killed if the test fails first.
+struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Transcript,
+    stderr: Transcript,
+}
+
+impl Running {
+    fn start(path: PathBuf, args: &[&str]) -> Running {
+        let mut child = Command::new(path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the example starts");
+        let stdin = child.stdin.take();
+        let stdout = Transcript::new(child.stdout.take().expect("piped"));
+        let stderr = Transcript::new(child.stderr.take().expect("piped"));
+        Running { child, stdin, stdout, stderr }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is still open");
+        writeln!(stdin, "{line}").expect("the example reads its stdin");
+    }
+
+    /// The end of the example's input.
+    fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    fn send(&self, signal: Signal) {
+        kill_process(Pid::from_child(&self.child), signal).expect("the example is running");
+    }
+
+    /// Waits for the example to exit, for [`PATIENCE`] at most.
+    fn exit_status(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waitpid") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "still running after {PATIENCE:?}");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn shell_streams_each_commands_output_then_its_exit_code() {
+    let Some(shell) = example("shell") else { return };
+    let mut shell = Running::start(shell, &[]);
+    shell.type_line("echo hello");
+    shell.type_line("echo oops >&2");
+    shell.type_line("exit 3");
+    shell.close_stdin();
+    shell.stdout.wait_for("$ hello\n[exit 0]\n");
+    shell.stdout.wait_for("$ [exit 0]\n");
+    shell.stdout.wait_for("$ [exit 3]\n");
+    shell.stderr.wait_for("oops\n");
+    assert!(shell.exit_status().success(), "the end of input ends the shell normally");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn shell_ctrl_c_kills_the_running_command_and_prompts_again() {
+    let Some(shell) = example("shell") else { return };
+    let mut shell = Running::start(shell, &[]);
+    // `sleep` is not the last command, so `sh` forks it instead of
+    // becoming it: the kill must reach the process group, not `sh` alone.
+    shell.type_line("echo started; sleep 30; echo not killed");
+    shell.stdout.wait_for("started\n");
+    shell.send(Signal::INT);
+    shell.stdout.wait_for("[killed by signal ");
+    shell.stdout.wait_for("$ ");
+    shell.type_line("echo still here");
+    shell.stdout.wait_for("still here\n[exit 0]\n");
+    shell.close_stdin();
+    assert!(shell.exit_status().success());
+    assert!(!shell.stdout.text.contains("not killed"), "{:?}", shell.stdout.text);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn shell_ctrl_c_at_the_prompt_quits() {
+    let Some(shell) = example("shell") else { return };
+    let mut shell = Running::start(shell, &[]);
+    // The prompt is written once Ctrl-C is listened for.
+    shell.stdout.wait_for("$ ");
+    shell.send(Signal::INT);
+    assert!(shell.exit_status().success(), "Ctrl-C at the prompt is a normal end");
+}
+
+/// Sends `GET path` on `stream`.
+fn request(mut stream: &TcpStream, path: &str) {
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").expect("the server reads");
+}
+
+/// Reads from `stream` until it has `end` (or the server closed it).
+fn read_until(mut stream: &TcpStream, end: &str) -> String {
+    let mut text = Vec::new();
+    let mut buf = [0; 4096];
+    while !text.ends_with(end.as_bytes()) {
+        match stream.read(&mut buf).expect("the response comes in time") {
+            0 => break,
+            n => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, PATIENCE)?;
+    stream.set_read_timeout(Some(PATIENCE))?;
+    Ok(stream)
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn graceful_sigterm_stops_accepting_and_lets_the_slow_request_finish() {
+    let Some(server) = example("graceful") else { return };
+    let mut server = Running::start(server, &["127.0.0.1:0"]);
+    let addr: SocketAddr = server.stdout.wait_for("listening on http://").parse().unwrap();
+
+    // A keep-alive connection left idle after one request, then a request
+    // in flight when the signal comes.
+    let idle = connect(addr).unwrap();
+    request(&idle, "/");
+    assert!(read_until(&idle, "hello\n").contains("connection: keep-alive"));
+    let slow = connect(addr).unwrap();
+    request(&slow, "/slow");
+    server.stdout.wait_for("GET /slow HTTP/1.1\n");
+    server.send(Signal::TERM);
+    server.stdout.wait_for("SIGTERM: stopped accepting, 2 connection(s) open\n");
+
+    match connect(addr) {
+        Err(error) => assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused),
+        // (Only if another program took the port meanwhile.)
+        Ok(late) => {
+            request(&late, "/");
+            assert!(
+                !read_until(&late, "hello\n").contains("200 OK"),
+                "a late connection was served"
+            );
+        }
+    }
+    assert_eq!(read_until(&idle, "\n"), "", "the idle connection is closed at once");
+    let response = read_until(&slow, "slow hello\n");
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response:?}");
+    assert!(response.contains("connection: close\r\n"), "{response:?}");
+    assert!(response.ends_with("\r\n\r\nslow hello\n"), "{response:?}");
+    assert_eq!(read_until(&slow, "\n"), "", "the server closes after its last response");
+
+    server.stdout.wait_for("all connections closed\n");
+    assert!(server.exit_status().success());
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn graceful_drops_the_connections_still_busy_at_the_deadline() {
+    let Some(server) = example("graceful") else { return };
+    // A one-second deadline, and a request that takes a minute.
+    let mut server = Running::start(server, &["127.0.0.1:0", "1"]);
+    let addr: SocketAddr = server.stdout.wait_for("listening on http://").parse().unwrap();
+    let stuck = connect(addr).unwrap();
+    request(&stuck, "/stuck");
+    server.stdout.wait_for("GET /stuck HTTP/1.1\n");
+    server.send(Signal::INT);
+    server.stdout.wait_for("SIGINT: stopped accepting, 1 connection(s) open\n");
+    server.stdout.wait_for("gave up on 1 connection(s) after 1s\n");
+    assert_eq!(read_until(&stuck, "\n"), "", "the stuck request is dropped unanswered");
+    assert!(server.exit_status().success(), "giving up still ends `run` normally");
+}
