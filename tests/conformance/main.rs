@@ -1,12 +1,14 @@
 //! Node.js event-loop conformance: each scenario of `../shared/conformance/`
 //! (`NN-*`, modules `sNN_*`) and of the second set, `../shared/conformance-node/`
-//! (`NNN-*`, numbered from 101, modules `sNNN_*`), ported line by line to
+//! (`NNN-*`, numbered from 101, modules `sNNN_*`), and this project's own
+//! (numbered from 201: child processes and signals), ported line by line to
 //! jsloop. A test runs the port and compares its log with the scenario's
 //! `.out` (node's output), byte for byte.
 
 #[macro_use]
 mod log;
 mod later;
+mod os;
 
 mod s01_sync_call_stack;
 mod s02_timers_after_sync;
@@ -60,6 +62,11 @@ mod s122_worker_exit_and_error;
 mod s123_emitter_sync_vs_once;
 mod s124_tick_events_once;
 mod s125_immediate_flood_vs_io;
+// Child processes and signals against the loop's phases (this project's own).
+mod s201_child_exit_vs_timers;
+mod s202_child_output_then_exit;
+mod s203_signal_vs_immediate_timeout;
+mod s204_signal_during_busy_callback;
 
 use log::check;
 
@@ -311,4 +318,24 @@ fn s124_tick_events_once() {
 #[test]
 fn s125_immediate_flood_vs_io() {
     check("125-immediate-flood-vs-io", s125_immediate_flood_vs_io::main)
+}
+
+#[test]
+fn s201_child_exit_vs_timers() {
+    check("201-child-exit-vs-timers", s201_child_exit_vs_timers::main)
+}
+
+#[test]
+fn s202_child_output_then_exit() {
+    check("202-child-output-then-exit", s202_child_output_then_exit::main)
+}
+
+#[test]
+fn s203_signal_vs_immediate_timeout() {
+    check("203-signal-vs-immediate-timeout", s203_signal_vs_immediate_timeout::main)
+}
+
+#[test]
+fn s204_signal_during_busy_callback() {
+    check("204-signal-during-busy-callback", s204_signal_during_busy_callback::main)
 }
