@@ -108,6 +108,24 @@ fn a_child_killed_by_a_signal_says_which() {
 }
 
 #[test]
+fn signal_sends_any_named_signal_and_is_harmless_after_the_reap() {
+    jsloop::block_on(async {
+        let mut child = Command::new("sleep").arg("1000").spawn().unwrap();
+        child.signal(jsloop::process::SignalKind::hangup()).unwrap();
+        assert_eq!(child.wait().await.unwrap().signal(), Some(1));
+        // Reaped: the pid is not ours any more, nothing is sent.
+        child.signal(jsloop::process::SignalKind::terminate()).unwrap();
+
+        let mut child = Command::new("sleep").arg("1000").spawn().unwrap();
+        let error = child.signal(jsloop::process::SignalKind::from_raw(40)).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("40"), "{error}");
+        child.kill().unwrap();
+        assert_eq!(child.wait().await.unwrap().signal(), Some(9));
+    });
+}
+
+#[test]
 fn writing_to_a_child_that_stopped_reading_is_broken_pipe_and_not_sigpipe() {
     jsloop::block_on(async {
         // `head` reads 10 bytes, writes them out and exits, closing its stdin

@@ -12,6 +12,7 @@ use super::orphans::Orphan;
 use super::pipes::{read_to_end, ChildStderr, ChildStdin, ChildStdout};
 use super::reaper;
 use crate::context;
+use crate::process::SignalKind;
 
 /// A child process spawned by [`Command::spawn`](super::Command::spawn)
 /// (`child_process.spawn`'s `ChildProcess`, with tokio's API).
@@ -205,6 +206,47 @@ impl Child {
             return Ok(());
         }
         self.watched().process.kill()
+    }
+
+    /// Sends `signal` to the child: Node's `child.kill(signal)` (`kill` is
+    /// this with `SIGKILL`). Does not wait; `Ok(())` if the child was
+    /// already reaped (its id may be someone else's by now). A child that
+    /// has exited but was not reaped yet is still ours, so the id is safe
+    /// to signal until [`wait`](Child::wait) or
+    /// [`try_wait`](Child::try_wait) has seen the exit.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a signal number that names no signal (realtime
+    /// signals included); the OS's `kill` error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use jsloop::process::{Command, SignalKind};
+    ///
+    /// jsloop::block_on(async {
+    ///     let mut child = Command::new("sleep").arg("10").spawn()?;
+    ///     child.signal(SignalKind::terminate())?;
+    ///     assert_eq!(child.wait().await?.signal(), Some(15));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn signal(&mut self, signal: SignalKind) -> io::Result<()> {
+        let Some(raw) = rustix::process::Signal::from_named_raw(signal.as_raw()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("jsloop: {signal:?} is not a signal a child can be sent"),
+            ));
+        };
+        if self.status.is_some() {
+            return Ok(());
+        }
+        let pid = rustix::process::Pid::from_raw(self.id() as i32)
+            .expect("a running child's id is a positive pid");
+        rustix::process::kill_process(pid, raw).map_err(io::Error::from)
     }
 
     /// Waits for the child to exit, collecting everything it writes to its
