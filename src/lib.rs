@@ -75,14 +75,16 @@
 //! | `process.nextTick(f)` | [`next_tick`] |
 //! | `queueMicrotask(f)` | [`queue_microtask`] |
 //! | `setTimeout` / `setInterval` / `clearTimeout` | [`set_timeout`] / [`set_interval`] / [`clear_timeout`] |
-//! | `setImmediate(f)` | [`set_immediate`] |
+//! | `setImmediate(f)`, `immediate.unref()` | [`set_immediate`], [`Immediate::unref`] |
+//! | `timers/promises`' `setTimeout` / `setImmediate` / `setInterval`, `scheduler` | [`time::promises`] |
 //! | calling an `async` function | [`spawn_now`] (or [`spawn`]) |
 //! | `await null` / `await new Promise(setImmediate)` | [`yield_now`] / [`yield_to_loop`] |
 //! | `await sleep(ms)` | [`time::sleep`] |
 //! | `fs.promises.readFile`, `crypto.pbkdf2`, other threadpool work | [`fs::read`], [`spawn_blocking`] |
 //! | `new Promise(..)`, `.then` / `.catch` / `.finally`, `await p` | [`promise::Promise`] |
 //! | `Promise.all` / `allSettled` / `race` / `any` | [`promise::all`], [`promise::all_settled`], [`promise::race`], [`promise::any`] |
-//! | `AbortController` / `AbortSignal` | [`AbortController`] / [`AbortSignal`], [`abortable`] |
+//! | `AbortController` / `AbortSignal`, `AbortSignal.abort(reason)` | [`AbortController`] / [`AbortSignal`], [`abortable`], [`AbortSignal::abort`] |
+//! | `process.on('unhandledRejection')`, `process.exit()`, `child_process`, signals | [`process`] |
 //! | `net.createServer` / `net.connect` / `dgram` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], Unix sockets |
 //! | a libuv handle on any descriptor | [`io::Async`] |
 //! | `performance.eventLoopUtilization()`, `monitorEventLoopDelay()` | [`metrics::event_loop_utilization`], [`metrics::monitor_event_loop_delay`] |

@@ -173,6 +173,21 @@ impl AbortSignal {
         Aborted { waiting: AbortWait::new(self) }
     }
 
+    /// A signal aborted already, with `reason`: `AbortSignal.abort(reason)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let signal = jsloop::AbortSignal::abort("too late");
+    /// assert!(signal.is_aborted());
+    /// assert_eq!(signal.reason().unwrap().to_string(), "too late");
+    /// ```
+    pub fn abort(reason: impl Into<AbortReason>) -> AbortSignal {
+        let signal = AbortSignal::default();
+        signal.dispatch(reason.into());
+        signal
+    }
+
     /// A signal that aborts by itself after `delay`, with
     /// [`AbortReason::timed_out`]: `AbortSignal.timeout(ms)`. Its timer
     /// does not keep the loop alive (Node unrefs it too): it bounds work

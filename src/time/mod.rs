@@ -4,6 +4,7 @@
 pub(crate) mod clock;
 mod instant;
 mod interval;
+pub mod promises;
 mod sleep;
 pub(crate) mod timers;
 pub(crate) mod wheel;

@@ -55,6 +55,8 @@ mod s109_queuemicrotask_throw;
 mod s110_nexttick_starvation;
 mod s111_immediate_ref_unref;
 mod s112_unref_interval_fires;
+mod s115_timers_promises_values;
+mod s116_timers_promises_abort;
 mod s119_message_channel_same_thread;
 mod s120_worker_postmessage_order;
 mod s121_worker_message_channel;
@@ -283,6 +285,16 @@ fn s111_immediate_ref_unref() {
 #[test]
 fn s112_unref_interval_fires() {
     check("112-unref-interval-fires", s112_unref_interval_fires::main)
+}
+
+#[test]
+fn s115_timers_promises_values() {
+    check("115-timers-promises-values", s115_timers_promises_values::main)
+}
+
+#[test]
+fn s116_timers_promises_abort() {
+    check("116-timers-promises-abort", s116_timers_promises_abort::main)
 }
 
 #[test]
