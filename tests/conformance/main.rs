@@ -58,6 +58,7 @@ mod s112_unref_interval_fires;
 mod s114_timeout_max_overflow;
 mod s115_timers_promises_values;
 mod s116_timers_promises_abort;
+mod s117_abortsignal_timeout;
 mod s119_message_channel_same_thread;
 mod s120_worker_postmessage_order;
 mod s121_worker_message_channel;
@@ -301,6 +302,11 @@ fn s115_timers_promises_values() {
 #[test]
 fn s116_timers_promises_abort() {
     check("116-timers-promises-abort", s116_timers_promises_abort::main)
+}
+
+#[test]
+fn s117_abortsignal_timeout() {
+    check("117-abortsignal-timeout", s117_abortsignal_timeout::main)
 }
 
 #[test]
