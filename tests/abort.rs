@@ -214,3 +214,47 @@ fn reasons_carry_errors() {
     let boxed: Box<dyn std::error::Error> = Box::new(AbortReason::default());
     assert_eq!(boxed.to_string(), "This operation was aborted");
 }
+
+#[test]
+fn a_source_runs_its_own_listeners_then_its_composites_in_creation_order() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let push = |line: &'static str| {
+        let log = log.clone();
+        move |_: &AbortReason| log.borrow_mut().push(line)
+    };
+    let source = AbortController::new();
+    let first = AbortSignal::any([source.signal()]);
+    let second = AbortSignal::any([&first]); // follows `source` itself
+    first.add_listener(push("first composite"));
+    second.add_listener(push("composite of the composite"));
+    source.signal().add_listener(push("source, added last"));
+    // Both composites have the reason before any listener runs.
+    let (f, s) = (first.clone(), second.clone());
+    source.signal().add_listener(move |_| assert!(f.is_aborted() && s.is_aborted()));
+    source.abort("stop");
+    assert_eq!(
+        *log.borrow(),
+        ["source, added last", "first composite", "composite of the composite"]
+    );
+    assert_eq!(second.reason().unwrap().to_string(), "stop");
+}
+
+#[test]
+fn a_composite_keeps_a_timeout_source_alive_and_dropped_composites_are_let_go() {
+    jsloop::run(async {
+        // Only the composite holds the timeout signal.
+        let composite = AbortSignal::any([AbortSignal::timeout(Duration::from_millis(2))]);
+        let _keep_running = jsloop::set_timeout(Duration::from_millis(50), || {});
+        assert!(composite.aborted().await.is_timeout());
+    });
+    let source = AbortController::new();
+    for _ in 0..1000 {
+        drop(AbortSignal::any([source.signal()]));
+    }
+    let kept = AbortSignal::any([source.signal()]);
+    let ran = Rc::new(Cell::new(false));
+    let r = ran.clone();
+    kept.add_listener(move |_| r.set(true));
+    source.abort("at last");
+    assert!(ran.get());
+}

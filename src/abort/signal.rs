@@ -1,7 +1,8 @@
 //! `AbortSignal`: the side that listens, and the `aborted()` future.
 
+use std::any::Any;
 use std::borrow::Borrow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -42,31 +43,36 @@ pub struct AbortSignal {
     state: Rc<SignalState>,
 }
 
+/// The DOM's model of `AbortSignal.any` ("dependent" signals): a signal
+/// from `any` follows plain signals only (the sources of a composite it is
+/// given, not the composite), and a plain signal keeps its dependents in
+/// creation order, weakly, so that its abort runs its own listeners first
+/// and then theirs.
 #[derive(Default)]
 struct SignalState {
     reason: RefCell<Option<AbortReason>>,
     listeners: RefCell<Listeners<Listener>>,
-    /// For a signal from [`AbortSignal::any`]: its listeners on the source
-    /// signals, removed once it aborts or is dropped (sources may live much
-    /// longer than the combined signals made from them).
-    sources: RefCell<Vec<(Weak<SignalState>, ListenerId)>>,
+    /// Made by [`AbortSignal::any`].
+    dependent: Cell<bool>,
+    /// A dependent signal's plain sources, kept alive by it: a timeout
+    /// signal only the composite holds must still fire.
+    sources: RefCell<Vec<Rc<SignalState>>>,
+    /// A plain signal's dependents, in creation order (dropped and aborted
+    /// ones are pruned when another is added).
+    dependents: RefCell<Vec<Weak<SignalState>>>,
 }
 
 impl SignalState {
-    /// Removes this signal's listeners from its sources.
-    fn detach_from_sources(&self) {
-        let sources = self.sources.take();
-        for (source, id) in sources {
-            if let Some(source) = AbortSignal::upgrade(&source) {
-                source.remove_listener(id);
-            }
+    /// Makes `dependent` follow this plain signal (once).
+    fn add_dependent(self: &Rc<Self>, dependent: &Rc<SignalState>) {
+        let mut sources = dependent.sources.borrow_mut();
+        if sources.iter().any(|source| Rc::ptr_eq(source, self)) {
+            return;
         }
-    }
-}
-
-impl Drop for SignalState {
-    fn drop(&mut self) {
-        self.detach_from_sources();
+        sources.push(self.clone());
+        let mut dependents = self.dependents.borrow_mut();
+        dependents.retain(|d| d.upgrade().is_some_and(|d| d.reason.borrow().is_none()));
+        dependents.push(Rc::downgrade(dependent));
     }
 }
 
@@ -226,8 +232,11 @@ impl AbortSignal {
     /// reason: `AbortSignal.any(signals)`. If one is aborted already, so is
     /// the new signal, with the reason of the first such in `signals`.
     ///
-    /// The sources do not keep the new signal alive, and its listeners on
-    /// them are removed once it aborts or is dropped.
+    /// As in the DOM, the abort of a source runs the source's own listeners
+    /// first, then those of the signals made from it, in the order they were
+    /// made; a signal made from such a signal follows the original sources.
+    /// The new signal keeps its sources alive (so `any([timeout(d), ..])`
+    /// fires even if only it is kept); they hold it weakly.
     ///
     /// # Examples
     ///
@@ -246,25 +255,22 @@ impl AbortSignal {
         I::Item: Borrow<AbortSignal>,
     {
         let combined = AbortSignal::default();
-        let sources: Vec<AbortSignal> = signals.into_iter().map(|s| s.borrow().clone()).collect();
-        if let Some(reason) = sources.iter().find_map(AbortSignal::reason) {
-            combined.dispatch(reason);
+        combined.state.dependent.set(true);
+        let signals: Vec<AbortSignal> = signals.into_iter().map(|s| s.borrow().clone()).collect();
+        if let Some(reason) = signals.iter().find_map(AbortSignal::reason) {
+            *combined.state.reason.borrow_mut() = Some(reason);
             return combined;
         }
-        let weak = Rc::downgrade(&combined.state);
-        let registrations = sources
-            .iter()
-            .map(|source| {
-                let weak = weak.clone();
-                let id = source.add_listener(move |reason| {
-                    if let Some(combined) = AbortSignal::upgrade(&weak) {
-                        combined.dispatch(reason.clone());
-                    }
-                });
-                (Rc::downgrade(&source.state), id)
-            })
-            .collect();
-        *combined.state.sources.borrow_mut() = registrations;
+        for signal in &signals {
+            if signal.state.dependent.get() {
+                let sources: Vec<_> = signal.state.sources.borrow().clone();
+                for source in sources {
+                    source.add_dependent(&combined.state);
+                }
+            } else {
+                signal.state.add_dependent(&combined.state);
+            }
+        }
         combined
     }
 
@@ -274,28 +280,47 @@ impl AbortSignal {
 
     /// Aborts: sets the reason, then runs the listeners present now, in
     /// order, skipping any removed meanwhile. Once only.
+    /// The signals made from it by `any` get the reason at once, and run
+    /// their listeners after its own (the DOM's "signal abort").
     pub(crate) fn dispatch(&self, reason: AbortReason) {
         if self.is_aborted() {
             return;
         }
         *self.state.reason.borrow_mut() = Some(reason.clone());
-        self.state.detach_from_sources();
-        let keys: Vec<ListenerKey> = self.state.listeners.borrow().keys().collect();
+        let dependents: Vec<AbortSignal> = std::mem::take(&mut *self.state.dependents.borrow_mut())
+            .iter()
+            .filter_map(AbortSignal::upgrade)
+            .filter(|dependent| !dependent.is_aborted())
+            .collect();
+        for dependent in &dependents {
+            *dependent.state.reason.borrow_mut() = Some(reason.clone());
+        }
         let mut first_panic = None;
+        self.run_listeners(&reason, &mut first_panic);
+        for dependent in &dependents {
+            dependent.run_listeners(&reason, &mut first_panic);
+        }
+        if let Some(payload) = first_panic {
+            resume_unwind(payload);
+        }
+    }
+
+    /// Runs the listeners present now, in order, skipping any removed
+    /// meanwhile; keeps the first panic for the caller to rethrow once all
+    /// have run.
+    fn run_listeners(&self, reason: &AbortReason, first_panic: &mut Option<Box<dyn Any + Send>>) {
+        let keys: Vec<ListenerKey> = self.state.listeners.borrow().keys().collect();
         for key in keys {
             let listener = self.state.listeners.borrow_mut().remove(key);
             match listener {
                 Some(Listener::Callback(callback)) => {
-                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&reason))) {
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(reason))) {
                         first_panic.get_or_insert(crate::process::rethrow_loop_exit(payload));
                     }
                 }
                 Some(Listener::Wake(waker)) => wake_as_reaction(&waker),
                 None => {}
             }
-        }
-        if let Some(payload) = first_panic {
-            resume_unwind(payload);
         }
     }
 }

@@ -59,6 +59,7 @@ mod s114_timeout_max_overflow;
 mod s115_timers_promises_values;
 mod s116_timers_promises_abort;
 mod s117_abortsignal_timeout;
+mod s118_abortsignal_any;
 mod s119_message_channel_same_thread;
 mod s120_worker_postmessage_order;
 mod s121_worker_message_channel;
@@ -307,6 +308,11 @@ fn s116_timers_promises_abort() {
 #[test]
 fn s117_abortsignal_timeout() {
     check("117-abortsignal-timeout", s117_abortsignal_timeout::main)
+}
+
+#[test]
+fn s118_abortsignal_any() {
+    check("118-abortsignal-any", s118_abortsignal_any::main)
 }
 
 #[test]
