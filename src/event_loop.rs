@@ -372,8 +372,15 @@ impl Core {
                 observers.poll_waiting(self, timeout);
             }
         }
+        let waited_since = (may_block && self.clock.is_paused()).then(Instant::now);
         if let Err(error) = self.shared.poller.wait(timeout) {
             panic!("jsloop: waiting on the poller failed: {error}");
+        }
+        if let Some(since) = waited_since {
+            // Paused virtual time waited for something real: it moves by
+            // the time that took (never past the deadline it waited for).
+            let waited = since.elapsed();
+            self.clock.advance(timeout.map_or(waited, |limit| waited.min(limit)));
         }
         self.stop_if_terminated();
         if may_block {
@@ -611,13 +618,26 @@ impl Core {
         let until_timer =
             self.timers.next_deadline().and_then(|deadline| self.clock.until(deadline));
         match until_timer {
-            Some(wait) if self.clock.is_virtual() => {
-                // Virtual time: jump to the deadline instead of sleeping.
+            Some(wait) if self.clock.is_paused() && !self.real_work_in_flight() => {
+                // Paused virtual time with nothing real to wait for: jump
+                // to the deadline instead of sleeping.
                 self.clock.advance(wait);
                 Some(Duration::ZERO)
             }
             wait => wait,
         }
+    }
+
+    /// Work that real time, not the loop, finishes: a pool job, a task
+    /// waiting on a ref'd socket (or child, or signal), a `KeepAlive` held
+    /// by another thread, a port waiting for messages. While there is some,
+    /// paused virtual time does not jump: the loop waits for it in real
+    /// time, and the clock moves by the time waited.
+    fn real_work_in_flight(&self) -> bool {
+        self.pool.has_in_flight()
+            || self.io.has_refs()
+            || self.shared.keep_alive.alive_with(&self.shared.queue)
+            || self.ports.keep_alive()
     }
 
     /// `run` returns with spawned tasks still pending: say how many, and

@@ -523,6 +523,12 @@ impl Builder {
     /// jumps straight to the next timer's deadline when the loop would
     /// otherwise sleep: timer-heavy code runs instantly and deterministically
     /// (tests). [`time::Instant::now`](crate::time::Instant::now) reads it.
+    /// It does not jump while something real is in flight (a pool job, a
+    /// task waiting on a socket, a `KeepAlive` elsewhere): the loop waits for
+    /// that in real time and the clock moves by the wait, so a timeout
+    /// around real work does not fire early. [`time::pause`](crate::time::pause),
+    /// [`time::resume`](crate::time::resume) and
+    /// [`time::advance`](crate::time::advance) control it.
     ///
     /// # Examples
     ///

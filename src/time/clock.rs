@@ -3,8 +3,11 @@
 //! Ticks count whole milliseconds since the runtime's origin. Node-style
 //! timers round *down* (libuv's `uv_now` is a truncated millisecond), the
 //! Rust-flavoured `sleep` rounds its deadline *up* so it never fires early.
-//! With virtual time the clock only moves when the loop would otherwise
-//! sleep until a timer: it jumps straight to that timer's deadline.
+//! With virtual time the clock is *paused*: it moves only when the loop
+//! would otherwise sleep until a timer and nothing real is in flight (then
+//! it jumps straight to that timer's deadline), by the real time the loop
+//! waited for something real, and by `time::advance`. `time::resume` makes
+//! it follow real time until `time::pause`.
 //!
 //! The last tick, [`NEVER`], is the end of time: every deadline that
 //! saturates (`Duration::MAX`, an `Instant` past `u64::MAX` ms from the
@@ -26,7 +29,14 @@ pub(crate) struct Clock {
     cached: Cell<u64>,
     /// `Some(elapsed)` when time is virtual.
     virtual_elapsed: Option<Cell<Duration>>,
+    /// Virtual time resumed (`time::resume`): the real instant from which
+    /// it runs on top of `virtual_elapsed`.
+    running_since: Cell<Option<Instant>>,
 }
+
+/// Virtual time stops one tick short of [`NEVER`]: an `advance` that far
+/// still fires every timer, and the end of time still never comes.
+const LAST_VIRTUAL: Duration = Duration::from_millis(NEVER - 1);
 
 impl Clock {
     pub(crate) fn new(virtual_time: bool) -> Self {
@@ -34,14 +44,22 @@ impl Clock {
             origin: Instant::now(),
             cached: Cell::new(0),
             virtual_elapsed: virtual_time.then(|| Cell::new(Duration::ZERO)),
+            running_since: Cell::new(None),
         }
     }
 
     /// The current instant (virtual or real), read fresh.
     pub(crate) fn now(&self) -> Instant {
         match &self.virtual_elapsed {
-            Some(elapsed) => self.origin + elapsed.get(),
+            Some(elapsed) => self.origin + self.virtual_now(elapsed),
             None => Instant::now(),
+        }
+    }
+
+    fn virtual_now(&self, elapsed: &Cell<Duration>) -> Duration {
+        match self.running_since.get() {
+            Some(since) => elapsed.get().saturating_add(since.elapsed()).min(LAST_VIRTUAL),
+            None => elapsed.get(),
         }
     }
 
@@ -81,11 +99,36 @@ impl Clock {
         self.virtual_elapsed.is_some()
     }
 
-    /// Moves virtual time forward by `by` (no-op for real time).
+    /// Virtual and not resumed: the loop may jump to the next deadline.
+    pub(crate) fn is_paused(&self) -> bool {
+        self.is_virtual() && self.running_since.get().is_none()
+    }
+
+    /// Moves virtual time forward by `by`, to one tick before the end of
+    /// time at most (no-op for real time).
     pub(crate) fn advance(&self, by: Duration) {
         if let Some(elapsed) = &self.virtual_elapsed {
-            elapsed.set(elapsed.get().saturating_add(by));
+            elapsed.set(elapsed.get().saturating_add(by).min(LAST_VIRTUAL));
         }
+    }
+
+    /// Stops virtual time where it is (`time::pause`); `false` for real
+    /// time.
+    pub(crate) fn pause(&self) -> bool {
+        let Some(elapsed) = &self.virtual_elapsed else { return false };
+        elapsed.set(self.virtual_now(elapsed));
+        self.running_since.set(None);
+        true
+    }
+
+    /// Lets virtual time run at real speed (`time::resume`); `false` for
+    /// real time.
+    pub(crate) fn resume(&self) -> bool {
+        if !self.pause() {
+            return false;
+        }
+        self.running_since.set(Some(Instant::now()));
+        true
     }
 }
 

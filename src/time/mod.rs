@@ -2,6 +2,7 @@
 //! futures, all on one hierarchical timer wheel fired in the timers phase.
 
 pub(crate) mod clock;
+mod control;
 mod instant;
 mod interval;
 pub mod promises;
@@ -9,6 +10,7 @@ mod sleep;
 pub(crate) mod timers;
 pub(crate) mod wheel;
 
+pub use control::{advance, pause, resume};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout};
