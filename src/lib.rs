@@ -82,6 +82,7 @@
 //! | `await sleep(ms)` | [`time::sleep`] |
 //! | `fs.promises.readFile`, `crypto.pbkdf2`, other threadpool work | [`fs::read`], [`spawn_blocking`] |
 //! | `new Promise(..)`, `.then` / `.catch` / `.finally`, `await p` | [`promise::Promise`] |
+//! | `.then(v => otherPromise)`, `for await (const x of promises)` | [`promise::Promise::then_promise`], [`promise::in_order`] |
 //! | `Promise.all` / `allSettled` / `race` / `any` | [`promise::all`], [`promise::all_settled`], [`promise::race`], [`promise::any`] |
 //! | `AbortController` / `AbortSignal`, `AbortSignal.abort(reason)` | [`AbortController`] / [`AbortSignal`], [`abortable`], [`AbortSignal::abort`] |
 //! | `process.on('unhandledRejection')`, `process.exit()`, `child_process`, signals | [`process`] |

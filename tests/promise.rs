@@ -320,3 +320,80 @@ fn a_child_that_keeps_waking_itself_does_not_trap_the_combinator() {
     assert_eq!(jsloop::block_on(counted), "busy");
     assert!(race_polls.get() >= 50, "race polled {} times", race_polls.get());
 }
+
+#[test]
+fn then_promise_follows_the_returned_promise_with_v8_s_two_extra_ticks() {
+    // Node prints: t1, t2, rejection passes through, t3, followed 2, t4,
+    // inner rejection: inner, t5.
+    let log = Rc::new(RefCell::new(Vec::new()));
+    jsloop::run({
+        let log = log.clone();
+        async move {
+            let push = |line: &'static str| {
+                let log = log.clone();
+                move |_| log.borrow_mut().push(line.to_string())
+            };
+            let l = log.clone();
+            Promise::<i32, String>::resolve(1)
+                .then_promise(|v| Promise::resolve(v + 1))
+                .then(move |v| l.borrow_mut().push(format!("followed {v}")));
+            Promise::<(), String>::resolve(())
+                .then(push("t1"))
+                .then(push("t2"))
+                .then(push("t3"))
+                .then(push("t4"))
+                .then(push("t5"));
+            let l = log.clone();
+            Promise::<i32, String>::reject("e".into()).then_promise(Promise::resolve).catch(
+                move |_| {
+                    l.borrow_mut().push("rejection passes through".into());
+                    0
+                },
+            );
+            let l = log.clone();
+            Promise::<i32, String>::resolve(1)
+                .then_promise(|_| Promise::reject("inner".to_string()))
+                .catch(move |e| {
+                    l.borrow_mut().push(format!("inner rejection: {e}"));
+                    0
+                });
+        }
+    });
+    assert_eq!(
+        *log.borrow(),
+        [
+            "t1",
+            "t2",
+            "rejection passes through",
+            "t3",
+            "followed 2",
+            "t4",
+            "inner rejection: inner",
+            "t5"
+        ]
+    );
+}
+
+#[test]
+fn in_order_yields_each_output_in_input_order_errors_in_place() {
+    use futures::StreamExt;
+    jsloop::run(async {
+        let slow = jsloop::spawn(async {
+            jsloop::time::sleep(std::time::Duration::from_millis(5)).await;
+            "slow"
+        });
+        let aborted = jsloop::spawn(async {
+            jsloop::time::sleep(std::time::Duration::from_secs(3600)).await;
+            "never"
+        });
+        aborted.abort();
+        let fast = jsloop::spawn(async { "fast" });
+        let outputs: Vec<_> = jsloop::promise::in_order([slow, aborted, fast]).collect().await;
+        assert_eq!(outputs[0].as_ref().ok(), Some(&"slow"));
+        assert!(outputs[1].as_ref().is_err_and(|e| e.is_aborted()), "{:?}", outputs[1]);
+        assert_eq!(outputs[2].as_ref().ok(), Some(&"fast"));
+        let empty = jsloop::promise::in_order(Vec::<std::future::Ready<()>>::new());
+        assert_eq!(futures::Stream::size_hint(&empty), (0, Some(0)));
+        assert_eq!(empty.collect::<Vec<()>>().await.len(), 0);
+    });
+}

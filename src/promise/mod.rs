@@ -41,6 +41,7 @@
 mod any;
 mod children;
 mod combinators;
+mod in_order;
 mod js_promise;
 mod reaction;
 mod resolvers;
@@ -53,5 +54,6 @@ pub(crate) use state::ErasedState;
 
 pub use any::{AnyPromise, Reason};
 pub use combinators::{all, all_settled, any, race, AggregateError};
+pub use in_order::{in_order, InOrder};
 pub use js_promise::{Promise, PromiseFuture};
 pub use resolvers::{Reject, Resolve};
