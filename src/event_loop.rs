@@ -351,7 +351,8 @@ impl Core {
                 }
                 DueTimer::Interval(mut interval) => {
                     let at = interval.location();
-                    self.run_work(|| Work::Interval(at), || self.invoke(&mut interval.callback));
+                    let work = if interval.is_interval() { Work::Interval } else { Work::Timeout };
+                    self.run_work(|| work(at), || self.invoke(&mut interval.callback));
                     self.timers.rearm(interval);
                 }
             }

@@ -178,7 +178,7 @@ fn clearing_a_fired_or_cleared_timer_is_a_no_op() {
             jsloop::time::sleep(ms(5)).await;
             timer.clear();
             jsloop::clear_timeout(&timer);
-            timer.refresh(); // a fired timeout cannot be reactivated
+            timer.refresh(); // cleared: nothing to re-arm
         }
     });
     assert_eq!(count.get(), 1);
@@ -403,4 +403,69 @@ fn sleep_waker_follows_the_task_that_polls_it() {
         .await;
         jsloop::spawn(nap).await.unwrap();
     });
+}
+
+#[test]
+fn refreshing_a_plain_timeout_that_ran_panics_naming_refreshable() {
+    let panic = std::panic::catch_unwind(|| {
+        virtual_runtime().run(async {
+            let timer = jsloop::set_timeout(ms(1), || {});
+            jsloop::time::sleep(ms(5)).await;
+            timer.refresh();
+        })
+    })
+    .unwrap_err();
+    let message = panic.downcast_ref::<&str>().copied().map(str::to_owned);
+    let message = message.or_else(|| panic.downcast_ref::<String>().cloned()).unwrap();
+    assert!(message.contains("Timer::refresh"), "{message}");
+    assert!(message.contains("Refreshable"), "{message}");
+}
+
+#[test]
+fn a_refreshable_timeout_runs_again_after_it_fired_and_keeps_its_ref_state() {
+    let runs = Rc::new(Cell::new(0));
+    virtual_runtime().run({
+        let runs = runs.clone();
+        async move {
+            let r = runs.clone();
+            let timer =
+                jsloop::set_timeout(ms(2), jsloop::time::Refreshable(move || r.set(r.get() + 1)));
+            jsloop::time::sleep(ms(5)).await;
+            assert_eq!(runs.get(), 1);
+            timer.refresh();
+            assert!(timer.has_ref());
+            jsloop::time::sleep(ms(5)).await;
+            assert_eq!(runs.get(), 2);
+            // Unref'd and refreshed: it stays unref'd, and `run` does not
+            // wait for it.
+            timer.unref().refresh();
+            assert!(!timer.has_ref());
+        }
+    });
+    assert_eq!(runs.get(), 2);
+}
+
+#[test]
+fn an_interval_refreshed_in_its_callback_counts_its_next_tick_from_then() {
+    let times = Rc::new(RefCell::new(Vec::new()));
+    virtual_runtime().run({
+        let times = times.clone();
+        async move {
+            let start = jsloop::time::Instant::now();
+            let slot: Rc<RefCell<Option<jsloop::Timer>>> = Rc::default();
+            let me = slot.clone();
+            let interval = jsloop::set_interval(ms(10), move || {
+                times.borrow_mut().push(start.elapsed());
+                let this = me.borrow();
+                let this = this.as_ref().unwrap();
+                if times.borrow().len() == 3 {
+                    this.clear();
+                } else {
+                    this.refresh();
+                }
+            });
+            *slot.borrow_mut() = Some(interval);
+        }
+    });
+    assert_eq!(*times.borrow(), [ms(10), ms(20), ms(30)]);
 }

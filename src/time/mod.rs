@@ -14,4 +14,6 @@ pub use control::{advance, pause, resume};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout};
-pub use timers::{clear_interval, clear_timeout, set_interval, set_timeout, Timer};
+pub use timers::{
+    clear_interval, clear_timeout, set_interval, set_timeout, Refreshable, TimeoutCallback, Timer,
+};

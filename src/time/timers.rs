@@ -247,8 +247,11 @@ impl TimerQueue {
                             // Next deadline from the loop's `now` before the
                             // callback: a slow callback delays later ticks
                             // instead of bursting.
-                            let next = now.saturating_add(timer.delay_ms);
+                            let next = Some(now.saturating_add(timer.delay_ms));
                             DueTimer::Interval(DueInterval { timer, callback, next })
+                        }
+                        Some(TimerCallback::Refreshable(callback)) => {
+                            DueTimer::Interval(DueInterval { timer, callback, next: None })
                         }
                         None => continue,
                     }
@@ -259,14 +262,21 @@ impl TimerQueue {
     }
 
     /// An interval's callback ran: it waits for its next tick unless the
-    /// callback cleared it (or re-armed it itself).
+    /// callback cleared it (or re-armed it itself). A refreshable timeout's
+    /// callback is kept for a later `refresh`.
     pub(crate) fn rearm(&self, due: DueInterval) {
         let DueInterval { timer, callback, next } = due;
-        if !timer.cleared.get() {
-            timer.callback.set(Some(TimerCallback::Repeat(callback)));
-            if timer.key.get().is_none() {
-                self.arm(&timer, next);
+        if timer.cleared.get() {
+            return;
+        }
+        match next {
+            Some(next) => {
+                timer.callback.set(Some(TimerCallback::Repeat(callback)));
+                if timer.key.get().is_none() {
+                    self.arm(&timer, next);
+                }
             }
+            None => timer.callback.set(Some(TimerCallback::Refreshable(callback))),
         }
     }
 
@@ -307,17 +317,24 @@ pub(crate) enum DueTimer {
     Interval(DueInterval),
 }
 
-/// An interval whose tick is due, its callback taken out while it runs.
+/// An interval whose tick is due, or a refreshable timeout, its callback
+/// taken out while it runs.
 pub(crate) struct DueInterval {
     timer: Rc<TimerState>,
     pub(crate) callback: Box<dyn FnMut()>,
-    next: u64,
+    /// An interval's next deadline; `None` for a refreshable timeout.
+    next: Option<u64>,
 }
 
 impl DueInterval {
-    /// Where `set_interval` was called.
+    /// Where `set_interval` / `set_timeout` was called.
     pub(crate) fn location(&self) -> &'static Location<'static> {
         self.timer.location
+    }
+
+    /// Whether this is an interval's tick (else a refreshable timeout).
+    pub(crate) fn is_interval(&self) -> bool {
+        self.next.is_some()
     }
 }
 
@@ -337,6 +354,7 @@ fn new_timer(
         epoch: Cell::new(0),
         is_ref: Cell::new(true),
         cleared: Cell::new(false),
+        runs_once: matches!(callback, TimerCallback::Once(_)),
         callback: Cell::new(Some(callback)),
     });
     // A new timer counts from the clock read now, not the cached `now`.
@@ -357,7 +375,79 @@ fn node_delay_ms(delay: Duration) -> u64 {
 
 enum TimerCallback {
     Once(Box<dyn FnOnce()>),
+    /// An interval's.
     Repeat(Box<dyn FnMut()>),
+    /// A timeout's that `refresh` may run again ([`Refreshable`]).
+    Refreshable(Box<dyn FnMut()>),
+}
+
+/// What [`set_timeout`] accepts: any `FnOnce()` closure, or a
+/// [`Refreshable`] `FnMut()` one.
+pub trait TimeoutCallback: 'static {
+    #[doc(hidden)]
+    fn into_timer_callback(self) -> TimeoutKind;
+}
+
+/// The stored form of a [`TimeoutCallback`] (not public API).
+#[doc(hidden)]
+pub struct TimeoutKind(TimerCallback);
+
+impl std::fmt::Debug for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TimeoutKind(..)")
+    }
+}
+
+impl<F: FnOnce() + 'static> TimeoutCallback for F {
+    fn into_timer_callback(self) -> TimeoutKind {
+        TimeoutKind(TimerCallback::Once(Box::new(self)))
+    }
+}
+
+/// A timeout callback that can run again: Node's timeout, whose
+/// [`refresh`](Timer::refresh) re-arms it after it fired (or from inside
+/// it). A plain closure given to [`set_timeout`] is an `FnOnce` and runs at
+/// most once.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use jsloop::time::Refreshable;
+///
+/// let runs = Rc::new(RefCell::new(0));
+/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
+/// rt.run({
+///     let runs = runs.clone();
+///     async move {
+///         let me = Rc::new(RefCell::new(None::<jsloop::Timer>));
+///         let this = me.clone();
+///         let timer = jsloop::set_timeout(Duration::from_millis(3), Refreshable(move || {
+///             *runs.borrow_mut() += 1;
+///             if *runs.borrow() < 3 {
+///                 this.borrow().as_ref().unwrap().refresh(); // again in 3 ms
+///             }
+///         }));
+///         *me.borrow_mut() = Some(timer);
+///     }
+/// });
+/// assert_eq!(*runs.borrow(), 3);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Refreshable<F>(pub F);
+
+impl<F: FnMut() + 'static> TimeoutCallback for Refreshable<F> {
+    fn into_timer_callback(self) -> TimeoutKind {
+        TimeoutKind(TimerCallback::Refreshable(Box::new(self.0)))
+    }
+}
+
+impl<F> std::fmt::Debug for Refreshable<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Refreshable(..)")
+    }
 }
 
 pub(crate) struct TimerState {
@@ -371,6 +461,8 @@ pub(crate) struct TimerState {
     epoch: Cell<u32>,
     is_ref: Cell<bool>,
     cleared: Cell<bool>,
+    /// A plain `set_timeout` callback: an `FnOnce`, gone once it ran.
+    runs_once: bool,
     /// Taken out while the callback runs (so it may clear its own timer),
     /// and for good once a timeout has fired.
     callback: Cell<Option<TimerCallback>>,
@@ -403,9 +495,9 @@ pub(crate) struct TimerState {
 /// });
 /// ```
 #[track_caller]
-pub fn set_timeout(delay: Duration, callback: impl FnOnce() + 'static) -> Timer {
+pub fn set_timeout(delay: Duration, callback: impl TimeoutCallback) -> Timer {
     let location = Location::caller();
-    let callback = TimerCallback::Once(Box::new(callback));
+    let TimeoutKind(callback) = callback.into_timer_callback();
     context::with_current(|core| new_timer(core, delay, callback, location))
 }
 
@@ -572,11 +664,16 @@ impl Timer {
         }
     }
 
-    /// Restarts the timer's countdown from now, with its original delay.
+    /// Restarts the timer's countdown from now, with its original delay and
+    /// ref state: `timeout.refresh()`. On a timeout made with a
+    /// [`Refreshable`] callback or an interval it works as in Node, also
+    /// from inside the callback or after the timeout fired (it fires
+    /// again). On a cleared timer it does nothing.
     ///
-    /// Unlike Node, a timeout whose callback already ran cannot be
-    /// reactivated (the callback was an `FnOnce` and is gone): `refresh` on
-    /// it, or on a cleared timer, does nothing.
+    /// # Panics
+    ///
+    /// On a plain timeout whose callback ran or is running: that callback
+    /// was an `FnOnce` and cannot run again (make it [`Refreshable`]).
     ///
     /// # Examples
     ///
@@ -591,14 +688,23 @@ impl Timer {
     pub fn refresh(&self) -> &Self {
         let state = &self.state;
         let Some(core) = state.core.upgrade() else { return self };
-        let callback = state.callback.take();
-        let active = callback.is_some() && !state.cleared.get();
-        state.callback.set(callback);
-        if active {
-            core.timers.disarm(state);
-            let start = core.clock.floor_ticks(core.clock.now());
-            core.timers.arm(&self.state, start.saturating_add(state.delay_ms));
+        if state.cleared.get() || core.is_shut_down() {
+            return self;
         }
+        if state.runs_once {
+            let callback = state.callback.take();
+            let spent = callback.is_none();
+            state.callback.set(callback);
+            assert!(
+                !spent,
+                "jsloop: Timer::refresh on a timeout whose callback already ran: it was an \
+                 `FnOnce` and cannot run again; give `set_timeout` a \
+                 `jsloop::time::Refreshable(FnMut)` callback to refresh it after it fired"
+            );
+        }
+        core.timers.disarm(state);
+        let start = core.clock.floor_ticks(core.clock.now());
+        core.timers.arm(&self.state, start.saturating_add(state.delay_ms));
         self
     }
 

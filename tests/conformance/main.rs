@@ -55,6 +55,7 @@ mod s109_queuemicrotask_throw;
 mod s110_nexttick_starvation;
 mod s111_immediate_ref_unref;
 mod s112_unref_interval_fires;
+mod s113_timer_refresh;
 mod s114_timeout_max_overflow;
 mod s115_timers_promises_values;
 mod s116_timers_promises_abort;
@@ -288,6 +289,11 @@ fn s111_immediate_ref_unref() {
 #[test]
 fn s112_unref_interval_fires() {
     check("112-unref-interval-fires", s112_unref_interval_fires::main)
+}
+
+#[test]
+fn s113_timer_refresh() {
+    check("113-timer-refresh", s113_timer_refresh::main)
 }
 
 #[test]
