@@ -150,6 +150,7 @@ impl<T> TimerWheel<T> {
 
     /// Insert a timer due at `deadline` (1 ms ticks). A deadline `<=` the
     /// wheel's elapsed time is due at the next `drain_due`. O(1).
+    #[inline]
     pub(crate) fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
         let index = match self.free {
             NONE => {
@@ -180,6 +181,7 @@ impl<T> TimerWheel<T> {
     }
 
     /// Remove a pending timer; `None` if the key is stale. O(1).
+    #[inline]
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
         // One look-up of the entry serves the check, the value and the links
         // (this is the cancel path of every dropped `Sleep`).
