@@ -270,15 +270,10 @@ fn main() {
     // Before the `blocking` crate's first use: it reads this once, lazily.
     std::env::set_var("BLOCKING_MAX_THREADS", WORKERS.to_string());
 
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    // The manual rounds run only under `cargo bench` (which passes
-    // `--bench`), not under `cargo test --benches`, `--list` or
-    // `--profile-time` (profiling one routine).
-    let benching = args.iter().any(|a| a == "--bench")
-        && !args.iter().any(|a| a == "--test" || a == "--list" || a == "--profile-time");
-    // Criterion's filter: the first positional argument (flags taking a
-    // value are rare here; good enough to skip an unselected workload).
-    let filter = args.iter().find(|a| !a.starts_with('-')).map(String::as_str);
+    // Flags taking a value are rare here: the first positional argument
+    // is good enough to skip an unselected workload.
+    let (benching, filter) = common::manual_rounds();
+    let filter = filter.as_deref();
 
     let rt = Runtimes::new();
     let output = common::criterion_dir();

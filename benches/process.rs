@@ -296,10 +296,8 @@ fn manual_table(rt: &Runtimes, filter: Option<&str>) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let benching = args.iter().any(|a| a == "--bench")
-        && !args.iter().any(|a| a == "--test" || a == "--list" || a == "--profile-time");
-    let filter = args.iter().find(|a| !a.starts_with('-')).map(String::as_str);
+    let (benching, filter) = common::manual_rounds();
+    let filter = filter.as_deref();
 
     let rt = Runtimes::new();
     let output = common::criterion_dir();

@@ -218,14 +218,11 @@ impl Core {
 
     /// The loop's liveness rule (see the module doc).
     pub(crate) fn is_alive(&self) -> bool {
-        self.shared.keep_alive.alive_with(&self.shared.queue)
+        self.real_work_in_flight()
             || self.timers.has_refs()
             || self.immediates.has_pending()
             || !self.microtasks.is_empty()
             || !self.remote_events.borrow().is_empty()
-            || self.pool.has_in_flight()
-            || self.io.has_refs()
-            || self.ports.keep_alive()
     }
 
     /// Runs `future` as the main script and then the loop, per `mode`,
@@ -349,11 +346,11 @@ impl Core {
                 DueTimer::Timeout(callback, at) => {
                     self.run_work(|| Work::Timeout(at), || self.invoke(callback));
                 }
-                DueTimer::Interval(mut interval) => {
-                    let at = interval.location();
-                    let work = if interval.is_interval() { Work::Interval } else { Work::Timeout };
-                    self.run_work(|| work(at), || self.invoke(&mut interval.callback));
-                    self.timers.rearm(interval);
+                DueTimer::Repeatable(mut due) => {
+                    let at = due.location();
+                    let work = if due.is_interval() { Work::Interval } else { Work::Timeout };
+                    self.run_work(|| work(at), || self.invoke(&mut due.callback));
+                    self.timers.rearm(due);
                 }
             }
             self.checkpoint(main);

@@ -63,3 +63,14 @@ pub fn median_ns(dir: &Path, group: &str, function: &str, since: SystemTime) -> 
     let end = value.find([',', '}'])?;
     value[..end].trim().parse().ok()
 }
+
+/// Whether the bench's manual rounds run, and criterion's filter (its
+/// first positional argument). The rounds run only under `cargo bench`
+/// (which passes `--bench`), not under `cargo test --benches`, `--list` or
+/// `--profile-time` (profiling one routine).
+pub fn manual_rounds() -> (bool, Option<String>) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let benching = args.iter().any(|a| a == "--bench")
+        && !args.iter().any(|a| a == "--test" || a == "--list" || a == "--profile-time");
+    (benching, args.into_iter().find(|a| !a.starts_with('-')))
+}

@@ -61,9 +61,7 @@ impl Lifecycle {
         for listener in &mut listeners {
             listener(self.exit_code());
         }
-        let mut current = self.before_exit.borrow_mut();
-        let added = std::mem::replace(&mut *current, listeners);
-        current.extend(added);
+        restore_listeners(&self.before_exit, listeners);
     }
 
     /// Calls the exit listeners once, with `code`; later calls find none.
@@ -77,6 +75,16 @@ impl Lifecycle {
             listener(code);
         }
     }
+}
+
+/// Puts listeners taken out to be called back in front of the ones added
+/// while they ran; `true` if any was called.
+pub(super) fn restore_listeners<L>(listeners: &RefCell<Vec<L>>, called: Vec<L>) -> bool {
+    let any = !called.is_empty();
+    let mut current = listeners.borrow_mut();
+    let added = std::mem::replace(&mut *current, called);
+    current.extend(added);
+    any
 }
 
 /// The runtime's answer to how a `run` / `block_on` ended: the output, or

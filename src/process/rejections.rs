@@ -20,6 +20,7 @@ use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
+use super::lifecycle::restore_listeners;
 use crate::context;
 use crate::event_loop::Core;
 use crate::promise::ErasedState;
@@ -109,18 +110,19 @@ impl Rejections {
 /// rejection on a thread without a loop is not tracked (no loop could
 /// report it; await the promise to see it).
 pub(crate) fn track_rejection(state: Arc<dyn ErasedState>) {
-    let _ = context::try_with_current(|core| {
-        if !core.is_shut_down() {
-            core.rejections.push(&core.rejections.unhandled, state);
-        }
-    });
+    on_current_loop(|tracker| tracker.push(&tracker.unhandled, state));
 }
 
 /// A handler was attached to a promise the loop already reported.
 pub(crate) fn rejection_handled_late(state: Arc<dyn ErasedState>) {
+    on_current_loop(|tracker| tracker.push(&tracker.handled_late, state));
+}
+
+/// Runs `f` on the tracker of the loop running on this thread, if any.
+fn on_current_loop(f: impl FnOnce(&Rejections)) {
     let _ = context::try_with_current(|core| {
         if !core.is_shut_down() {
-            core.rejections.push(&core.rejections.handled_late, state);
+            f(&core.rejections);
         }
     });
 }
@@ -183,7 +185,7 @@ impl Core {
         for listener in &mut called {
             self.invoke(|| listener(reason, promise));
         }
-        restore(listeners, called)
+        restore_listeners(listeners, called)
     }
 
     /// Calls the rejection-handled listeners; `false` if there are none.
@@ -193,7 +195,7 @@ impl Core {
         for listener in &mut called {
             self.invoke(|| listener(promise));
         }
-        restore(listeners, called)
+        restore_listeners(listeners, called)
     }
 
     /// Raises an unhandled rejection as an uncaught error.
@@ -210,16 +212,6 @@ impl Core {
         self.unawaited_panic(Box::new(error));
         tracker.raising.borrow_mut().take();
     }
-}
-
-/// Puts the listeners that were called back in front of the ones added
-/// while they ran; `true` if any was called.
-fn restore<L>(listeners: &RefCell<Vec<L>>, called: Vec<L>) -> bool {
-    let any = !called.is_empty();
-    let mut current = listeners.borrow_mut();
-    let added = std::mem::replace(&mut *current, called);
-    current.extend(added);
-    any
 }
 
 /// What the runtime's uncaught handler gets for a rejection nothing

@@ -248,10 +248,10 @@ impl TimerQueue {
                             // callback: a slow callback delays later ticks
                             // instead of bursting.
                             let next = Some(now.saturating_add(timer.delay_ms));
-                            DueTimer::Interval(DueInterval { timer, callback, next })
+                            DueTimer::Repeatable(DueRepeatable { timer, callback, next })
                         }
                         Some(TimerCallback::Refreshable(callback)) => {
-                            DueTimer::Interval(DueInterval { timer, callback, next: None })
+                            DueTimer::Repeatable(DueRepeatable { timer, callback, next: None })
                         }
                         None => continue,
                     }
@@ -264,8 +264,8 @@ impl TimerQueue {
     /// An interval's callback ran: it waits for its next tick unless the
     /// callback cleared it (or re-armed it itself). A refreshable timeout's
     /// callback is kept for a later `refresh`.
-    pub(crate) fn rearm(&self, due: DueInterval) {
-        let DueInterval { timer, callback, next } = due;
+    pub(crate) fn rearm(&self, due: DueRepeatable) {
+        let DueRepeatable { timer, callback, next } = due;
         if timer.cleared.get() {
             return;
         }
@@ -313,20 +313,21 @@ pub(crate) enum DueTimer {
     Task(TimerTask),
     /// A `set_timeout` callback, and where it was set.
     Timeout(Box<dyn FnOnce()>, &'static Location<'static>),
-    /// A `set_interval` callback; [`TimerQueue::rearm`] after it ran.
-    Interval(DueInterval),
+    /// A `set_interval` or `Refreshable` timeout callback;
+    /// [`TimerQueue::rearm`] after it ran.
+    Repeatable(DueRepeatable),
 }
 
 /// An interval whose tick is due, or a refreshable timeout, its callback
 /// taken out while it runs.
-pub(crate) struct DueInterval {
+pub(crate) struct DueRepeatable {
     timer: Rc<TimerState>,
     pub(crate) callback: Box<dyn FnMut()>,
     /// An interval's next deadline; `None` for a refreshable timeout.
     next: Option<u64>,
 }
 
-impl DueInterval {
+impl DueRepeatable {
     /// Where `set_interval` / `set_timeout` was called.
     pub(crate) fn location(&self) -> &'static Location<'static> {
         self.timer.location
