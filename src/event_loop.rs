@@ -338,7 +338,7 @@ impl Core {
         self.enter_phase(Phase::Timers);
         let now = self.clock.update();
         self.timers.collect_due(now);
-        while let Some(due) = self.timers.next_due(now) {
+        while let Some(due) = self.timers.next_due(now, &self.clock) {
             self.metrics.macrotask(Phase::Timers);
             match due {
                 DueTimer::Wake(waker) => self.run_work(|| Work::Wake, || waker.wake()),

@@ -94,13 +94,13 @@ fn microtasks_drain_after_each_timer_callback() {
 }
 
 #[test]
-fn duration_max_and_zero_delays_become_one_ms_like_node() {
+fn over_timeout_max_and_zero_delays_become_one_ms_like_node() {
     let rt = virtual_runtime();
     let fired = rt.run(async {
         let start = Instant::now();
         let at: Rc<Cell<Option<Duration>>> = Rc::default();
         let a = at.clone();
-        jsloop::set_timeout(Duration::MAX, move || a.set(Some(start.elapsed())));
+        jsloop::set_timeout(ms((1 << 31) - 1 + 1), move || a.set(Some(start.elapsed())));
         let b: Rc<Cell<Option<Duration>>> = Rc::default();
         let b2 = b.clone();
         jsloop::set_timeout(Duration::from_micros(900), move || b2.set(Some(start.elapsed())));
@@ -108,6 +108,26 @@ fn duration_max_and_zero_delays_become_one_ms_like_node() {
         (at.get(), b.get())
     });
     assert_eq!(fired, (Some(ms(1)), Some(ms(1))));
+}
+
+#[test]
+fn a_duration_max_timer_never_fires_and_does_not_keep_the_loop_alive() {
+    let rt = virtual_runtime();
+    let fired = Rc::new(Cell::new(0));
+    rt.run({
+        let fired = fired.clone();
+        async move {
+            let (a, b) = (fired.clone(), fired.clone());
+            let timeout = jsloop::set_timeout(Duration::MAX, move || a.set(a.get() + 1));
+            let interval = jsloop::set_interval(Duration::MAX, move || b.set(b.get() + 1));
+            // As `time::sleep(Duration::MAX)`: the end of time never comes,
+            // and a refresh does not bring it nearer.
+            timeout.refresh();
+            assert!(!format!("{timeout:?}").contains("armed: true"), "{timeout:?}");
+            assert!(!format!("{interval:?}").contains("armed: true"), "{interval:?}");
+        }
+    });
+    assert_eq!(fired.get(), 0);
 }
 
 #[test]

@@ -130,7 +130,7 @@ impl Scan {
             let owner = match entry {
                 TimerEntry::Task(timer) => self.waiting_index(timer.task()),
                 TimerEntry::Wake(waker) => self.owner_of(waker),
-                TimerEntry::Callback { .. } => None,
+                TimerEntry::List(_) => None,
             };
             if let Some(owner) = owner {
                 found.push((owner, deadline));

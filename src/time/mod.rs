@@ -7,6 +7,7 @@ mod instant;
 mod interval;
 pub mod promises;
 mod sleep;
+mod timer_lists;
 pub(crate) mod timers;
 pub(crate) mod wheel;
 

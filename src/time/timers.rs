@@ -6,10 +6,15 @@
 //!   and fractions of a millisecond are dropped;
 //! - a new timer counts from the clock read fresh at creation, not from the
 //!   loop's cached `now`;
-//! - due timers run in (deadline, creation) order, and are collected before
-//!   any runs, so a timer created during the phase waits for the next one;
-//! - an interval's next deadline is the loop's `now` before the callback plus
-//!   the period: no catch-up after a slow callback.
+//! - timers are kept in one list per duration, and due lists run in
+//!   (expiry, list id) order, each from its head while the head is due
+//!   (`timer_lists.rs` has the whole model), so a timer created during the
+//!   phase waits for the next one;
+//! - an interval's next start is the clock read just before its callback:
+//!   no catch-up after a slow callback.
+//!
+//! `Sleep` futures are not Node timers: each is its own wheel entry, and
+//! the wheel orders them by (deadline, insertion) among the lists.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -19,7 +24,8 @@ use std::rc::{Rc, Weak};
 use std::task::Waker;
 use std::time::Duration;
 
-use super::clock::NEVER;
+use super::clock::{Clock, NEVER};
+use super::timer_lists::{DurationList, Head, TimerLists};
 use super::wheel::{TimerKey, TimerWheel};
 use crate::context;
 use crate::event_loop::Core;
@@ -28,11 +34,11 @@ use crate::task::raw::TaskRef;
 /// Node's `TIMEOUT_MAX`: longer delays are replaced by 1 ms.
 const TIMEOUT_MAX_MS: u128 = (1 << 31) - 1;
 
-/// What the wheel holds for one timer.
+/// What the wheel holds.
 pub(crate) enum TimerEntry {
-    /// A `set_timeout` / `set_interval`; `epoch` detects a timer cleared or
-    /// refreshed after it was collected as due.
-    Callback { timer: Rc<TimerState>, epoch: u32 },
+    /// The list of one duration's `set_timeout` / `set_interval` timers,
+    /// waiting for its expiry.
+    List(Rc<DurationList>),
     /// A `Sleep` polled by its own task: the task itself, holding one of
     /// its loop-side timer references (no waker clone, no atomics).
     Task(TimerTask),
@@ -66,35 +72,44 @@ impl TimerEntry {
         }
     }
 
+    /// A sleep keeps the loop alive; a list does not itself (its ref'd
+    /// timers are counted one by one, as Node's `refCount`).
     fn is_ref(&self) -> bool {
-        match self {
-            TimerEntry::Callback { timer, .. } => timer.is_ref.get(),
-            TimerEntry::Task(_) | TimerEntry::Wake(_) => true,
-        }
+        !matches!(self, TimerEntry::List(_))
     }
 }
 
-/// The wheel plus what liveness needs to know about it.
+/// The wheel, the duration lists, and what liveness needs to know.
 #[derive(Default)]
 pub(crate) struct TimerQueue {
     wheel: RefCell<TimerWheel<TimerEntry>>,
-    /// Pending timers that keep the loop alive (`ref`'d ones).
+    lists: TimerLists,
+    /// Pending timers that keep the loop alive: ref'd sleeps in the wheel
+    /// and ref'd armed callback timers.
     refs: Cell<usize>,
-    /// The due timers of the running phase, taken one at a time so that a
+    /// Armed callback timers (in lists).
+    callbacks: Cell<usize>,
+    /// Lists in the wheel (to tell timers from lists in its length).
+    lists_in_wheel: Cell<usize>,
+    /// The due entries of the running phase, taken one at a time so that a
     /// panic escaping a callback leaves the rest here for the next phase
-    /// (they run first, still in order).
+    /// (they run first, still in order). A list stays at the front while
+    /// its due timers run.
     due: RefCell<VecDeque<TimerEntry>>,
-    /// Reused buffer the wheel hands its due timers in.
+    /// The callback timer whose callback runs now (Node's "not destroyed
+    /// yet, not in a list"): clearing it may still end its list.
+    running: RefCell<Option<Rc<TimerState>>>,
+    /// Reused buffer the wheel hands its due entries in.
     collected: RefCell<Vec<TimerEntry>>,
-    /// Timers ever inserted (`jsloop::metrics`).
+    /// Timers ever armed (`jsloop::metrics`).
     armed: Cell<u64>,
 }
 
 impl TimerQueue {
-    /// Puts `entry` in the wheel at `deadline`, which must not be the end of
-    /// time: an entry there could never fire, yet would count as a pending
-    /// timer (keeping the loop alive) and give virtual time a deadline to
-    /// jump to.
+    /// Puts a sleep's `entry` in the wheel at `deadline`, which must not be
+    /// the end of time: an entry there could never fire, yet would count as
+    /// a pending timer (keeping the loop alive) and give virtual time a
+    /// deadline to jump to.
     pub(crate) fn insert(&self, deadline: u64, entry: TimerEntry) -> TimerKey {
         debug_assert_ne!(deadline, NEVER, "a timer at the end of time was queued");
         if entry.is_ref() {
@@ -104,7 +119,7 @@ impl TimerQueue {
         self.wheel.borrow_mut().insert(deadline, entry)
     }
 
-    /// Removes a pending timer; `false` if it already fired or was removed.
+    /// Removes a pending sleep; `false` if it already fired or was removed.
     pub(crate) fn remove(&self, key: TimerKey) -> bool {
         let removed = self.wheel.borrow_mut().remove(key);
         match removed {
@@ -141,9 +156,10 @@ impl TimerQueue {
         self.armed.get()
     }
 
-    /// Timers in the wheel (ref'd or not).
+    /// Pending timers: sleeps in the wheel and armed callback timers
+    /// (ref'd or not).
     pub(crate) fn len(&self) -> usize {
-        self.wheel.borrow().len()
+        self.wheel.borrow().len() - self.lists_in_wheel.get() + self.callbacks.get()
     }
 
     /// Shows a task dump every pending entry with its deadline tick
@@ -176,47 +192,54 @@ impl TimerQueue {
     /// Drops every timer (shutdown). Their `Timer` handles may live on:
     /// they are marked unarmed, so a later `clear` / `unref` finds nothing.
     pub(crate) fn clear(&self) {
-        let mut all: Vec<TimerEntry> = self.due.take().into();
-        self.wheel.borrow_mut().drain_due(u64::MAX, &mut all);
+        let mut entries: Vec<TimerEntry> = self.due.take().into();
+        self.wheel.borrow_mut().drain_due(u64::MAX, &mut entries);
         self.refs.set(0);
+        self.callbacks.set(0);
+        self.lists_in_wheel.set(0);
+        let running = self.running.take();
         // Every timer is unarmed before any callback is dropped: a guard a
         // callback captured may `unref` or `clear` another timer as it goes.
-        for entry in &all {
-            if let TimerEntry::Callback { timer, .. } = entry {
-                timer.key.set(None);
-            }
-        }
-        let callbacks: Vec<_> = all
-            .iter()
-            .filter_map(|entry| match entry {
-                TimerEntry::Callback { timer, .. } => timer.callback.take(),
-                TimerEntry::Task(_) | TimerEntry::Wake(_) => None,
-            })
-            .collect();
+        let lists = self.lists.take_all();
+        let timers: Vec<_> = lists.iter().flat_map(|list| list.armed()).collect();
+        timers.iter().for_each(|timer| timer.armed.set(false));
+        let callbacks: Vec<_> = timers.iter().filter_map(|timer| timer.callback.take()).collect();
         drop(callbacks);
-        drop(all);
+        drop((timers, lists, running, entries));
     }
 
     fn ref_changed(&self, is_ref: bool) {
         let refs = self.refs.get();
         self.refs.set(if is_ref { refs + 1 } else { refs - 1 });
     }
+
+    /// A callback timer went in (`armed`) or out of its list.
+    fn count(&self, timer: &TimerState, armed: bool) {
+        let callbacks = self.callbacks.get();
+        self.callbacks.set(if armed { callbacks + 1 } else { callbacks - 1 });
+        if timer.is_ref.get() {
+            self.ref_changed(armed);
+        }
+    }
 }
 
 impl TimerQueue {
-    /// Takes every timer due at `now` out of the wheel, in (deadline,
-    /// creation) order, for [`next_due`](TimerQueue::next_due) to hand out.
+    /// Takes every entry due at `now` out of the wheel, in (deadline,
+    /// insertion) order, for [`next_due`](TimerQueue::next_due) to hand out.
+    /// A list's timers stay armed in it until they run.
     pub(crate) fn collect_due(&self, now: u64) {
+        self.running.take();
         let mut collected = self.collected.take();
         self.wheel.borrow_mut().drain_due(now, &mut collected);
         if !collected.is_empty() {
-            // Collected timers are out of the wheel: they no longer count as
-            // armed (a `clear` now only has to make them skip).
             let mut refs = 0;
             for entry in &collected {
-                refs += usize::from(entry.is_ref());
-                if let TimerEntry::Callback { timer, .. } = entry {
-                    timer.key.set(None);
+                match entry {
+                    TimerEntry::List(list) => {
+                        list.key.set(None);
+                        self.lists_in_wheel.set(self.lists_in_wheel.get() - 1);
+                    }
+                    TimerEntry::Task(_) | TimerEntry::Wake(_) => refs += 1,
                 }
             }
             self.refs.set(self.refs.get() - refs);
@@ -225,82 +248,161 @@ impl TimerQueue {
         self.collected.replace(collected);
     }
 
-    /// The next collected timer that still has something to run; `now` is
-    /// the phase's loop time, from which an interval counts its next tick.
-    pub(crate) fn next_due(&self, now: u64) -> Option<DueTimer> {
+    /// The next collected timer that has something to run; `now` is the
+    /// phase's loop time, against which list heads are due, and `clock`
+    /// gives an interval its next start.
+    pub(crate) fn next_due(&self, now: u64, clock: &Clock) -> Option<DueTimer> {
+        // The previous callback has returned.
+        self.running.take();
         loop {
             // Popped in its own statement: the callback may touch the queue.
             let entry = self.due.borrow_mut().pop_front()?;
-            let due = match entry {
-                TimerEntry::Wake(waker) => DueTimer::Wake(waker),
-                TimerEntry::Task(task) => DueTimer::Task(task),
-                TimerEntry::Callback { timer, epoch } => {
-                    if timer.epoch.get() != epoch {
-                        // Cleared or refreshed after it was collected.
-                        continue;
-                    }
-                    match timer.callback.take() {
-                        Some(TimerCallback::Once(callback)) => {
-                            DueTimer::Timeout(callback, timer.location)
-                        }
-                        Some(TimerCallback::Repeat(callback)) => {
-                            // Next deadline from the loop's `now` before the
-                            // callback: a slow callback delays later ticks
-                            // instead of bursting.
-                            let next = Some(now.saturating_add(timer.delay_ms));
-                            DueTimer::Repeatable(DueRepeatable { timer, callback, next })
-                        }
-                        Some(TimerCallback::Refreshable(callback)) => {
-                            DueTimer::Repeatable(DueRepeatable { timer, callback, next: None })
-                        }
-                        None => continue,
-                    }
-                }
+            let list = match entry {
+                TimerEntry::Wake(waker) => return Some(DueTimer::Wake(waker)),
+                TimerEntry::Task(task) => return Some(DueTimer::Task(task)),
+                TimerEntry::List(list) => list,
             };
+            let Some(timer) = self.run_list(&list, now) else { continue };
+            // The list stays first while it has due timers.
+            self.due.borrow_mut().push_front(TimerEntry::List(list));
+            let due = match timer.callback.take() {
+                Some(TimerCallback::Once(callback)) => DueTimer::Timeout(callback, timer.location),
+                Some(TimerCallback::Repeat(callback)) => {
+                    // Node's next start: the clock read before the callback,
+                    // so a slow callback delays later ticks instead of
+                    // bursting.
+                    let next = Some(clock.floor_ticks(clock.now()));
+                    DueTimer::Repeatable(DueRepeatable { timer: timer.clone(), callback, next })
+                }
+                Some(TimerCallback::Refreshable(callback)) => DueTimer::Repeatable(DueRepeatable {
+                    timer: timer.clone(),
+                    callback,
+                    next: None,
+                }),
+                // Its callback was lost to a panic that escaped it.
+                None => continue,
+            };
+            self.running.replace(Some(timer));
             return Some(due);
         }
     }
 
-    /// An interval's callback ran: it waits for its next tick unless the
-    /// callback cleared it (or re-armed it itself). A refreshable timeout's
-    /// callback is kept for a later `refresh`.
+    /// One step of Node's `listOnTimeout`: the list's head timer if it is
+    /// due (out of the list now), else the list waits again or ends.
+    fn run_list(&self, list: &Rc<DurationList>, now: u64) -> Option<Rc<TimerState>> {
+        match list.take_due(now) {
+            Head::Due(timer) => {
+                timer.armed.set(false);
+                self.count(&timer, false);
+                Some(timer)
+            }
+            Head::Waits(start) => {
+                // Behind every list already waiting for that tick: Node
+                // gives the list a new id.
+                let expiry = start.saturating_add(list.delay_ms()).max(now.saturating_add(1));
+                if expiry == NEVER {
+                    self.abandon(list);
+                } else {
+                    self.queue_list(list, expiry);
+                }
+                None
+            }
+            Head::Empty => {
+                self.lists.delete(list);
+                None
+            }
+        }
+    }
+
+    /// A repeatable timer's callback ran: an interval goes back in its list
+    /// from the start read before the callback (even if the callback
+    /// refreshed it, as in Node) unless the callback cleared it. A
+    /// refreshable timeout's callback is kept for a later `refresh`.
     pub(crate) fn rearm(&self, due: DueRepeatable) {
         let DueRepeatable { timer, callback, next } = due;
         if timer.cleared.get() {
             return;
         }
-        match next {
-            Some(next) => {
-                timer.callback.set(Some(TimerCallback::Repeat(callback)));
-                if timer.key.get().is_none() {
-                    self.arm(&timer, next);
-                }
-            }
-            None => timer.callback.set(Some(TimerCallback::Refreshable(callback))),
+        let kind = if next.is_some() { TimerCallback::Repeat } else { TimerCallback::Refreshable };
+        timer.callback.set(Some(kind(callback)));
+        if let Some(start) = next {
+            self.unlink(&timer);
+            self.arm(&timer, start);
         }
     }
 
-    /// Puts `timer` in the wheel at `deadline`.
-    fn arm(&self, timer: &Rc<TimerState>, deadline: u64) {
+    /// Appends `timer` to its duration's list, started at tick `start`
+    /// (Node's `insert`), making the list if there is none.
+    fn arm(&self, timer: &Rc<TimerState>, start: u64) {
         let epoch = timer.epoch.get().wrapping_add(1);
         timer.epoch.set(epoch);
-        if deadline == NEVER {
-            // Only a clock within `TIMEOUT_MAX` of the end of time gets here
-            // (a virtual one moved that far by a sleep): the deadline
-            // saturated, and the end of time never comes, so the timer
-            // stays unarmed, as a cleared one does.
+        let expiry = start.saturating_add(timer.delay_ms);
+        if expiry == NEVER {
+            // A `Duration::MAX` timer, or a clock within `TIMEOUT_MAX` of
+            // the end of time (a virtual one moved that far): the end of
+            // time never comes, so the timer stays unarmed, as a cleared
+            // one does.
             return;
         }
-        let key = self.insert(deadline, TimerEntry::Callback { timer: timer.clone(), epoch });
-        timer.key.set(Some(key));
+        timer.start.set(start);
+        let list = self.lists.get(timer.delay_ms).unwrap_or_else(|| {
+            let list = self.lists.create(timer.delay_ms);
+            self.queue_list(&list, expiry);
+            list
+        });
+        list.push(timer.clone(), epoch);
+        timer.armed.set(true);
+        self.count(timer, true);
+        self.armed.set(self.armed.get() + 1);
     }
 
-    /// Takes `timer` out of the wheel if it is there.
-    fn disarm(&self, timer: &TimerState) {
+    /// Takes `timer` out of its list, which stays even if empty (Node's
+    /// `L.remove`); `false` if it was not armed.
+    fn unlink(&self, timer: &TimerState) -> bool {
         timer.epoch.set(timer.epoch.get().wrapping_add(1));
-        if let Some(key) = timer.key.take() {
-            self.remove(key);
+        if !timer.armed.replace(false) {
+            return false;
         }
+        self.count(timer, false);
+        if let Some(list) = self.lists.get(timer.delay_ms) {
+            list.unlinked();
+        }
+        true
+    }
+
+    /// Clears `timer` (Node's `unenroll`): out of its list, and the list of
+    /// its duration ends if that left it empty, also when the timer was the
+    /// one running (its list may just have run dry).
+    fn unenroll(&self, timer: &TimerState) {
+        let was_armed = self.unlink(timer);
+        let running = self.running.borrow().as_deref().is_some_and(|r| std::ptr::eq(r, timer));
+        if !(was_armed || running) {
+            return;
+        }
+        if let Some(list) = self.lists.get(timer.delay_ms).filter(|list| list.is_empty()) {
+            self.lists.delete(&list);
+            if let Some(key) = list.key.take() {
+                self.wheel.borrow_mut().remove(key);
+                self.lists_in_wheel.set(self.lists_in_wheel.get() - 1);
+            }
+        }
+    }
+
+    /// Puts `list` in the wheel to wait for `expiry`.
+    fn queue_list(&self, list: &Rc<DurationList>, expiry: u64) {
+        let key = self.wheel.borrow_mut().insert(expiry, TimerEntry::List(list.clone()));
+        list.key.set(Some(key));
+        self.lists_in_wheel.set(self.lists_in_wheel.get() + 1);
+    }
+
+    /// A list that could only wait for the end of time (a virtual clock
+    /// moved next to it): its timers are unarmed and it ends, so it neither
+    /// keeps the loop alive nor gives virtual time a deadline.
+    fn abandon(&self, list: &DurationList) {
+        for timer in list.armed() {
+            self.unlink(&timer);
+        }
+        self.lists.delete(list);
     }
 }
 
@@ -323,7 +425,7 @@ pub(crate) enum DueTimer {
 pub(crate) struct DueRepeatable {
     timer: Rc<TimerState>,
     pub(crate) callback: Box<dyn FnMut()>,
-    /// An interval's next deadline; `None` for a refreshable timeout.
+    /// An interval's next start; `None` for a refreshable timeout.
     next: Option<u64>,
 }
 
@@ -351,7 +453,8 @@ fn new_timer(
         core: core.weak(),
         location,
         delay_ms,
-        key: Cell::new(None),
+        start: Cell::new(0),
+        armed: Cell::new(false),
         epoch: Cell::new(0),
         is_ref: Cell::new(true),
         cleared: Cell::new(false),
@@ -360,13 +463,17 @@ fn new_timer(
     });
     // A new timer counts from the clock read now, not the cached `now`.
     let start = core.clock.floor_ticks(core.clock.now());
-    core.timers.arm(&timer, start.saturating_add(delay_ms));
+    core.timers.arm(&timer, start);
     Timer { state: timer }
 }
 
 /// Node's delay rules: whole milliseconds, and 1 ms for anything under 1 ms
-/// or over `TIMEOUT_MAX`.
+/// or over `TIMEOUT_MAX`; but `Duration::MAX` is the end of time, as it is
+/// for `time::sleep` ([`NEVER`]: such a timer is never armed).
 fn node_delay_ms(delay: Duration) -> u64 {
+    if delay == Duration::MAX {
+        return NEVER;
+    }
     match delay.as_millis() {
         0 => 1,
         ms if ms > TIMEOUT_MAX_MS => 1,
@@ -456,9 +563,12 @@ pub(crate) struct TimerState {
     /// Where `set_timeout` / `set_interval` was called.
     location: &'static Location<'static>,
     delay_ms: u64,
-    /// Where the timer sits in the wheel while armed.
-    key: Cell<Option<TimerKey>>,
-    /// Bumped by every arm / disarm; see `TimerEntry::Callback`.
+    /// The tick it was last armed at (Node's `_idleStart`).
+    start: Cell<u64>,
+    /// In its duration's list, waiting.
+    armed: Cell<bool>,
+    /// Bumped by every arm and unlink, so that the places it left in its
+    /// list are stale.
     epoch: Cell<u32>,
     is_ref: Cell<bool>,
     cleared: Cell<bool>,
@@ -469,14 +579,32 @@ pub(crate) struct TimerState {
     callback: Cell<Option<TimerCallback>>,
 }
 
+impl TimerState {
+    /// The tick it was last armed at.
+    pub(super) fn start(&self) -> u64 {
+        self.start.get()
+    }
+
+    /// Whether it is armed, and a place it took at `epoch` is its place.
+    pub(super) fn is_armed_at(&self, epoch: u32) -> bool {
+        self.armed.get() && self.epoch.get() == epoch
+    }
+}
+
 /// Runs `callback` once after `delay`: `setTimeout(callback, delay)`.
 ///
 /// Node's rules apply: the delay is truncated to whole milliseconds, a delay
-/// under 1 ms or over 2^31 - 1 ms (about 24.8 days; `Duration::MAX`
-/// included) becomes 1 ms, and timers due at the same time run in creation
-/// order, each followed by a microtask checkpoint. The timer keeps the loop
-/// alive until it fires unless [`Timer::unref`] is called. Dropping the
-/// returned [`Timer`] does not cancel it.
+/// under 1 ms or over 2^31 - 1 ms (about 24.8 days, Node's `TIMEOUT_MAX`)
+/// becomes 1 ms, and timers run in Node's order: each duration has one list
+/// in creation order, and due lists run by (expiry, creation), each timer
+/// followed by a microtask checkpoint. The timer keeps the loop alive until
+/// it fires unless [`Timer::unref`] is called. Dropping the returned
+/// [`Timer`] does not cancel it.
+///
+/// `Duration::MAX` is the one exception to the 1 ms rule: it means never,
+/// as it does for [`time::sleep`](crate::time::sleep). Such a timer never
+/// fires and does not keep the loop alive (JS has no such value: its
+/// `setTimeout(f, Infinity)` is a 1 ms timer, so port that as 1 ms).
 ///
 /// # Panics
 ///
@@ -658,11 +786,15 @@ impl Timer {
     /// ```
     pub fn clear(&self) {
         let state = &self.state;
-        state.cleared.set(true);
-        drop(state.callback.take());
-        if let Some(core) = state.core.upgrade() {
-            core.timers.disarm(state);
+        if state.cleared.replace(true) {
+            return;
         }
+        if let Some(core) = state.core.upgrade() {
+            core.timers.unenroll(state);
+        }
+        // After the queue is consistent again: dropping the callback runs
+        // the destructors of what it captured, which may touch timers.
+        drop(state.callback.take());
     }
 
     /// Restarts the timer's countdown from now, with its original delay and
@@ -703,9 +835,10 @@ impl Timer {
                  `jsloop::time::Refreshable(FnMut)` callback to refresh it after it fired"
             );
         }
-        core.timers.disarm(state);
+        // To the end of its duration's list, from a fresh clock read.
+        core.timers.unlink(state);
         let start = core.clock.floor_ticks(core.clock.now());
-        core.timers.arm(&self.state, start.saturating_add(state.delay_ms));
+        core.timers.arm(&self.state, start);
         self
     }
 
@@ -777,7 +910,7 @@ impl Timer {
         if state.is_ref.replace(is_ref) == is_ref {
             return;
         }
-        if state.key.get().is_some() {
+        if state.armed.get() {
             if let Some(core) = state.core.upgrade() {
                 core.timers.ref_changed(is_ref);
             }
@@ -789,7 +922,7 @@ impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer")
             .field("delay_ms", &self.state.delay_ms)
-            .field("armed", &self.state.key.get().is_some())
+            .field("armed", &self.state.armed.get())
             .field("has_ref", &self.state.is_ref.get())
             .finish()
     }
@@ -810,6 +943,7 @@ mod tests {
             TIMEOUT_MAX_MS as u64
         );
         assert_eq!(node_delay_ms(Duration::from_millis(TIMEOUT_MAX_MS as u64 + 1)), 1);
-        assert_eq!(node_delay_ms(Duration::MAX), 1);
+        assert_eq!(node_delay_ms(Duration::MAX - Duration::from_nanos(1)), 1);
+        assert_eq!(node_delay_ms(Duration::MAX), NEVER);
     }
 }

@@ -1,0 +1,196 @@
+//! Timers phase, Node's side: one list of `set_timeout` / `set_interval`
+//! timers per duration, as `lib/internal/timers.js` keeps them.
+//!
+//! Node does not order its timers one by one. A timer is appended to the
+//! list for its duration (made on first use), stamped with its start, a
+//! fresh whole-millisecond clock read. The lists wait in a priority queue
+//! by (expiry, id), where a list's expiry is its first timer's at creation.
+//! The timers phase takes the lists in that order and runs each from its
+//! head while the head is due; the first timer that is not yet due sends
+//! its list back to wait, with a new expiry and a new id (so behind every
+//! list already waiting for that millisecond). A list goes away when a run
+//! finds it empty or `clear` takes its last timer, and the next timer of
+//! that duration starts a new one. A `refresh` moves a timer to the end of
+//! its list without ever removing the list.
+//!
+//! jsloop keeps the same lists and lets the timer wheel be the priority
+//! queue: a waiting list is one wheel entry at its expiry, and the wheel's
+//! (deadline, insertion) order is Node's (expiry, id), because a list goes
+//! into the wheel exactly when Node gives it an id. The queue side of the
+//! rules (who counts, who runs) is in `timers.rs`; this file is the lists.
+//!
+//! A list is a `VecDeque` of (timer, epoch). A cleared or refreshed timer's
+//! old place stays behind, stale (the timer's epoch moved on), and the run
+//! skips it, so clearing is O(1); a list compacts itself once stale places
+//! outnumber live ones, which bounds the waste.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+
+use super::timers::TimerState;
+use super::wheel::TimerKey;
+
+/// Node's `timerListMap`: the live list of each duration.
+#[derive(Default)]
+pub(crate) struct TimerLists {
+    by_delay: RefCell<HashMap<u64, Rc<DurationList>, BuildHasherDefault<DelayHasher>>>,
+}
+
+impl TimerLists {
+    /// The list of `delay_ms` timers, if there is one.
+    #[inline]
+    pub(crate) fn get(&self, delay_ms: u64) -> Option<Rc<DurationList>> {
+        self.by_delay.borrow().get(&delay_ms).cloned()
+    }
+
+    /// Starts the list of `delay_ms` timers (there must be none).
+    pub(crate) fn create(&self, delay_ms: u64) -> Rc<DurationList> {
+        let list = Rc::new(DurationList {
+            delay_ms,
+            places: RefCell::default(),
+            live: Cell::new(0),
+            key: Cell::new(None),
+            gone: Cell::new(false),
+        });
+        let previous = self.by_delay.borrow_mut().insert(delay_ms, list.clone());
+        debug_assert!(previous.is_none(), "two lists of {delay_ms} ms timers");
+        list
+    }
+
+    /// Ends `list`: later timers of its duration start a new one. It must
+    /// be empty (it is still in the wheel if `key` says so: the caller takes
+    /// it out).
+    pub(crate) fn delete(&self, list: &DurationList) {
+        debug_assert_eq!(list.live.get(), 0, "a list with armed timers was deleted");
+        if !list.gone.replace(true) {
+            self.by_delay.borrow_mut().remove(&list.delay_ms);
+        }
+    }
+
+    /// Takes every list out (shutdown).
+    pub(crate) fn take_all(&self) -> Vec<Rc<DurationList>> {
+        let lists: Vec<_> = self.by_delay.borrow_mut().drain().map(|(_, list)| list).collect();
+        lists.iter().for_each(|list| list.gone.set(true));
+        lists
+    }
+}
+
+/// One duration's timers in the order they were armed (Node's
+/// `TimersList`).
+pub(crate) struct DurationList {
+    delay_ms: u64,
+    places: RefCell<VecDeque<Place>>,
+    /// Armed timers in `places` (the rest are stale).
+    live: Cell<usize>,
+    /// Where the list waits in the wheel; `None` while a timers phase runs
+    /// it, and once it is gone.
+    pub(crate) key: Cell<Option<TimerKey>>,
+    /// Deleted: no timer is put in it again.
+    gone: Cell<bool>,
+}
+
+/// A timer's place in its list; stale once the timer's epoch moved on.
+struct Place {
+    timer: Rc<TimerState>,
+    epoch: u32,
+}
+
+impl Place {
+    fn is_live(&self) -> bool {
+        self.timer.is_armed_at(self.epoch)
+    }
+}
+
+/// What the head of a list says when a timers phase reaches it.
+pub(crate) enum Head {
+    /// This timer is due: it is out of the list now, and will run.
+    Due(Rc<TimerState>),
+    /// The first live timer is not due; it started at this tick.
+    Waits(u64),
+    /// No timer left.
+    Empty,
+}
+
+impl DurationList {
+    pub(crate) fn delay_ms(&self) -> u64 {
+        self.delay_ms
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.live.get() == 0
+    }
+
+    /// Appends `timer`, armed at `epoch` (Node's `L.append`).
+    pub(crate) fn push(&self, timer: Rc<TimerState>, epoch: u32) {
+        debug_assert!(!self.gone.get(), "a timer was put in a deleted list");
+        self.places.borrow_mut().push_back(Place { timer, epoch });
+        self.live.set(self.live.get() + 1);
+    }
+
+    /// One of its timers was cleared or refreshed: its place went stale.
+    pub(crate) fn unlinked(&self) {
+        let live = self.live.get() - 1;
+        self.live.set(live);
+        if self.places.borrow().len() > 2 * live + 16 {
+            // Taken out and put back before anything is dropped: the last
+            // reference to a timer may go with its stale place.
+            let places = self.places.take();
+            let (kept, stale): (VecDeque<_>, VecDeque<_>) =
+                places.into_iter().partition(Place::is_live);
+            self.places.replace(kept);
+            drop(stale);
+        }
+    }
+
+    /// Takes the head timer if it is due at `now`, skipping stale places
+    /// (Node's `listOnTimeout` step: `now - start >= msecs`).
+    pub(crate) fn take_due(&self, now: u64) -> Head {
+        loop {
+            // Popped in its own statement: a stale place may hold the last
+            // reference to its timer, dropped below with no borrow held.
+            let Some(place) = self.places.borrow_mut().pop_front() else { return Head::Empty };
+            if !place.is_live() {
+                continue;
+            }
+            let start = place.timer.start();
+            if now.saturating_sub(start) < self.delay_ms {
+                self.places.borrow_mut().push_front(place);
+                return Head::Waits(start);
+            }
+            self.live.set(self.live.get() - 1);
+            return Head::Due(place.timer);
+        }
+    }
+
+    /// The armed timers, in list order (shutdown).
+    pub(crate) fn armed(&self) -> Vec<Rc<TimerState>> {
+        let places = self.places.borrow();
+        places.iter().filter(|place| place.is_live()).map(|place| place.timer.clone()).collect()
+    }
+}
+
+/// Hashes a millisecond count with one multiplication (Fibonacci hashing):
+/// durations are small integers, and the map is looked up on every
+/// `set_timeout`, where SipHash would cost more than the rest of it.
+#[derive(Default)]
+pub(crate) struct DelayHasher(u64);
+
+impl Hasher for DelayHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(self.0 ^ u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+#[cfg(test)]
+mod tests;
