@@ -32,6 +32,8 @@ const WORKLOADS: [(&str, usize); 6] = [
     ("ping_pong", 100_000),
     ("timers_fire", 10_000),
     ("timer_register_cancel", 100_000),
+    ("set_timeout_clear", 100_000),
+    ("set_timeout_fire", 100_000),
     ("queue_microtask", 1_000_000),
 ];
 
@@ -46,7 +48,10 @@ fn main() {
 }
 
 fn run(name: &'static str, n: usize) {
-    let rt = jsloop::Runtime::new().expect("jsloop runtime");
+    // Virtual time where a workload waits for its timers: the count then
+    // does not depend on how the waits fell.
+    let virtual_time = name == "set_timeout_fire";
+    let rt = jsloop::Runtime::builder().virtual_time(virtual_time).build().expect("jsloop runtime");
     rt.block_on(async move {
         let task = jsloop::spawn(async move {
             match name {
@@ -55,6 +60,8 @@ fn run(name: &'static str, n: usize) {
                 "ping_pong" => ping_pong(n).await,
                 "timers_fire" => timers_fire(n).await,
                 "timer_register_cancel" => timer_register_cancel(n).await,
+                "set_timeout_clear" => set_timeout_clear(n),
+                "set_timeout_fire" => set_timeout_fire(n).await,
                 "queue_microtask" => queue_microtasks(n).await,
                 other => unreachable!("unknown workload {other}"),
             }
@@ -149,6 +156,28 @@ async fn timer_register_cancel(n: usize) {
         })
         .await;
     }
+}
+
+/// `n` × (`set_timeout` of 1 s, `clear` it): a Node timer's way in and
+/// out of its duration's list.
+fn set_timeout_clear(n: usize) {
+    for _ in 0..n {
+        jsloop::set_timeout(Duration::from_secs(1), || unreachable!()).clear();
+    }
+}
+
+/// `n` `set_timeout` callbacks of 1..=5 ms (virtual time), then a wait
+/// for the last.
+async fn set_timeout_fire(n: usize) {
+    let fired = Rc::new(RefCell::new(0usize));
+    for i in 0..n {
+        let fired = fired.clone();
+        jsloop::set_timeout(Duration::from_millis(i as u64 % 5 + 1), move || {
+            *fired.borrow_mut() += 1;
+        });
+    }
+    jsloop::time::sleep(Duration::from_millis(6)).await;
+    assert_eq!(*fired.borrow(), n);
 }
 
 /// `n` `queue_microtask` closures, then one more turn so all have run.

@@ -397,3 +397,46 @@ fn in_order_yields_each_output_in_input_order_errors_in_place() {
         assert_eq!(empty.collect::<Vec<()>>().await.len(), 0);
     });
 }
+
+/// A value that cannot be cloned, for `Promise::take`.
+#[derive(Debug, PartialEq)]
+struct Unique(u32);
+
+#[test]
+fn take_moves_a_non_clone_outcome_out_with_awaits_tick() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    jsloop::run({
+        let log = log.clone();
+        async move {
+            let (promise, resolve, _reject) = Promise::<Unique, Unique>::with_resolvers();
+            resolve(Unique(7));
+            let l = log.clone();
+            jsloop::queue_microtask(move || l.borrow_mut().push("microtask queued first"));
+            let value = promise.take().await;
+            log.borrow_mut().push("taken");
+            assert_eq!(value, Ok(Unique(7)));
+            let rejected = Promise::<Unique, Unique>::reject(Unique(1)).take().await;
+            assert_eq!(rejected, Err(Unique(1)));
+        }
+    });
+    assert_eq!(*log.borrow(), ["microtask queued first", "taken"]);
+}
+
+#[test]
+fn reading_a_taken_promise_again_panics_naming_take() {
+    let result = std::panic::catch_unwind(|| {
+        jsloop::run(async {
+            let promise = Promise::<u32, ()>::resolve(1);
+            let other = promise.clone();
+            assert_eq!(promise.take().await, Ok(1));
+            let _ = other.await;
+        })
+    });
+    let payload = result.expect_err("awaiting a taken promise panics");
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(message.contains("Promise::take"), "{message}");
+}

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use super::reaction::{rethrow_uncaught, Reaction};
 use super::resolvers::{resolvers, Reject, Resolve};
-use super::state::{Phase, Settler, State};
+use super::state::{clone_outcome, take_outcome, Phase, Settler, State};
 use crate::context;
 use crate::listeners::ListenerKey;
 use crate::progress::wake_as_reaction;
@@ -117,6 +117,34 @@ impl<T: 'static, E: 'static> Promise<T, E> {
         let state = State::new(Phase::Pending);
         let (resolve, reject) = resolvers(&state);
         (Promise { state }, resolve, reject)
+    }
+
+    /// Awaits the promise and moves its outcome out instead of cloning it,
+    /// so `T` and `E` need not be `Clone`: for the promise's last reader,
+    /// typically its one handle. It takes V8's `await` ticks (one microtask
+    /// turn after the promise settles) and handles a rejection as `await`
+    /// does.
+    ///
+    /// # Panics
+    ///
+    /// The outcome is gone once taken: awaiting, taking or `then`-ing the
+    /// same promise through another handle afterwards panics with a message
+    /// that names `Promise::take`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::promise::Promise;
+    ///
+    /// struct Connection; // not `Clone`
+    ///
+    /// jsloop::run(async {
+    ///     let connecting = Promise::<_, std::io::Error>::spawn(async { Ok(Connection) });
+    ///     let _connection: Connection = connecting.take().await.unwrap();
+    /// });
+    /// ```
+    pub fn take(self) -> PromiseFuture<T, E> {
+        PromiseFuture::new(self.state, take_outcome)
     }
 
     /// A promise already fulfilled with `value`: `Promise.resolve(value)`.
@@ -453,7 +481,7 @@ impl<T: Clone + 'static, E: Clone + 'static> IntoFuture for Promise<T, E> {
     type IntoFuture = PromiseFuture<T, E>;
 
     fn into_future(self) -> PromiseFuture<T, E> {
-        PromiseFuture { state: self.state, key: None, polled: false }
+        PromiseFuture::new(self.state, clone_outcome)
     }
 }
 
@@ -487,15 +515,23 @@ pub struct PromiseFuture<T, E> {
     /// The registration among the promise's waiters, while pending.
     key: Option<ListenerKey>,
     polled: bool,
+    /// Clones the outcome (`await`) or moves it out ([`Promise::take`]).
+    read: fn(&mut Phase<T, E>) -> Result<T, E>,
 }
 
-impl<T: Clone + 'static, E: Clone + 'static> Future for PromiseFuture<T, E> {
+impl<T, E> PromiseFuture<T, E> {
+    fn new(state: Arc<State<T, E>>, read: fn(&mut Phase<T, E>) -> Result<T, E>) -> Self {
+        PromiseFuture { state, key: None, polled: false, read }
+    }
+}
+
+impl<T: 'static, E: 'static> Future for PromiseFuture<T, E> {
     type Output = Result<T, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
         let this = &mut *self;
         let first_poll = !std::mem::replace(&mut this.polled, true);
-        this.state.poll_await(&mut this.key, first_poll, cx)
+        this.state.poll_await(&mut this.key, first_poll, cx, this.read)
     }
 }
 

@@ -30,7 +30,14 @@ pub(crate) enum Phase<T, E> {
     Settled(Result<T, E>),
     /// Pending, and every handle that could settle it is gone.
     Abandoned,
+    /// Settled, and `Promise::take` moved the outcome out.
+    Taken,
 }
+
+/// Why reading a taken promise panics.
+const TAKEN: &str = "jsloop: this promise's outcome was moved out by `Promise::take`, which is \
+                     for a promise's last reader; await or `then` it before the `take`, or \
+                     clone the outcome (await the promise instead)";
 
 /// Someone waiting for the promise to settle.
 enum Waiter {
@@ -107,7 +114,7 @@ impl<T: 'static, E: 'static> State<T, E> {
         let allowed = match inner.phase {
             Phase::Pending => !adoption,
             Phase::Adopting => adoption,
-            Phase::Settled(_) | Phase::Abandoned => false,
+            Phase::Settled(_) | Phase::Abandoned | Phase::Taken => false,
         };
         if !allowed {
             drop(inner);
@@ -138,7 +145,7 @@ impl<T: 'static, E: 'static> State<T, E> {
                 inner.waiters.add(Waiter::Reaction(waker));
                 None
             }
-            Phase::Settled(_) | Phase::Abandoned => Some(waker),
+            Phase::Settled(_) | Phase::Abandoned | Phase::Taken => Some(waker),
         };
         drop(inner);
         if late {
@@ -150,7 +157,8 @@ impl<T: 'static, E: 'static> State<T, E> {
 
 impl<T, E> State<T, E> {
     fn lock(&self) -> MutexGuard<'_, Inner<T, E>> {
-        // Nothing panics while holding the lock; stay usable regardless.
+        // Only reading a taken outcome (a documented panic) panics while
+        // holding the lock; stay usable regardless.
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -185,7 +193,7 @@ impl<T, E> State<T, E> {
     }
 
     pub(crate) fn is_pending(&self) -> bool {
-        !matches!(self.lock().phase, Phase::Settled(_))
+        !matches!(self.lock().phase, Phase::Settled(_) | Phase::Taken)
     }
 
     /// A short name of the phase, for `Debug`.
@@ -195,23 +203,7 @@ impl<T, E> State<T, E> {
             Phase::Settled(Ok(_)) => "<fulfilled>",
             Phase::Settled(Err(_)) => "<rejected>",
             Phase::Abandoned => "<pending, abandoned>",
-        }
-    }
-
-    /// Drops an awaiter's registration (its future was dropped).
-    pub(crate) fn remove_awaiter(&self, key: ListenerKey) {
-        let removed = self.lock().waiters.remove(key);
-        drop(removed);
-    }
-}
-
-impl<T: Clone + 'static, E: Clone + 'static> State<T, E> {
-    /// What a reaction task sees when it runs.
-    pub(crate) fn reacted(&self) -> Reacted<T, E> {
-        match &self.lock().phase {
-            Phase::Settled(outcome) => Reacted::Settled(outcome.clone()),
-            Phase::Abandoned => Reacted::Abandoned,
-            Phase::Pending | Phase::Adopting => Reacted::Pending,
+            Phase::Taken => "<settled, taken>",
         }
     }
 
@@ -221,13 +213,20 @@ impl<T: Clone + 'static, E: Clone + 'static> State<T, E> {
     /// `first_poll` makes an already settled promise cost one microtask turn
     /// anyway (V8's `await`): the awaiter wakes itself and reads the outcome
     /// on its next poll, after whatever was queued before it.
-    /// The first poll attaches a handler, as V8's `await` does.
+    /// The first poll attaches a handler, as V8's `await` does. `read` gets
+    /// the outcome out of a settled phase: a clone, or (`Promise::take`)
+    /// the outcome itself.
     pub(crate) fn poll_await(
         self: &Arc<Self>,
         key: &mut Option<ListenerKey>,
         first_poll: bool,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<T, E>> {
+        read: fn(&mut Phase<T, E>) -> Result<T, E>,
+    ) -> Poll<Result<T, E>>
+    where
+        T: 'static,
+        E: 'static,
+    {
         let mut guard = self.lock();
         if first_poll {
             if guard.attach_handler() {
@@ -243,12 +242,13 @@ impl<T: Clone + 'static, E: Clone + 'static> State<T, E> {
         }
         let inner = &mut *guard;
         match &inner.phase {
-            Phase::Settled(outcome) => {
+            Phase::Settled(_) => {
                 // Settling took every waiter out already.
                 *key = None;
-                Poll::Ready(outcome.clone())
+                Poll::Ready(read(&mut inner.phase))
             }
             Phase::Abandoned => Poll::Pending,
+            Phase::Taken => panic!("{TAKEN}"),
             Phase::Pending | Phase::Adopting => {
                 match key.and_then(|key| inner.waiters.get_mut(key)) {
                     Some(Waiter::Await(waker)) => waker.clone_from(cx.waker()),
@@ -258,6 +258,41 @@ impl<T: Clone + 'static, E: Clone + 'static> State<T, E> {
             }
         }
     }
+
+    /// Drops an awaiter's registration (its future was dropped).
+    pub(crate) fn remove_awaiter(&self, key: ListenerKey) {
+        let removed = self.lock().waiters.remove(key);
+        drop(removed);
+    }
+}
+
+/// [`State::poll_await`]'s `read` for `await`: a clone of the outcome.
+pub(crate) fn clone_outcome<T: Clone, E: Clone>(phase: &mut Phase<T, E>) -> Result<T, E> {
+    match phase {
+        Phase::Settled(outcome) => outcome.clone(),
+        _ => unreachable!("read a promise that has not settled"),
+    }
+}
+
+/// [`State::poll_await`]'s `read` for `Promise::take`: the outcome itself.
+pub(crate) fn take_outcome<T, E>(phase: &mut Phase<T, E>) -> Result<T, E> {
+    match std::mem::replace(phase, Phase::Taken) {
+        Phase::Settled(outcome) => outcome,
+        _ => unreachable!("took a promise that has not settled"),
+    }
+}
+
+impl<T: Clone + 'static, E: Clone + 'static> State<T, E> {
+    /// What a reaction task sees when it runs.
+    pub(crate) fn reacted(&self) -> Reacted<T, E> {
+        match &self.lock().phase {
+            Phase::Settled(outcome) => Reacted::Settled(outcome.clone()),
+            Phase::Abandoned => Reacted::Abandoned,
+            Phase::Pending | Phase::Adopting => Reacted::Pending,
+            Phase::Taken => panic!("{TAKEN}"),
+        }
+    }
+
 }
 
 /// A handle that can settle the promise; counted, so that dropping the last

@@ -174,6 +174,9 @@ fn run_jsloop(program: &Program) -> Log {
         async move { side.act(&side.program.script, None) }
     });
     drop(rt);
+    // A refreshable timeout keeps its callback, which holds `side`, which
+    // holds the timer: the handles go first so that the cycle ends.
+    drop(side.timers.take());
     let log = std::mem::take(&mut side.book.borrow_mut().log);
     log
 }
