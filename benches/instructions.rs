@@ -26,7 +26,7 @@ use std::time::Duration;
 const SCALE: usize = if cfg!(debug_assertions) { 100 } else { 1 };
 
 /// The workloads by name, with their release sizes.
-const WORKLOADS: [(&str, usize); 6] = [
+const WORKLOADS: [(&str, usize); 8] = [
     ("spawn", 100_000),
     ("yield", 1_000_000),
     ("ping_pong", 100_000),
