@@ -4,7 +4,7 @@
 //!  run(main) ──► main's first poll (the script) ──► checkpoint
 //!                 │
 //!                 ▼
-//!   ┌──► timers phase   due timers, (deadline, creation) order ─┐
+//!   ┌──► timers phase   due timers, Node's list order ──────────┐
 //!   │    poll phase     sleep in the poller; socket readiness,  │ a checkpoint
 //!   │                   remote wakes, worker-pool completions   │
 //!   │    check phase    immediates queued before the phase      │ after each

@@ -3,8 +3,8 @@
 //!
 //! A Rust program that ports a Node.js script line by line prints the same
 //! lines in the same order: `next_tick` before microtasks, microtasks after
-//! every macrotask, timers in (deadline, creation) order with Node's clamps,
-//! immediates in the check phase. Underneath it is a real executor: wakers
+//! every macrotask, timers in Node's order (one list per duration, lists by
+//! expiry then age) with Node's clamps, immediates in the check phase. Underneath it is a real executor: wakers
 //! feed the microtask ring, timers live in a hierarchical timer wheel, the
 //! loop sleeps in the OS poller (`polling`) between phases, and blocking work
 //! runs on a worker pool whose results come back in the poll phase, as
@@ -34,7 +34,7 @@
 //!  run(main) ──► main's first poll (the script) ──► checkpoint
 //!                 │
 //!                 ▼
-//!   ┌──► timers phase   due timers, (deadline, creation) order ─┐
+//!   ┌──► timers phase   due timers, Node's list order ──────────┐
 //!   │    poll phase     sleep in the poller; socket readiness,  │ a checkpoint
 //!   │                   remote wakes, worker-pool completions   │
 //!   │    check phase    immediates queued before the phase      │ after each
@@ -75,16 +75,20 @@
 //! | `process.nextTick(f)` | [`next_tick`] |
 //! | `queueMicrotask(f)` | [`queue_microtask`] |
 //! | `setTimeout` / `setInterval` / `clearTimeout` | [`set_timeout`] / [`set_interval`] / [`clear_timeout`] |
+//! | `timeout.refresh()` after it fired, `timeout.unref()` / `hasRef()` | [`Timer::refresh`] with a [`time::Refreshable`] callback, [`Timer::unref`] / [`Timer::has_ref`] |
 //! | `setImmediate(f)`, `immediate.unref()` | [`set_immediate`], [`Immediate::unref`] |
 //! | `timers/promises`' `setTimeout` / `setImmediate` / `setInterval`, `scheduler` | [`time::promises`] |
 //! | calling an `async` function | [`spawn_now`] (or [`spawn`]) |
 //! | `await null` / `await new Promise(setImmediate)` | [`yield_now`] / [`yield_to_loop`] |
 //! | `await sleep(ms)` | [`time::sleep`] |
+//! | fake timers in tests (`jest.useFakeTimers`, `mock.timers.tick(ms)`) | [`Builder::virtual_time`], [`time::pause`] / [`time::resume`] / [`time::advance`] |
 //! | `fs.promises.readFile`, `crypto.pbkdf2`, other threadpool work | [`fs::read`], [`spawn_blocking`] |
 //! | `new Promise(..)`, `.then` / `.catch` / `.finally`, `await p` | [`promise::Promise`] |
 //! | `.then(v => otherPromise)`, `for await (const x of promises)` | [`promise::Promise::then_promise`], [`promise::in_order`] |
+//! | `await p` of a value that cannot be copied | [`promise::Promise::take`] |
 //! | `Promise.all` / `allSettled` / `race` / `any` | [`promise::all`], [`promise::all_settled`], [`promise::race`], [`promise::any`] |
 //! | `AbortController` / `AbortSignal`, `AbortSignal.abort(reason)` | [`AbortController`] / [`AbortSignal`], [`abortable`], [`AbortSignal::abort`] |
+//! | `AbortSignal.timeout(ms)` / `AbortSignal.any([..])` | [`AbortSignal::timeout`] / [`AbortSignal::any`] |
 //! | `process.on('unhandledRejection')`, `process.exit()`, `child_process`, signals | [`process`] |
 //! | `net.createServer` / `net.connect` / `dgram` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], Unix sockets |
 //! | a libuv handle on any descriptor | [`io::Async`] |

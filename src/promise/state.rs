@@ -292,7 +292,6 @@ impl<T: Clone + 'static, E: Clone + 'static> State<T, E> {
             Phase::Taken => panic!("{TAKEN}"),
         }
     }
-
 }
 
 /// A handle that can settle the promise; counted, so that dropping the last

@@ -33,20 +33,39 @@ use super::timers::TimerState;
 use super::wheel::TimerKey;
 
 /// Node's `timerListMap`: the live list of each duration.
+///
+/// An ended list nobody else holds stays in the map, vacant, to be the
+/// next list of its duration: a timer set and cleared again and again (a
+/// socket's idle timeout) then makes no list, no allocation, no map entry.
+/// Vacant lists are dropped once there are many of them.
 #[derive(Default)]
 pub(crate) struct TimerLists {
     by_delay: RefCell<HashMap<u64, Rc<DurationList>, BuildHasherDefault<DelayHasher>>>,
+    vacant: Cell<usize>,
 }
+
+/// Vacant lists kept before they are dropped.
+const MAX_VACANT: usize = 64;
 
 impl TimerLists {
     /// The list of `delay_ms` timers, if there is one.
     #[inline]
     pub(crate) fn get(&self, delay_ms: u64) -> Option<Rc<DurationList>> {
-        self.by_delay.borrow().get(&delay_ms).cloned()
+        self.by_delay.borrow().get(&delay_ms).filter(|list| !list.gone.get()).cloned()
     }
 
-    /// Starts the list of `delay_ms` timers (there must be none).
-    pub(crate) fn create(&self, delay_ms: u64) -> Rc<DurationList> {
+    /// The list of `delay_ms` timers, and whether it just started (it must
+    /// then go in the wheel): a new one, or its vacant one reused.
+    #[inline]
+    pub(crate) fn get_or_start(&self, delay_ms: u64) -> (Rc<DurationList>, bool) {
+        let mut by_delay = self.by_delay.borrow_mut();
+        if let Some(list) = by_delay.get(&delay_ms) {
+            let started = list.gone.replace(false);
+            if started {
+                self.vacant.set(self.vacant.get() - 1);
+            }
+            return (list.clone(), started);
+        }
         let list = Rc::new(DurationList {
             delay_ms,
             places: RefCell::default(),
@@ -54,18 +73,34 @@ impl TimerLists {
             key: Cell::new(None),
             gone: Cell::new(false),
         });
-        let previous = self.by_delay.borrow_mut().insert(delay_ms, list.clone());
-        debug_assert!(previous.is_none(), "two lists of {delay_ms} ms timers");
-        list
+        by_delay.insert(delay_ms, list.clone());
+        (list, true)
     }
 
     /// Ends `list`: later timers of its duration start a new one. It must
-    /// be empty (it is still in the wheel if `key` says so: the caller takes
-    /// it out).
-    pub(crate) fn delete(&self, list: &DurationList) {
+    /// be empty and out of the wheel.
+    pub(crate) fn delete(&self, list: &Rc<DurationList>) {
         debug_assert_eq!(list.live.get(), 0, "a list with armed timers was deleted");
-        if !list.gone.replace(true) {
-            self.by_delay.borrow_mut().remove(&list.delay_ms);
+        debug_assert!(list.key.get().is_none(), "a list in the wheel was deleted");
+        if list.gone.replace(true) {
+            return;
+        }
+        // The map's and the caller's are the only references: nothing can
+        // reach the list but the map, so it can stay there, vacant.
+        if Rc::strong_count(list) == 2 && self.vacant.get() < MAX_VACANT {
+            // Dropping a stale place runs no user code (see `Place`).
+            let mut places = list.places.borrow_mut();
+            if !places.is_empty() {
+                places.clear();
+            }
+            drop(places);
+            self.vacant.set(self.vacant.get() + 1);
+            return;
+        }
+        self.by_delay.borrow_mut().remove(&list.delay_ms);
+        if self.vacant.get() == MAX_VACANT {
+            self.by_delay.borrow_mut().retain(|_, list| !list.gone.get());
+            self.vacant.set(0);
         }
     }
 
@@ -73,6 +108,7 @@ impl TimerLists {
     pub(crate) fn take_all(&self) -> Vec<Rc<DurationList>> {
         let lists: Vec<_> = self.by_delay.borrow_mut().drain().map(|(_, list)| list).collect();
         lists.iter().for_each(|list| list.gone.set(true));
+        self.vacant.set(0);
         lists
     }
 }
@@ -92,6 +128,12 @@ pub(crate) struct DurationList {
 }
 
 /// A timer's place in its list; stale once the timer's epoch moved on.
+///
+/// A stale place may hold the last reference to its timer, but dropping it
+/// runs no user code: a timer leaves its list armed (its callback is about
+/// to run), cleared (its callback already dropped) or refreshed (its live
+/// place holds it too); `TimerQueue::abandon` drops the callbacks it
+/// strands. So places are dropped with the list borrowed.
 struct Place {
     timer: Rc<TimerState>,
     epoch: u32,
@@ -133,14 +175,14 @@ impl DurationList {
     pub(crate) fn unlinked(&self) {
         let live = self.live.get() - 1;
         self.live.set(live);
-        if self.places.borrow().len() > 2 * live + 16 {
-            // Taken out and put back before anything is dropped: the last
-            // reference to a timer may go with its stale place.
-            let places = self.places.take();
-            let (kept, stale): (VecDeque<_>, VecDeque<_>) =
-                places.into_iter().partition(Place::is_live);
-            self.places.replace(kept);
-            drop(stale);
+        let mut places = self.places.borrow_mut();
+        // The last timers armed are the likeliest cleared (a timeout set and
+        // cleared at once): their places go now, at no cost.
+        while places.back().is_some_and(|place| !place.is_live()) {
+            places.pop_back();
+        }
+        if places.len() > 2 * live + 16 {
+            places.retain(Place::is_live);
         }
     }
 
@@ -148,8 +190,6 @@ impl DurationList {
     /// (Node's `listOnTimeout` step: `now - start >= msecs`).
     pub(crate) fn take_due(&self, now: u64) -> Head {
         loop {
-            // Popped in its own statement: a stale place may hold the last
-            // reference to its timer, dropped below with no borrow held.
             let Some(place) = self.places.borrow_mut().pop_front() else { return Head::Empty };
             if !place.is_live() {
                 continue;

@@ -345,11 +345,10 @@ impl TimerQueue {
             return;
         }
         timer.start.set(start);
-        let list = self.lists.get(timer.delay_ms).unwrap_or_else(|| {
-            let list = self.lists.create(timer.delay_ms);
+        let (list, started) = self.lists.get_or_start(timer.delay_ms);
+        if started {
             self.queue_list(&list, expiry);
-            list
-        });
+        }
         list.push(timer.clone(), epoch);
         timer.armed.set(true);
         self.count(timer, true);
@@ -357,35 +356,41 @@ impl TimerQueue {
     }
 
     /// Takes `timer` out of its list, which stays even if empty (Node's
-    /// `L.remove`); `false` if it was not armed.
-    fn unlink(&self, timer: &TimerState) -> bool {
+    /// `L.remove`); the list it left, `None` if it was not armed.
+    fn unlink(&self, timer: &TimerState) -> Option<Rc<DurationList>> {
         timer.epoch.set(timer.epoch.get().wrapping_add(1));
         if !timer.armed.replace(false) {
-            return false;
+            return None;
         }
         self.count(timer, false);
-        if let Some(list) = self.lists.get(timer.delay_ms) {
-            list.unlinked();
-        }
-        true
+        let list = self.lists.get(timer.delay_ms)?;
+        list.unlinked();
+        Some(list)
     }
 
     /// Clears `timer` (Node's `unenroll`): out of its list, and the list of
     /// its duration ends if that left it empty, also when the timer was the
     /// one running (its list may just have run dry).
     fn unenroll(&self, timer: &TimerState) {
-        let was_armed = self.unlink(timer);
-        let running = self.running.borrow().as_deref().is_some_and(|r| std::ptr::eq(r, timer));
-        if !(was_armed || running) {
-            return;
-        }
-        if let Some(list) = self.lists.get(timer.delay_ms).filter(|list| list.is_empty()) {
-            self.lists.delete(&list);
+        let list = match self.unlink(timer) {
+            Some(list) => list,
+            None if self.is_running(timer) => match self.lists.get(timer.delay_ms) {
+                Some(list) => list,
+                None => return,
+            },
+            None => return,
+        };
+        if list.is_empty() {
             if let Some(key) = list.key.take() {
                 self.wheel.borrow_mut().remove(key);
                 self.lists_in_wheel.set(self.lists_in_wheel.get() - 1);
             }
+            self.lists.delete(&list);
         }
+    }
+
+    fn is_running(&self, timer: &TimerState) -> bool {
+        self.running.borrow().as_deref().is_some_and(|running| std::ptr::eq(running, timer))
     }
 
     /// Puts `list` in the wheel to wait for `expiry`.
@@ -398,11 +403,14 @@ impl TimerQueue {
     /// A list that could only wait for the end of time (a virtual clock
     /// moved next to it): its timers are unarmed and it ends, so it neither
     /// keeps the loop alive nor gives virtual time a deadline.
-    fn abandon(&self, list: &DurationList) {
-        for timer in list.armed() {
-            self.unlink(&timer);
-        }
+    fn abandon(&self, list: &Rc<DurationList>) {
+        let timers = list.armed();
+        timers.iter().for_each(|timer| drop(self.unlink(timer)));
         self.lists.delete(list);
+        // They can never run: their callbacks go (after the bookkeeping, as
+        // a destructor may touch timers), so no stale place holds one.
+        let callbacks: Vec<_> = timers.iter().filter_map(|timer| timer.callback.take()).collect();
+        drop(callbacks);
     }
 }
 

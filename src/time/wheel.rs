@@ -150,7 +150,10 @@ impl<T> TimerWheel<T> {
 
     /// Insert a timer due at `deadline` (1 ms ticks). A deadline `<=` the
     /// wheel's elapsed time is due at the next `drain_due`. O(1).
-    #[inline]
+    // Always inline: a sleep's register and cancel are the hottest timer
+    // paths, and with the duration lists as a second caller LLVM stopped
+    // inlining these (callgrind: sleep register + cancel +5 %).
+    #[inline(always)]
     pub(crate) fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
         let index = match self.free {
             NONE => {
@@ -181,7 +184,7 @@ impl<T> TimerWheel<T> {
     }
 
     /// Remove a pending timer; `None` if the key is stale. O(1).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
         // One look-up of the entry serves the check, the value and the links
         // (this is the cancel path of every dropped `Sleep`).

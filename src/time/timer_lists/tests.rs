@@ -37,10 +37,13 @@ struct Program {
     script: Vec<Action>,
     /// Timer `k`'s callback runs `callbacks[k % len]`.
     callbacks: Vec<Vec<Action>>,
+    /// No creates past this many timers.
+    max_timers: usize,
 }
 
-/// Caps that keep every program finite: no creates past this many timers,
-/// and past this many firings a callback does nothing but clear itself.
+/// Caps that keep every program finite: no creates past this many timers
+/// (random programs), and past this many firings a callback does nothing
+/// but clear itself.
 const MAX_TIMERS: usize = 40;
 const MAX_FIRES: usize = 200;
 
@@ -60,9 +63,14 @@ struct Book {
 
 impl Book {
     /// Resolves `action` to what the side must do, or `None` to skip it.
-    fn resolve(&mut self, action: &Action, running: Option<usize>) -> Option<Step> {
+    fn resolve(
+        &mut self,
+        program: &Program,
+        action: &Action,
+        running: Option<usize>,
+    ) -> Option<Step> {
         match *action {
-            Action::Create { delay_ms, interval } if self.created < MAX_TIMERS => {
+            Action::Create { delay_ms, interval } if self.created < program.max_timers => {
                 self.created += 1;
                 self.cleared.push(false);
                 self.interval.push(interval);
@@ -121,7 +129,7 @@ struct Jsloop {
 impl Jsloop {
     fn act(self: &Rc<Self>, actions: &[Action], running: Option<usize>) {
         for action in actions {
-            let step = self.book.borrow_mut().resolve(action, running);
+            let step = self.book.borrow_mut().resolve(&self.program, action, running);
             match step {
                 Some(Step::Create { delay_ms, interval }) => {
                     let index = self.timers.borrow().len();
@@ -213,9 +221,9 @@ struct Model {
 }
 
 impl Model {
-    fn act(&mut self, actions: &[Action], running: Option<usize>) {
+    fn act(&mut self, program: &Program, actions: &[Action], running: Option<usize>) {
         for action in actions {
-            match self.book.resolve(action, running) {
+            match self.book.resolve(program, action, running) {
                 Some(Step::Create { delay_ms, interval }) => {
                     let delay_ms = delay_ms.max(1);
                     self.timers.push(ModelTimer {
@@ -297,7 +305,7 @@ impl Model {
     /// The loop: while a timer is armed, jump (virtual time) to the first
     /// list's expiry unless the clock is past it, and run `processTimers`.
     fn run(&mut self, program: &Program) {
-        self.act(&program.script, None);
+        self.act(program, &program.script, None);
         while self.timers.iter().any(|t| t.list.is_some()) {
             let first = self.peek().expect("an armed timer is in a queued list");
             self.clock = self.clock.max(self.lists[first].expiry);
@@ -324,7 +332,7 @@ impl Model {
             self.unlink(timer);
             let start = self.timers[timer].interval.then_some(self.clock);
             match self.book.fire(timer, self.clock, program) {
-                Ok(actions) => self.act(&actions, Some(timer)),
+                Ok(actions) => self.act(program, &actions, Some(timer)),
                 Err(true) => self.unenroll(timer),
                 Err(false) => {}
             }
@@ -364,7 +372,11 @@ fn action() -> impl Strategy<Value = Action> {
 fn program() -> impl Strategy<Value = Program> {
     let script = prop::collection::vec(action(), 1..10);
     let callbacks = prop::collection::vec(prop::collection::vec(action(), 0..5), 1..6);
-    (script, callbacks).prop_map(|(script, callbacks)| Program { script, callbacks })
+    (script, callbacks).prop_map(|(script, callbacks)| Program {
+        script,
+        callbacks,
+        max_timers: MAX_TIMERS,
+    })
 }
 
 /// 1024 cases; under Miri 4, as the wheel's property test is configured.
@@ -404,6 +416,7 @@ fn a_list_that_waits_again_goes_behind_older_lists() {
             Action::Create { delay_ms: 4, interval: false },
         ],
         callbacks: vec![vec![]],
+        max_timers: MAX_TIMERS,
     };
     let log = run_jsloop(&program);
     assert_eq!(log, run_model(&program));
@@ -429,6 +442,7 @@ fn a_timer_made_in_its_lists_last_callback_joins_that_list() {
             vec![],
             vec![],
         ],
+        max_timers: MAX_TIMERS,
     };
     let log = run_jsloop(&program);
     assert_eq!(log, run_model(&program));
@@ -455,8 +469,27 @@ fn clearing_itself_ends_a_list_that_ran_dry() {
             vec![],
             vec![],
         ],
+        max_timers: MAX_TIMERS,
     };
     let log = run_jsloop(&program);
     assert_eq!(log, run_model(&program));
     assert_eq!(log, [(0, 2), (1, 4), (2, 4)]);
+}
+
+/// Many durations set and cleared: ended lists stay vacant for reuse up to
+/// a bound, then are dropped, and the order stays Node's either way.
+#[test]
+fn many_durations_set_and_cleared_keep_nodes_order() {
+    let mut script = Vec::new();
+    for (index, delay_ms) in (1..=150u64).enumerate() {
+        script.push(Action::Create { delay_ms, interval: false });
+        script.push(Action::Clear(index));
+    }
+    for delay_ms in (1..=150u64).rev() {
+        script.push(Action::Create { delay_ms: delay_ms % 40, interval: false });
+    }
+    let program = Program { script, callbacks: vec![vec![]], max_timers: 300 };
+    let log = run_jsloop(&program);
+    assert_eq!(log.len(), 150);
+    assert_eq!(log, run_model(&program));
 }
