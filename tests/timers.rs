@@ -466,7 +466,7 @@ fn a_refreshable_timeout_runs_again_after_it_fired_and_keeps_its_ref_state() {
 }
 
 #[test]
-fn an_interval_refreshed_in_its_callback_counts_its_next_tick_from_then() {
+fn an_interval_refreshed_in_its_callback_keeps_its_period() {
     let times = Rc::new(RefCell::new(Vec::new()));
     virtual_runtime().run({
         let times = times.clone();
