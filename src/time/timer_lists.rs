@@ -123,7 +123,8 @@ pub(crate) struct DurationList {
     /// Where the list waits in the wheel; `None` while a timers phase runs
     /// it, and once it is gone.
     pub(crate) key: Cell<Option<TimerKey>>,
-    /// Deleted: no timer is put in it again.
+    /// Ended: no timer is put in it again, unless it waits in the map,
+    /// vacant, to be its duration's next list.
     gone: Cell<bool>,
 }
 
@@ -131,8 +132,8 @@ pub(crate) struct DurationList {
 ///
 /// A stale place may hold the last reference to its timer, but dropping it
 /// runs no user code: a timer leaves its list armed (its callback is about
-/// to run), cleared (its callback already dropped) or refreshed (its live
-/// place holds it too); `TimerQueue::abandon` drops the callbacks it
+/// to run), cleared (`Timer::clear` drops the callback, and its handle
+/// holds the timer until then) or refreshed (its live place holds it too); `TimerQueue::abandon` drops the callbacks it
 /// strands. So places are dropped with the list borrowed.
 struct Place {
     timer: Rc<TimerState>,
