@@ -107,6 +107,14 @@
 //!
 //! `run` has Node's semantics (it returns once the loop is idle);
 //! [`block_on`] has tokio's (it returns when its future is done).
+//!
+//! # Attributes
+//!
+//! With the default `macros` feature, [`#[jsloop::main]`](macro@main) turns
+//! an `async fn main` into a program whose main script it is (`run`, or
+//! `block_on` with that option), and [`#[jsloop::test]`](macro@test) runs
+//! an `async fn` test on a runtime of its own; both take options for the
+//! [`Builder`] (`virtual_time`, `worker_threads = N`, ...).
 
 #![warn(missing_docs, missing_debug_implementations, clippy::undocumented_unsafe_blocks)]
 
@@ -163,3 +171,6 @@ pub use runtime::{block_on, run, Builder, Handle, Runtime};
 pub use spawner::{RemoteJoinHandle, Spawner};
 pub use task::{spawn, spawn_now, yield_now, JoinError, JoinHandle, TaskId, YieldNow};
 pub use time::{clear_interval, clear_timeout, set_interval, set_timeout, Timer};
+
+#[cfg(feature = "macros")]
+pub use jsloop_macros::{main, test};

@@ -1,0 +1,2 @@
+#[jsloop::main]
+const async fn main() {}

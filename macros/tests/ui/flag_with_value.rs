@@ -1,0 +1,4 @@
+#[jsloop::test(virtual_time = true)]
+async fn paused() {}
+
+fn main() {}

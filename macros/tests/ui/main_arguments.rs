@@ -1,0 +1,4 @@
+#[jsloop::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

@@ -1,0 +1,2 @@
+#[jsloop::main]
+fn main() {}

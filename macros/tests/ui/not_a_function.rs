@@ -1,0 +1,4 @@
+#[jsloop::main]
+struct Main;
+
+fn main() {}

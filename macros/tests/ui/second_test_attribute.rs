@@ -1,0 +1,5 @@
+#[jsloop::test]
+#[test]
+async fn registered_twice() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[jsloop::test]
+fn needs_async() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[jsloop::main(flavor = "current_thread")]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[jsloop::test]
+async unsafe fn dangerous() {}
+
+fn main() {}

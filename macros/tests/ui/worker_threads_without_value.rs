@@ -1,0 +1,2 @@
+#[jsloop::main(worker_threads)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[jsloop::main(worker_threads = 0)]
+async fn main() {}
