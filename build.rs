@@ -1,4 +1,11 @@
-//! Sets `cfg(jsloop_tsan)` when the crate is built under ThreadSanitizer.
+//! Stops the build on a target jsloop does not support, with one clear
+//! message, and sets `cfg(jsloop_tsan)` when the crate is built under
+//! ThreadSanitizer.
+//!
+//! jsloop's poll phase, sockets, pipes, child processes and signals are
+//! built on Unix file descriptors. On another target the crate would fail
+//! with a wall of unresolved `std::os::fd` and `rustix` errors; a build
+//! script sees the target's cfgs (`CARGO_CFG_*`) and can say why first.
 //!
 //! `cfg(sanitize = "thread")` is unstable (it needs `#![feature(cfg_sanitize)]`
 //! and so cannot appear in a crate that builds on stable), but build scripts
@@ -11,6 +18,14 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var_os("CARGO_CFG_UNIX").is_none() {
+        let target = std::env::var("TARGET").unwrap_or_default();
+        panic!(
+            "jsloop supports Unix targets only (Linux is tested; macOS and the BSDs are \
+             written for), and `{target}` is not one: its event loop is built on Unix file \
+             descriptors (epoll / kqueue, pidfds, signal handlers)"
+        );
+    }
     let sanitizers = std::env::var("CARGO_CFG_SANITIZE").unwrap_or_default();
     if sanitizers.split(',').any(|s| s == "thread") {
         println!("cargo:rustc-cfg=jsloop_tsan");

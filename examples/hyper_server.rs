@@ -1,4 +1,6 @@
-//! A hyper 1.x "Hello, world!" server on jsloop (HTTP/1.1, keep-alive).
+//! A hyper 1.x "Hello, world!" server on jsloop (HTTP/1.1, keep-alive),
+//! with hyper's timeouts on jsloop's timers (`HyperTimer`): a client that
+//! sends no complete request head within 10 s is dropped.
 //!
 //! `cargo run --release --example hyper_server --features hyper` serves on
 //! 127.0.0.1:3000 (or the address given as the argument); try
@@ -6,13 +8,14 @@
 
 use std::convert::Infallible;
 use std::io;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use jsloop::io::HyperIo;
+use jsloop::io::{HyperIo, HyperTimer};
 use jsloop::net::TcpListener;
 
 async fn hello(
@@ -32,6 +35,8 @@ fn main() -> io::Result<()> {
             // Each connection is a task; it need not be `Send`.
             jsloop::spawn(async move {
                 let served = http1::Builder::new()
+                    .timer(HyperTimer)
+                    .header_read_timeout(Duration::from_secs(10))
                     .serve_connection(HyperIo::new(stream), service_fn(hello))
                     .await;
                 if let Err(error) = served {

@@ -130,9 +130,12 @@ fn main() {
     });
 
     section(
-        "7. A microtask loop never yields; a timer loop yields to the check phase every turn",
-        "setImmediate(() => console.log('immediate sees m=' + m));\n\
-         (function loop() { queueMicrotask(() => { if (++m < 3) loop(); }); })();",
+        "7. A microtask loop runs to its end before the loop reaches the check phase",
+        "let m = 0;\n\
+         setImmediate(() => console.log('immediate sees m=' + m));\n\
+         (function loop() {\n\
+         \x20 queueMicrotask(() => { console.log('microtask ' + ++m); if (m < 3) loop(); });\n\
+         })();",
     );
     jsloop::run(async {
         let m = std::rc::Rc::new(std::cell::Cell::new(0));

@@ -115,6 +115,16 @@
 //! `block_on` with that option), and [`#[jsloop::test]`](macro@test) runs
 //! an `async fn` test on a runtime of its own; both take options for the
 //! [`Builder`] (`virtual_time`, `worker_threads = N`, ...).
+//!
+//! # Features and platforms
+//!
+//! `macros` (default): the attributes above. `hyper`: hyper 1.x's runtime
+//! traits (`io::HyperIo`, `io::HyperExecutor`, `io::HyperTimer`).
+//! `criterion`: criterion's `AsyncExecutor` for `&Runtime`.
+//!
+//! jsloop runs on Unix: Linux is tested; macOS and the BSDs are written
+//! for (kqueue through `polling`, child exits through `SIGCHLD`). On other
+//! targets the build stops with a message that says so.
 
 #![warn(missing_docs, missing_debug_implementations, clippy::undocumented_unsafe_blocks)]
 

@@ -436,6 +436,14 @@ where
         self.poll_op(WRITE, None, cx, |mut io| io.write(buf))
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(WRITE, None, cx, |mut io| io.write_vectored(bufs))
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_op(WRITE, None, cx, |mut io| io.flush().map(|()| 0)).map_ok(drop)
     }

@@ -19,10 +19,12 @@ const READ_CHUNK: usize = 16 * 1024;
 /// serve_connection` and `hyper::client::conn::http1::handshake` take. The
 /// counterpart of hyper-util's `TokioIo`.
 ///
-/// hyper's `rt::Timer` is not provided: it requires `Send` sleeps, and
-/// jsloop's timers belong to the loop thread; leave hyper's timeouts unset
-/// (its default header-read timeout is then inactive) or bound the
-/// connection with [`time::timeout`](crate::time::timeout).
+/// It tells hyper its writes are vectored, so hyper hands over its headers
+/// and body chunks as slices instead of copying them into one buffer:
+/// jsloop's sockets write all the slices in one `writev`. (A stream whose
+/// `poll_write_vectored` is `futures-io`'s default writes only the first
+/// slice per call: correct, with more calls.) For hyper's timeouts give
+/// the builder a [`HyperTimer`](crate::io::HyperTimer).
 ///
 /// # Examples
 ///
@@ -120,6 +122,10 @@ impl<T: AsyncWrite + Unpin> hyper::rt::Write for HyperIo<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 }
 

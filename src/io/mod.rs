@@ -71,10 +71,14 @@
 mod async_fd;
 #[cfg(feature = "hyper")]
 mod hyper_io;
+#[cfg(feature = "hyper")]
+mod hyper_timer;
 pub(crate) mod source;
 pub(crate) mod stdio;
 
 pub use async_fd::{Async, Readable, Writable};
 #[cfg(feature = "hyper")]
 pub use hyper_io::{HyperExecutor, HyperIo};
+#[cfg(feature = "hyper")]
+pub use hyper_timer::HyperTimer;
 pub use stdio::{flush_stdio, stderr, stdin, stdout, Stderr, Stdin, Stdout};

@@ -77,6 +77,19 @@ macro_rules! stream_impls {
                 self.inner.poll_op(crate::io::source::WRITE, Some(len), cx, |mut io| io.write(buf))
             }
 
+            /// All of `bufs` in one `writev`.
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                use std::io::Write;
+                let len = bufs.iter().map(|buf| buf.len()).sum();
+                self.inner.poll_op(crate::io::source::WRITE, Some(len), cx, |mut io| {
+                    io.write_vectored(bufs)
+                })
+            }
+
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
                 _cx: &mut std::task::Context<'_>,
@@ -117,6 +130,14 @@ macro_rules! stream_impls {
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 std::pin::Pin::new(&mut &*self).poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::pin::Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
             }
 
             fn poll_flush(
@@ -200,6 +221,14 @@ where
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut &*self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self.stream).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
