@@ -16,7 +16,7 @@
 //! summary prints ns per child and the ratio to the best peer (target:
 //! <= 0.8x).
 //!
-//! `cargo test --benches` runs each routine once with 1 000 children.
+//! `cargo test -p jsloop-benches --benches` runs each routine once with 1 000 children.
 
 mod common;
 

@@ -15,7 +15,7 @@
 //! a promise of one's own (it follows an inner promise, as in Node, which
 //! takes a reaction task and a microtask).
 //!
-//! `cargo test --benches` runs each routine once.
+//! `cargo test -p jsloop-benches --benches` runs each routine once.
 
 mod common;
 

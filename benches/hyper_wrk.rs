@@ -31,8 +31,8 @@
 //! ports to pick a listener, so 64 connections need not split 32/32.
 //!
 //! Needs Debian's `wrk` on `PATH` (`apt install wrk`); without it the bench
-//! says so and stops. `cargo bench --bench hyper_wrk --features hyper`
-//! (about two minutes). Under `cargo test --benches --features hyper` each
+//! says so and stops. `cargo bench -p jsloop-benches --bench hyper_wrk`
+//! (about two minutes). Under `cargo test -p jsloop-benches --benches` each
 //! server answers one request, as a smoke test.
 
 use std::collections::HashMap;

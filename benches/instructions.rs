@@ -5,14 +5,14 @@
 //! commits, build this bench at each and count:
 //!
 //! ```sh
-//! cargo bench --bench instructions --no-run   # prints the binary's path
+//! cargo bench -p jsloop-benches --bench instructions --no-run   # prints the binary's path
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 //!     target/release/deps/instructions-<hash> yield
 //! ```
 //!
 //! With a workload name as argument it runs only that workload (once, at
 //! the sizes of `benches/peers.rs`); without one it runs them all and, under
-//! `cargo test --benches` (a debug build), with sizes cut by 100. Each
+//! `cargo test -p jsloop-benches --benches` (a debug build), with sizes cut by 100. Each
 //! workload runs inside a spawned task of `Runtime::block_on`, like the
 //! `peers` groups, so the task waker path is the one counted.
 

@@ -19,7 +19,7 @@
 //!   measurement; the `Vec`'s own buffer is subtracted, the handles' heap
 //!   (e.g. LocalPool's `RemoteHandle` channel) is not.
 //!
-//! Run with `cargo bench --bench memory`; `cargo test --benches` runs it with
+//! Run with `cargo bench -p jsloop-benches --bench memory`; `cargo test -p jsloop-benches --benches` runs it with
 //! N = 10k in debug.
 
 use std::alloc::{GlobalAlloc, Layout, System};

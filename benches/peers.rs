@@ -19,7 +19,7 @@
 //! After the groups, `main` reads the medians criterion just wrote and prints
 //! ns/op per runtime and the ratio jsloop / best peer.
 //!
-//! `cargo test --benches` runs each routine once with smaller sizes (debug).
+//! `cargo test -p jsloop-benches --benches` runs each routine once with smaller sizes (debug).
 
 mod common;
 
@@ -37,7 +37,7 @@ use criterion::{Criterion, SamplingMode, Throughput};
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 
-/// Smaller sizes in debug builds (`cargo test --benches`).
+/// Smaller sizes in debug builds (`cargo test -p jsloop-benches --benches`).
 const DEBUG: bool = cfg!(debug_assertions);
 const SPAWN_N: usize = if DEBUG { 1_000 } else { 100_000 };
 const YIELD_N: usize = if DEBUG { 10_000 } else { 1_000_000 };

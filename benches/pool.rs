@@ -20,7 +20,7 @@
 //! prints median and min–max per runtime and jsloop / tokio, because this
 //! workload is noisy on a shared 2-core machine. The manual rounds only run
 //! under `cargo bench` (the binary got `--bench`), not with `--list` or
-//! `--profile-time`; `cargo test --benches` runs each criterion routine
+//! `--profile-time`; `cargo test -p jsloop-benches --benches` runs each criterion routine
 //! once, with 1/10 of the sizes.
 
 mod common;

@@ -21,7 +21,7 @@
 //! across runtimes, after a warm-up round each) and prints median and
 //! min–max per runtime and the ratio to the best peer, because spawning is
 //! noisy on a shared 2-core machine. The manual rounds only run under
-//! `cargo bench`; `cargo test --benches` runs each criterion routine once,
+//! `cargo bench`; `cargo test -p jsloop-benches --benches` runs each criterion routine once,
 //! with smaller sizes.
 
 mod common;

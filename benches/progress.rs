@@ -10,10 +10,10 @@
 //! against each peer's.
 //!
 //! ```sh
-//! cargo bench --bench progress
+//! cargo bench -p jsloop-benches --bench progress
 //! ```
 //!
-//! `cargo test --benches` runs each routine once (debug build).
+//! `cargo test -p jsloop-benches --benches` runs each routine once (debug build).
 
 mod common;
 

@@ -11,7 +11,7 @@
 //! hits all alike), one warm-up round each, then 7 measured. The table
 //! gives the median round trips per second and jsloop's ratio to each.
 //!
-//! `cargo bench --bench tcp_echo` (about half a minute; add `-- tokio` to
+//! `cargo bench -p jsloop-benches --bench tcp_echo` (about half a minute; add `-- tokio` to
 //! run one runtime alone, e.g. under `strace -c`). Under `cargo test
 //! --benches` every runtime runs a tiny workload once, as a smoke test.
 
@@ -232,7 +232,7 @@ fn median(values: &mut [f64]) -> f64 {
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let benching = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
-    // `cargo bench --bench tcp_echo -- tokio`: one runtime only (for
+    // `cargo bench -p jsloop-benches --bench tcp_echo -- tokio`: one runtime only (for
     // `strace -c`, say).
     let only = args.iter().find(|a| !a.starts_with('-')).cloned();
     let (w, mut rounds) = if benching { (FULL, 7) } else { (SMOKE, 1) };
