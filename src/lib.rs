@@ -135,6 +135,7 @@ mod event_loop;
 pub mod events;
 pub mod fs;
 mod immediate;
+mod int_map;
 pub mod io;
 mod keep_alive;
 mod listeners;

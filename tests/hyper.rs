@@ -31,6 +31,20 @@ async fn serve_one(listener: TcpListener, header_timeout: Duration) -> Result<()
         .await
 }
 
+async fn listener() -> (TcpListener, std::net::SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+/// The server's connection ended with hyper's timeout error, no sooner
+/// than `at_least` after `since`.
+fn assert_timed_out(outcome: Result<(), hyper::Error>, since: Instant, at_least: Duration) {
+    let error = outcome.expect_err("the connection timed out");
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(since.elapsed() >= at_least, "{:?}", since.elapsed());
+}
+
 #[test]
 fn a_sleep_is_send_and_sync_and_never_fires_early() {
     jsloop::run(async {
@@ -52,25 +66,20 @@ fn a_sleep_is_send_and_sync_and_never_fires_early() {
 #[test]
 fn a_silent_client_is_dropped_after_the_header_read_timeout() {
     jsloop::run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = listener().await;
         let start = Instant::now();
         let server = jsloop::spawn(serve_one(listener, Duration::from_millis(50)));
         let mut silent = TcpStream::connect(addr).await.unwrap();
         let mut rest = Vec::new();
         silent.read_to_end(&mut rest).await.unwrap(); // the server hung up
-        let outcome = server.await.unwrap();
-        let error = outcome.expect_err("the header read timed out");
-        assert!(error.is_timeout(), "{error:?}");
-        assert!(start.elapsed() >= Duration::from_millis(50), "{:?}", start.elapsed());
+        assert_timed_out(server.await.unwrap(), start, Duration::from_millis(50));
     });
 }
 
 #[test]
 fn a_client_that_sends_in_time_is_served_and_its_timeout_cleared() {
     jsloop::run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = listener().await;
         // An hour: were its sleep left behind, `run` would still end (the
         // timers are unref'd), so the test also counts the tasks.
         let server = jsloop::spawn(serve_one(listener, Duration::from_secs(3600)));
@@ -119,8 +128,7 @@ fn a_sleep_of_duration_max_neither_fires_nor_keeps_the_loop_alive() {
 #[test]
 fn a_timeout_due_while_the_loop_is_blocked_fires_after_the_block() {
     jsloop::run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = listener().await;
         let server = jsloop::spawn(serve_one(listener, Duration::from_millis(20)));
         let _silent = TcpStream::connect(addr).await.unwrap();
         // A callback holds the loop past the timeout's deadline.
@@ -128,17 +136,14 @@ fn a_timeout_due_while_the_loop_is_blocked_fires_after_the_block() {
             std::thread::sleep(Duration::from_millis(100));
         });
         let start = Instant::now();
-        let error = server.await.unwrap().expect_err("timed out after the block");
-        assert!(error.is_timeout(), "{error:?}");
-        assert!(start.elapsed() >= Duration::from_millis(100), "{:?}", start.elapsed());
+        assert_timed_out(server.await.unwrap(), start, Duration::from_millis(100));
     });
 }
 
 #[test]
 fn a_response_in_many_chunks_round_trips_through_vectored_writes() {
     jsloop::run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = listener().await;
         let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let expected = body.clone();
         let server = jsloop::spawn(async move {

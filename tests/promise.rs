@@ -10,6 +10,8 @@ use std::time::Duration;
 use jsloop::promise::{all, all_settled, any, race, tuple, AggregateError, Promise};
 use jsloop::time::sleep;
 
+mod common;
+
 fn virtual_runtime() -> jsloop::Runtime {
     jsloop::Runtime::builder().virtual_time(true).build().unwrap()
 }
@@ -432,11 +434,6 @@ fn reading_a_taken_promise_again_panics_naming_take() {
             let _ = other.await;
         })
     });
-    let payload = result.expect_err("awaiting a taken promise panics");
-    let message = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or_default();
+    let message = common::panic_message(result.expect_err("awaiting a taken promise panics"));
     assert!(message.contains("Promise::take"), "{message}");
 }

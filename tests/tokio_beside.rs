@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn tokio_runtime() -> tokio::runtime::Runtime {
@@ -66,11 +68,6 @@ fn without_the_guard_tokio_code_panics_with_tokios_own_message() {
     let outcome = std::panic::catch_unwind(|| {
         jsloop::block_on(async { tokio::time::sleep(Duration::from_millis(1)).await })
     });
-    let payload = outcome.expect_err("no tokio runtime: tokio panics");
-    let message = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or_default();
+    let message = common::panic_message(outcome.expect_err("no tokio runtime: tokio panics"));
     assert!(message.contains("no reactor running") || message.contains("Tokio"), "{message}");
 }

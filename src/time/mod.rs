@@ -18,3 +18,17 @@ pub use sleep::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout
 pub use timers::{
     clear_interval, clear_timeout, set_interval, set_timeout, Refreshable, TimeoutCallback, Timer,
 };
+
+/// The property tests' configuration: `cases` cases, and under Miri
+/// `miri_cases`, without the regressions file (isolation forbids it) and
+/// with the `XorShift` RNG (`ChaCha` alone takes minutes there).
+#[cfg(test)]
+fn property_config(cases: u32, miri_cases: u32) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, RngAlgorithm};
+    let mut config = Config::with_cases(if cfg!(miri) { miri_cases } else { cases });
+    if cfg!(miri) {
+        config.failure_persistence = None;
+        config.rng_algorithm = RngAlgorithm::XorShift;
+    }
+    config
+}

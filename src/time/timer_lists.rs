@@ -25,12 +25,12 @@
 //! outnumber live ones, which bounds the waste.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::timers::TimerState;
 use super::wheel::TimerKey;
+use crate::int_map::IntMap;
 
 /// Node's `timerListMap`: the live list of each duration.
 ///
@@ -40,7 +40,7 @@ use super::wheel::TimerKey;
 /// Vacant lists are dropped once there are many of them.
 #[derive(Default)]
 pub(crate) struct TimerLists {
-    by_delay: RefCell<HashMap<u64, Rc<DurationList>, BuildHasherDefault<DelayHasher>>>,
+    by_delay: RefCell<IntMap<Rc<DurationList>>>,
     vacant: Cell<usize>,
 }
 
@@ -212,26 +212,5 @@ impl DurationList {
     }
 }
 
-/// Hashes a millisecond count with one multiplication (Fibonacci hashing):
-/// durations are small integers, and the map is looked up on every
-/// `set_timeout`, where SipHash would cost more than the rest of it.
-#[derive(Default)]
-pub(crate) struct DelayHasher(u64);
-
-impl Hasher for DelayHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(self.0 ^ u64::from(byte));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 #[cfg(test)]
 mod tests;

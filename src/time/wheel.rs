@@ -737,19 +737,9 @@ mod tests {
         }
     }
 
-    /// 256 cases; under Miri 8, without the regressions file (isolation
-    /// forbids it) and with the `XorShift` RNG (`ChaCha` alone takes minutes there).
-    fn config() -> ProptestConfig {
-        let mut config = ProptestConfig::with_cases(if cfg!(miri) { 8 } else { 256 });
-        if cfg!(miri) {
-            config.failure_persistence = None;
-            config.rng_algorithm = prop::test_runner::RngAlgorithm::XorShift;
-        }
-        config
-    }
-
     proptest! {
-        #![proptest_config(config())]
+        // 256 cases; 8 under Miri.
+        #![proptest_config(crate::time::property_config(256, 8))]
         #[test]
         fn matches_reference_model(ops in prop::collection::vec(op(), 1..300)) {
             run(ops);

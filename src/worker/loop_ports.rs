@@ -9,32 +9,9 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 
-/// Port ids are unique counters, not attacker-chosen keys: a multiply
-/// (Fibonacci hashing) spreads them, where SipHash cost a fifth of a
-/// message's delivery.
-#[derive(Default)]
-pub(super) struct PortIdHasher(u64);
-
-impl Hasher for PortIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    /// The trait's general case; the map only hashes `u64` ids.
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(byte));
-        }
-    }
-
-    fn write_u64(&mut self, id: u64) {
-        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
+use crate::int_map::IntMap;
 
 /// The ports bound to one loop.
 #[derive(Default)]
@@ -44,7 +21,7 @@ pub(crate) struct LoopPorts {
     refs: Cell<usize>,
     /// Per port id, what the loop holds for it; removed once the port's
     /// close has been delivered.
-    pub(super) slots: RefCell<HashMap<u64, PortSlot, BuildHasherDefault<PortIdHasher>>>,
+    pub(super) slots: RefCell<IntMap<PortSlot>>,
 }
 
 impl LoopPorts {

@@ -379,19 +379,10 @@ fn program() -> impl Strategy<Value = Program> {
     })
 }
 
-/// 1024 cases; under Miri one (the hand-written cases below run there
-/// too), configured as the wheel's property test is.
-fn config() -> ProptestConfig {
-    let mut config = ProptestConfig::with_cases(if cfg!(miri) { 1 } else { 1024 });
-    if cfg!(miri) {
-        config.failure_persistence = None;
-        config.rng_algorithm = prop::test_runner::RngAlgorithm::XorShift;
-    }
-    config
-}
-
 proptest! {
-    #![proptest_config(config())]
+    // 1024 cases; one under Miri (the hand-written cases below run there
+    // too).
+    #![proptest_config(crate::time::property_config(1024, 1))]
     #[test]
     fn fires_as_node_does(program in program()) {
         let node = run_model(&program);
