@@ -1,12 +1,13 @@
-//! The process examples, run as the programs they are: `examples/shell.rs`
-//! (child processes, Ctrl-C) and `examples/graceful.rs` (a server that
-//! drains on SIGTERM), driven through their stdin, their stdout, signals
-//! and sockets.
+//! The examples, run as the programs they are: `examples/tour.rs` (each
+//! section's JavaScript, run under `node` when it is on `PATH`, must print
+//! what the Rust prints), `examples/shell.rs` (child processes, Ctrl-C)
+//! and `examples/graceful.rs` (a server that drains on SIGTERM), driven
+//! through their stdin, their stdout, signals and sockets.
 //!
 //! `cargo test` builds the examples before it runs any test; a run that
-//! builds only this target (`cargo test --test examples_process`) uses
-//! the example binaries as they were last built, and where there are none
-//! each test says so and passes.
+//! builds only this target (`cargo test --test examples`) uses the example
+//! binaries as they were last built, and where there are none each test
+//! says so and passes.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -267,4 +268,41 @@ fn graceful_drops_the_connections_still_busy_at_the_deadline() {
     server.stdout.wait_for("gave up on 1 connection(s) after 1s\n");
     assert_eq!(read_until(&stuck, "\n"), "", "the stuck request is dropped unanswered");
     assert!(server.exit_status().success(), "giving up still ends `run` normally");
+}
+
+/// What the tour's sections assume of their JavaScript (its header says
+/// so): `log` is `console.log`, `busyWait(ms)` spins for `ms`.
+const TOUR_PRELUDE: &str = "const log = (line) => console.log(line);\n\
+    function busyWait(ms) { const start = Date.now(); while (Date.now() - start < ms) {} }\n";
+
+#[test]
+fn every_tour_section_prints_what_its_javascript_prints_under_node() {
+    let Some(tour) = example("tour") else { return };
+    let output = Command::new(tour).output().expect("the tour runs");
+    assert!(output.status.success(), "the tour failed: {output:?}");
+    let printed = String::from_utf8(output.stdout).expect("UTF-8");
+    let sections: Vec<&str> = printed.split("\n== ").skip(1).collect();
+    assert_eq!(sections.len(), 7, "{printed}");
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("skipped the comparison: `node` is not on PATH");
+        return;
+    }
+    for section in sections {
+        let mut lines = section.lines();
+        let title = lines.next().unwrap_or_default();
+        let (js, rust): (Vec<&str>, Vec<&str>) = lines
+            .filter(|line| !line.trim().is_empty() && !line.starts_with("(the loop ended"))
+            .partition(|line| line.starts_with("   | "));
+        let js: Vec<&str> = js.iter().map(|line| &line["   | ".len()..]).collect();
+        let script = format!("{TOUR_PRELUDE}{}", js.join("\n"));
+        let node = Command::new("node").arg("-e").arg(&script).output().expect("node runs");
+        assert!(node.status.success(), "{title}: node failed: {node:?}");
+        let node_out = String::from_utf8(node.stdout).expect("UTF-8");
+        let node_lines: Vec<&str> =
+            node_out.lines().filter(|line| !line.trim().is_empty()).collect();
+        assert_eq!(
+            rust, node_lines,
+            "section {title}: the Rust prints (left), node prints (right)"
+        );
+    }
 }
