@@ -1,9 +1,11 @@
-//! Node.js event-loop conformance: each scenario of `../shared/conformance/`
-//! (`NN-*`, modules `sNN_*`) and of the second set, `../shared/conformance-node/`
-//! (`NNN-*`, numbered from 101, modules `sNNN_*`), and this project's own
-//! (numbered from 201: child processes and signals), ported line by line to
-//! jsloop. A test runs the port and compares its log with the scenario's
-//! `.out` (node's output), byte for byte.
+//! Node.js event-loop conformance: every scenario in this directory, a
+//! Node script (`NN-*.js`, with its output as Node prints it in `NN-*.out`)
+//! ported line by line to jsloop (module `sNN_*`). The first set (`NN-*`)
+//! is the classic ordering examples; the second (`NNN-*`, numbered from
+//! 101) takes its rules from Node's own test suite; this project's own
+//! start at 201 (child processes and signals). A test runs the port and
+//! compares its log with the `.out`, byte for byte, and reruns the `.js`
+//! under `node` when it is on `PATH` to prove the `.out` is Node's.
 
 #[macro_use]
 mod log;
