@@ -19,10 +19,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::time::timers::TIMEOUT_MAX;
 use crate::time::Instant;
-
-/// Node's `TIMEOUT_MAX`: a longer wait is made of several timers.
-const LONGEST_TIMER: Duration = Duration::from_millis((1 << 31) - 1);
 
 /// hyper's `rt::Timer` for jsloop: pass it to the connection builders'
 /// `timer(..)` (or hyper-util's `pool_timer(..)`), and hyper's timeouts
@@ -165,8 +163,8 @@ async fn drive(shared: Arc<Shared>, deadline: Option<Instant>) {
         let wait = match deadline {
             Some(deadline) if now >= deadline => break,
             // Whole milliseconds, rounded up: a timer never fires early.
-            Some(deadline) => round_up_to_ms(deadline - now).min(LONGEST_TIMER),
-            None => LONGEST_TIMER,
+            Some(deadline) => round_up_to_ms(deadline - now).min(TIMEOUT_MAX),
+            None => TIMEOUT_MAX,
         };
         let rang = Rc::new(Cell::new(false));
         let ring: Rc<Cell<Option<Waker>>> = Rc::default();
@@ -224,6 +222,6 @@ mod tests {
         assert_eq!(round_up_to_ms(Duration::from_nanos(1)), Duration::from_millis(1));
         assert_eq!(round_up_to_ms(Duration::from_micros(1_500)), Duration::from_millis(2));
         assert_eq!(round_up_to_ms(Duration::from_millis(7)), Duration::from_millis(7));
-        assert_eq!(round_up_to_ms(Duration::MAX).min(LONGEST_TIMER), LONGEST_TIMER);
+        assert_eq!(round_up_to_ms(Duration::MAX).min(TIMEOUT_MAX), TIMEOUT_MAX);
     }
 }

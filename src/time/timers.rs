@@ -31,8 +31,9 @@ use crate::context;
 use crate::event_loop::Core;
 use crate::task::raw::TaskRef;
 
-/// Node's `TIMEOUT_MAX`: longer delays are replaced by 1 ms.
-const TIMEOUT_MAX_MS: u128 = (1 << 31) - 1;
+/// Node's `TIMEOUT_MAX` (2^31 - 1 ms), the longest delay one timer takes as
+/// given: longer ones are replaced by 1 ms.
+pub(crate) const TIMEOUT_MAX: Duration = Duration::from_millis((1 << 31) - 1);
 
 /// What the wheel holds.
 pub(crate) enum TimerEntry {
@@ -484,7 +485,7 @@ fn node_delay_ms(delay: Duration) -> u64 {
     }
     match delay.as_millis() {
         0 => 1,
-        ms if ms > TIMEOUT_MAX_MS => 1,
+        ms if ms > TIMEOUT_MAX.as_millis() => 1,
         ms => ms as u64,
     }
 }
@@ -946,11 +947,8 @@ mod tests {
         assert_eq!(node_delay_ms(Duration::from_micros(999)), 1);
         assert_eq!(node_delay_ms(Duration::from_micros(1999)), 1);
         assert_eq!(node_delay_ms(Duration::from_millis(30)), 30);
-        assert_eq!(
-            node_delay_ms(Duration::from_millis(TIMEOUT_MAX_MS as u64)),
-            TIMEOUT_MAX_MS as u64
-        );
-        assert_eq!(node_delay_ms(Duration::from_millis(TIMEOUT_MAX_MS as u64 + 1)), 1);
+        assert_eq!(node_delay_ms(TIMEOUT_MAX), TIMEOUT_MAX.as_millis() as u64);
+        assert_eq!(node_delay_ms(TIMEOUT_MAX + Duration::from_millis(1)), 1);
         assert_eq!(node_delay_ms(Duration::MAX - Duration::from_nanos(1)), 1);
         assert_eq!(node_delay_ms(Duration::MAX), NEVER);
     }
