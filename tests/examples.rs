@@ -1,4 +1,4 @@
-//! The examples, run as the programs they are: `examples/tour.rs` (each
+//! The examples, run as the programs they are: `examples/tour/main.rs` (each
 //! section's JavaScript, run under `node` when it is on `PATH`, must print
 //! what the Rust prints), `examples/shell.rs` (child processes, Ctrl-C)
 //! and `examples/graceful.rs` (a server that drains on SIGTERM), driven

@@ -43,8 +43,7 @@ pub(super) fn write(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
             Event::Phase { phase, span } => slice(out, "phase", phase, span, LOOP_TID, "{}")?,
             Event::Idle { timeout, span } => {
                 let timeout = Millis(timeout);
-                let args = format_args!("{{\"timeout_ms\":{timeout}}}");
-                slice(out, "loop", "idle", span, LOOP_TID, args)?
+                slice(out, "loop", "idle", span, LOOP_TID, format_args!("{{\"timeout_ms\":{timeout}}}"))?
             }
             Event::Item { work, span } => {
                 slice(out, category(&work), work, span, LOOP_TID, WorkArgs(work))?
@@ -54,9 +53,17 @@ pub(super) fn write(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
             Event::FlowStart { .. } | Event::FlowEnd { .. } => {}
             Event::Depths { at, depths } => counters(out, at, depths)?,
             Event::Job { worker, location, span } => {
-                let name = format_args!("spawn_blocking job at {location}");
-                let args = format_args!("{{\"location\":{}}}", Json(location));
-                slice(out, "pool", name, span, FIRST_WORKER_TID + worker, args)?
+                let (tid, json) = (FIRST_WORKER_TID + worker, Json(location));
+                // Formatted in the call: a `format_args!` bound by `let`
+                // needs Rust 1.89, above the MSRV.
+                slice(
+                    out,
+                    "pool",
+                    format_args!("spawn_blocking job at {location}"),
+                    span,
+                    tid,
+                    format_args!("{{\"location\":{json}}}"),
+                )?
             }
         }
     }

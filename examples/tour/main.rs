@@ -2,8 +2,9 @@
 //! ordering example, ported line by line, and prints exactly what Node
 //! prints for it.
 //!
-//! Run it with `cargo run --example tour`. In the JavaScript, `log(s)` is
-//! `console.log(s)` and `busyWait(ms)` spins for `ms` milliseconds;
+//! Run it with `cargo run -p tour` (or `cargo run --example tour`). In the
+//! JavaScript, `log(s)` is `console.log(s)` and `busyWait(ms)` spins for
+//! `ms` milliseconds;
 //! `tests/examples.rs` runs every section under `node` to prove the claim.
 
 use std::time::{Duration, Instant};
