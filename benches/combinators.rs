@@ -21,7 +21,7 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, ready, Future};
+use std::future::{Future, poll_fn, ready};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Mutex;
@@ -49,7 +49,7 @@ impl Gates {
     }
 
     /// Child `index`: `Ok(index)` once its gate is open.
-    fn child(self: &Rc<Self>, index: usize) -> impl Future<Output = Result<usize, ()>> {
+    fn child(self: &Rc<Self>, index: usize) -> impl Future<Output = Result<usize, ()>> + use<> {
         let gates = self.clone();
         poll_fn(move |cx| {
             if gates.opened.borrow()[index] {
@@ -60,7 +60,9 @@ impl Gates {
         })
     }
 
-    fn children(self: &Rc<Self>) -> impl Iterator<Item = impl Future<Output = Result<usize, ()>>> {
+    fn children(
+        self: &Rc<Self>,
+    ) -> impl Iterator<Item = impl Future<Output = Result<usize, ()>> + use<>> + use<> {
         let gates = self.clone();
         (0..N).map(move |index| gates.child(index))
     }

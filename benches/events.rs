@@ -35,7 +35,7 @@ const TARGET: f64 = 1.5;
 type Floor = Vec<Box<dyn Fn(&u64)>>;
 
 /// The listener both sides call: adds the payload to `sink`.
-fn adder(sink: &Rc<Cell<u64>>) -> impl Fn(&u64) + 'static {
+fn adder(sink: &Rc<Cell<u64>>) -> impl Fn(&u64) + 'static + use<> {
     let sink = sink.clone();
     move |v| sink.set(sink.get().wrapping_add(*v))
 }

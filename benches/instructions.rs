@@ -17,7 +17,7 @@
 //! `peers` groups, so the task waker path is the one counted.
 
 use std::cell::RefCell;
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};

@@ -24,7 +24,7 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::hint::black_box;
 use std::path::Path;
 use std::pin::pin;
@@ -560,7 +560,7 @@ fn configure<'a>(
 /// Benches `$workload` (a generic fn item taking a spawner) on every runtime
 /// in the list.
 macro_rules! bench_all {
-    ($group:expr, $gname:expr, $n:expr, $timers:expr, $workload:ident, [$($peer:ty => $name:expr),*]) => {
+    ($group:expr_2021, $gname:expr_2021, $n:expr_2021, $timers:expr_2021, $workload:ident, [$($peer:ty => $name:expr_2021),*]) => {
         $(
             bench_peer::<$peer, _, _>(
                 &mut $group, $gname, $name, $n as u64, $timers,

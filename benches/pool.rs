@@ -196,19 +196,11 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    }
+    if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 }
 }
 
 fn fmt_ns(ns: f64) -> String {
-    if ns >= 100.0 {
-        format!("{ns:.0}")
-    } else {
-        format!("{ns:.1}")
-    }
+    if ns >= 100.0 { format!("{ns:.0}") } else { format!("{ns:.1}") }
 }
 
 fn manual_table(rt: &Runtimes, filter: Option<&str>) {
@@ -268,7 +260,8 @@ fn manual_table(rt: &Runtimes, filter: Option<&str>) {
 
 fn main() {
     // Before the `blocking` crate's first use: it reads this once, lazily.
-    std::env::set_var("BLOCKING_MAX_THREADS", WORKERS.to_string());
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { std::env::set_var("BLOCKING_MAX_THREADS", WORKERS.to_string()) };
 
     // Flags taking a value are rare here: the first positional argument
     // is good enough to skip an unselected workload.

@@ -71,7 +71,7 @@ struct Runtimes {
 /// Spawns `$command` (a `Command` of the runtime at hand) `$n` times,
 /// awaiting each child's exit (`$wait` names the wait method).
 macro_rules! spawn_wait {
-    ($command:path, $wait:ident, $n:expr) => {{
+    ($command:path, $wait:ident, $n:expr_2021) => {{
         let start = Instant::now();
         for _ in 0..$n {
             let mut child = <$command>::new("true").spawn().expect("spawn true");
@@ -214,11 +214,7 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    }
+    if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 }
 }
 
 fn manual_table(rt: &Runtimes, filter: Option<&str>) {

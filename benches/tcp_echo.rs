@@ -35,7 +35,7 @@ const SMOKE: Workload = Workload { connections: 2, round_trips: 10 };
 /// `TcpListener` / `TcpStream` and read / write traits imported where the
 /// macro is used. Returns the clients' time.
 macro_rules! echo_workload {
-    ($w:expr, $spawn:path) => {
+    ($w:expr_2021, $spawn:path) => {
         async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();

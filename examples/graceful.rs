@@ -24,8 +24,8 @@ use std::time::Duration;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use jsloop::events::{self, EventEmitter};
 use jsloop::net::{TcpListener, TcpStream};
-use jsloop::process::{on_signal, SignalKind};
-use jsloop::{abortable, AbortController, AbortSignal};
+use jsloop::process::{SignalKind, on_signal};
+use jsloop::{AbortController, AbortSignal, abortable};
 
 /// How long the shutdown waits for the connections before dropping them,
 /// unless the second argument says otherwise.

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use jsloop::promise::{self, tuple, Promise};
-use jsloop::{abortable, set_timeout, time::sleep, AbortController, AbortSignal};
+use jsloop::promise::{self, Promise, tuple};
+use jsloop::{AbortController, AbortSignal, abortable, set_timeout, time::sleep};
 
 /// `new Promise(resolve => setTimeout(() => resolve(value), ms))`
 fn later(ms: u64, value: &'static str) -> Promise<&'static str, String> {

@@ -16,11 +16,11 @@ use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{ExitStatus, Stdio};
 
+use futures::StreamExt;
 use futures::future::{self, Either};
 use futures::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use futures::StreamExt;
-use jsloop::process::{ctrl_c, on_signal, Command, SignalKind};
-use rustix::process::{kill_process_group, Pid, Signal};
+use jsloop::process::{Command, SignalKind, ctrl_c, on_signal};
+use rustix::process::{Pid, Signal, kill_process_group};
 
 fn main() -> io::Result<()> {
     jsloop::run(async {

@@ -173,15 +173,15 @@ pub mod loom_model {
 #[cfg(feature = "criterion")]
 mod criterion_support;
 
-pub use abort::{abortable, AbortController, AbortSignal};
-pub use immediate::{clear_immediate, set_immediate, yield_to_loop, Immediate, YieldToLoop};
-pub use keep_alive::{keep_alive, KeepAlive};
+pub use abort::{AbortController, AbortSignal, abortable};
+pub use immediate::{Immediate, YieldToLoop, clear_immediate, set_immediate, yield_to_loop};
+pub use keep_alive::{KeepAlive, keep_alive};
 pub use microtask::{next_tick, queue_microtask};
 pub use pool::spawn_blocking;
-pub use runtime::{block_on, run, Builder, Handle, Runtime};
+pub use runtime::{Builder, Handle, Runtime, block_on, run};
 pub use spawner::{RemoteJoinHandle, Spawner};
-pub use task::{spawn, spawn_now, yield_now, JoinError, JoinHandle, TaskId, YieldNow};
-pub use time::{clear_interval, clear_timeout, set_interval, set_timeout, Timer};
+pub use task::{JoinError, JoinHandle, TaskId, YieldNow, spawn, spawn_now, yield_now};
+pub use time::{Timer, clear_interval, clear_timeout, set_interval, set_timeout};
 
 #[cfg(feature = "macros")]
 pub use jsloop_macros::{main, test};

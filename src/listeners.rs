@@ -72,7 +72,7 @@ impl<T> Listeners<T> {
     }
 
     /// Takes out every listener, in the order they were added.
-    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = T> {
+    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = T> + use<T> {
         self.holes = 0;
         std::mem::take(&mut self.entries).into_iter().filter_map(|(_, listener)| listener)
     }

@@ -108,8 +108,8 @@ impl Poller {
     /// so that polling clears and re-arms it.
     #[cfg(target_os = "linux")]
     fn wait_epoll(&self, timeout: Option<Duration>) -> io::Result<()> {
-        use rustix::event::epoll::{self, EventFlags as Flags};
         use rustix::event::Timespec;
+        use rustix::event::epoll::{self, EventFlags as Flags};
         use std::mem::MaybeUninit;
         use std::os::fd::AsFd;
 
@@ -188,11 +188,7 @@ impl Poller {
 
     /// The mode sources are registered in.
     pub(crate) fn mode(&self) -> polling::PollMode {
-        if self.edge {
-            polling::PollMode::Edge
-        } else {
-            polling::PollMode::Oneshot
-        }
+        if self.edge { polling::PollMode::Edge } else { polling::PollMode::Oneshot }
     }
 
     /// Whether sources are edge-triggered (no re-arming per wait).

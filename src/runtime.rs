@@ -24,8 +24,8 @@ use crate::progress::WakeBudget;
 use crate::reactor::Poller;
 use crate::remote::Shared;
 use crate::task::JoinHandle;
-use crate::trace::{Trace, TraceRecorder, DEFAULT_CAPACITY};
-use crate::watchdog::{print_stall, StallHandler, StallWatch};
+use crate::trace::{DEFAULT_CAPACITY, Trace, TraceRecorder};
+use crate::watchdog::{StallHandler, StallWatch, print_stall};
 
 /// A jsloop event loop.
 ///
@@ -1141,11 +1141,7 @@ impl LocalSpawn for Handle {
     }
 
     fn status_local(&self) -> Result<(), SpawnError> {
-        if self.core.is_shut_down() {
-            Err(SpawnError::shutdown())
-        } else {
-            Ok(())
-        }
+        if self.core.is_shut_down() { Err(SpawnError::shutdown()) } else { Ok(()) }
     }
 }
 

@@ -9,14 +9,14 @@
 
 #[cfg(jsloop_loom)]
 pub(crate) use loom::sync::{
-    atomic::{AtomicBool, AtomicUsize, Ordering},
     Condvar, Mutex,
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 #[cfg(not(jsloop_loom))]
 pub(crate) use std::sync::{
-    atomic::{AtomicBool, AtomicUsize, Ordering},
     Mutex,
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 #[cfg(all(miri, not(jsloop_loom)))]

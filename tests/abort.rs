@@ -2,7 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use jsloop::abort::AbortReason;
 use jsloop::time::sleep;
-use jsloop::{abortable, AbortController, AbortSignal};
+use jsloop::{AbortController, AbortSignal, abortable};
 
 #[test]
 fn listeners_run_synchronously_in_order_and_see_the_reason() {

@@ -6,12 +6,12 @@
 //! limit) instead of sleeping a fixed time.
 
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use jsloop::metrics::{monitor_event_loop_delay, EventLoopDelay};
+use jsloop::metrics::{EventLoopDelay, monitor_event_loop_delay};
 use jsloop::time::sleep;
 
 const MS: u64 = 1_000_000;

@@ -5,12 +5,12 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
-use jsloop::events::{self, EventEmitter, ListenerId, UnhandledError};
 use jsloop::AbortController;
+use jsloop::events::{self, EventEmitter, ListenerId, UnhandledError};
 
 /// A shared log the listeners write to.
 #[derive(Clone, Default)]
@@ -26,7 +26,7 @@ impl Log {
     }
 
     /// A listener that logs `name` and the payload.
-    fn listener<T: std::fmt::Display>(&self, name: &'static str) -> impl Fn(&T) + 'static {
+    fn listener<T: std::fmt::Display>(&self, name: &'static str) -> impl Fn(&T) + 'static + use<T> {
         let log = self.clone();
         move |v| log.push(format!("{name} {v}"))
     }

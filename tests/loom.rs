@@ -13,8 +13,8 @@
 #![cfg(jsloop_loom)]
 
 use jsloop::loom_model::{GuardCount, Inbox, Poller, QueuedFlag, RemoteQueue, StopRequest};
-use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
+use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
 /// The loop's side: drain, and sleep in the poller while nothing came.

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::Duration;
 
-use jsloop::time::{sleep, Instant};
+use jsloop::time::{Instant, sleep};
 
 /// Spawns a task that sets the returned flag 10 ms later: after the body
 /// that calls this has completed.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use jsloop::net::{TcpListener, TcpStream, UnixListener};
 use jsloop::time::{self, Instant};
-use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
 const EMFILE: i32 = 24;
 

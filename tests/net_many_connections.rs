@@ -11,7 +11,7 @@ use std::rc::Rc;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use jsloop::net::{TcpListener, TcpStream};
 use jsloop::promise::Promise;
-use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
 const CONNECTIONS: usize = 10_000;
 const TEST_NAME: &str = "ten_thousand_concurrent_loopback_connections_are_all_served";

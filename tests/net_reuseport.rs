@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 use std::pin::pin;
 use std::time::Duration;
 
-use futures::future::{select, Either};
+use futures::future::{Either, select};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use jsloop::net::{TcpListener, TcpStream};
 use jsloop::time::timeout;

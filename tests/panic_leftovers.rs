@@ -5,7 +5,7 @@
 //! of the phase still arrives.
 
 use std::io::Write;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use futures::AsyncReadExt;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use jsloop::worker::{receive_message_on_port, MessageChannel};
+use jsloop::worker::{MessageChannel, receive_message_on_port};
 
 type Log = Rc<RefCell<Vec<String>>>;
 

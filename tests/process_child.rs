@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures::{AsyncReadExt, AsyncWriteExt};
 use jsloop::process::{Child, Command};
-use rustix::process::{kill_process, Pid, Signal};
+use rustix::process::{Pid, Signal, kill_process};
 
 /// The state letter of `/proc/<pid>/stat` (`Z` for a zombie), or `None`
 /// once the process is gone (reaped).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use jsloop::process::{catch_exit, exit, exit_code, on_before_exit, on_exit, set_exit_code};
 use jsloop::promise::Promise;
 use jsloop::worker::{Worker, WorkerError};
-use jsloop::{next_tick, set_immediate, set_timeout, Runtime};
+use jsloop::{Runtime, next_tick, set_immediate, set_timeout};
 
 mod common;
 

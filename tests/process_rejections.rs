@@ -3,15 +3,15 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
 use jsloop::process::{
-    on_rejection_handled, on_unhandled_rejection, UnhandledRejection, UnhandledRejections,
+    UnhandledRejection, UnhandledRejections, on_rejection_handled, on_unhandled_rejection,
 };
 use jsloop::promise::{AnyPromise, Promise};
-use jsloop::{next_tick, queue_microtask, set_immediate, set_timeout, Runtime};
+use jsloop::{Runtime, next_tick, queue_microtask, set_immediate, set_timeout};
 
 type Log = Rc<RefCell<Vec<String>>>;
 
@@ -329,9 +329,11 @@ fn any_promise_compares_and_hashes_by_identity() {
     let set: HashSet<AnyPromise> =
         [AnyPromise::from(&a), AnyPromise::from(a.clone()), AnyPromise::from(&b)].into();
     assert_eq!(set.len(), 2);
-    assert!(AnyPromise::from(&a)
-        .downcast::<i32, ()>()
-        .is_some_and(|p| AnyPromise::from(p) == AnyPromise::from(&a)));
+    assert!(
+        AnyPromise::from(&a)
+            .downcast::<i32, ()>()
+            .is_some_and(|p| AnyPromise::from(p) == AnyPromise::from(&a))
+    );
     assert!(AnyPromise::from(&a).downcast::<i32, String>().is_none());
     assert!(AnyPromise::from(&a).reason().is_none());
     assert_eq!(format!("{:?}", AnyPromise::from(&a)), "AnyPromise(<fulfilled>)");

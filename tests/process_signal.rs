@@ -14,8 +14,8 @@ use std::sync::{Arc, Barrier, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use jsloop::process::{ctrl_c, on_signal, signal, SignalKind};
-use rustix::process::{getpid, kill_process, Signal};
+use jsloop::process::{SignalKind, ctrl_c, on_signal, signal};
+use rustix::process::{Signal, getpid, kill_process};
 
 fn serial() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());

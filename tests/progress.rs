@@ -6,7 +6,7 @@
 //! after a generous bound instead of hanging the suite.
 
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::io::Write;
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::AsyncReadExt;
 use jsloop::promise::Promise;
-use jsloop::{set_timeout, spawn, yield_now, Runtime};
+use jsloop::{Runtime, set_timeout, spawn, yield_now};
 
 /// Runs `body` on its own thread; fails if it takes longer than a minute
 /// (a livelock that is back spins forever).

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use jsloop::promise::{all, all_settled, any, race, tuple, AggregateError, Promise};
+use jsloop::promise::{AggregateError, Promise, all, all_settled, any, race, tuple};
 use jsloop::time::sleep;
 
 mod common;

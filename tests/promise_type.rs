@@ -3,14 +3,14 @@
 
 use std::cell::RefCell;
 use std::future::{Future, IntoFuture};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use jsloop::promise::{all, Promise, Reject, Resolve};
+use jsloop::promise::{Promise, Reject, Resolve, all};
 
 type Log = Rc<RefCell<Vec<String>>>;
 

@@ -6,7 +6,7 @@ use common::panic_message;
 
 use std::cell::Cell;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::task::Waker;
@@ -340,8 +340,8 @@ fn a_remote_wake_of_main_that_finds_it_queued_is_not_lost() {
     // With a plain store clearing main's queued flag, the second wake could
     // find it still queued, return early, and the poll that followed missed
     // its increment: a permanent hang. Many rounds to give the race room.
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let rounds = if cfg!(miri) { 20 } else { 20_000 };
     let rt = jsloop::Runtime::new().unwrap();
     for _ in 0..rounds {

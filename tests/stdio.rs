@@ -18,8 +18,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use futures_lite::StreamExt;
+use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use rustix::fs::OFlags;
 
 const MODE: &str = "JSLOOP_STDIO_CHILD";
@@ -544,7 +544,7 @@ fn pipes_and_sockets_stay_blocking_for_the_parent() {
 
 #[test]
 fn terminal_is_read_and_written_and_stays_blocking() {
-    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 
     let Ok(master) = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY) else {
         eprintln!("no pseudo-terminals here: test skipped");

@@ -1,7 +1,7 @@
 //! Tasks: spawn, spawn_now, JoinHandle, abort, yields — through the public API.
 
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};

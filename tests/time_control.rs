@@ -3,12 +3,12 @@
 //! flight.
 
 use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
-use jsloop::time::{self, Instant};
 use jsloop::Runtime;
+use jsloop::time::{self, Instant};
 
 fn virtual_runtime() -> Runtime {
     Runtime::builder().virtual_time(true).build().unwrap()

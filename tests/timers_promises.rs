@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use jsloop::time::promises::{self, scheduler, TimerOptions};
+use jsloop::time::promises::{self, TimerOptions, scheduler};
 use jsloop::{AbortController, AbortSignal, Runtime};
 
 fn virtual_runtime() -> Runtime {

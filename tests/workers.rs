@@ -1,8 +1,8 @@
 //! `jsloop::worker`: loops on other threads, their ends, terminate, ref.
 //! Times are only bounded from below, or generously from above.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use jsloop::worker::{Worker, WorkerError};

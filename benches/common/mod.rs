@@ -30,11 +30,7 @@ pub fn criterion_dir() -> (PathBuf, bool) {
 /// [`criterion_dir`]) when that had to be derived.
 pub fn criterion((dir, set_dir): &(PathBuf, bool)) -> Criterion {
     let c = Criterion::default().configure_from_args();
-    if *set_dir {
-        c.output_directory(dir)
-    } else {
-        c
-    }
+    if *set_dir { c.output_directory(dir) } else { c }
 }
 
 /// Median ns per iteration from `<dir>/<group>/<function>/new/estimates.json`,

@@ -31,7 +31,7 @@ mod controller;
 mod reason;
 mod signal;
 
-pub use abortable::{abortable, Abortable};
+pub use abortable::{Abortable, abortable};
 pub use controller::AbortController;
 pub use reason::AbortReason;
 pub use signal::{AbortSignal, Aborted, ListenerId};

@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use super::{scan, TaskDump};
+use super::{TaskDump, scan};
 use crate::context;
 use crate::remote::{self, RemoteEvent};
 

@@ -485,11 +485,7 @@ pub enum Interest {
 impl Interest {
     /// `self` plus the other direction's interest, if any.
     fn with(self, other: Interest) -> Interest {
-        if self == other {
-            self
-        } else {
-            Interest::ReadWrite
-        }
+        if self == other { self } else { Interest::ReadWrite }
     }
 }
 

@@ -15,9 +15,9 @@ use crate::event_loop::Core;
 use crate::io::source::READ;
 use crate::pool::job_waiter_type_name;
 use crate::promise::reaction_type_name;
-use crate::task::raw::{TaskRef, RUNNING, SCHEDULED};
-use crate::time::timers::TimerEntry;
+use crate::task::raw::{RUNNING, SCHEDULED, TaskRef};
 use crate::time::Instant;
+use crate::time::timers::TimerEntry;
 
 /// Takes a dump of `core`'s live tasks (loop thread).
 pub(crate) fn take(core: &Core) -> TaskDump {

@@ -127,11 +127,7 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
     /// ```
     pub fn emit_error(&self, error: E) -> Result<(), UnhandledError<E>> {
         self.emit_to(&self.inner.monitors, &error);
-        if self.emit_to(&self.inner.errors, &error) {
-            Ok(())
-        } else {
-            Err(UnhandledError(error))
-        }
+        if self.emit_to(&self.inner.errors, &error) { Ok(()) } else { Err(UnhandledError(error)) }
     }
 
     /// Emits `error` to the listeners of `list`; false if there were none.

@@ -83,5 +83,5 @@ mod subscription;
 
 pub use emitter::{EventEmitter, ListenerId};
 pub use error::UnhandledError;
-pub use on::{on, on_with_signal, On, Recv};
+pub use on::{On, Recv, on, on_with_signal};
 pub use once::once;

@@ -7,11 +7,11 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::source::{Source, READ, WRITE};
+use super::source::{READ, Source, WRITE};
 use crate::listeners::ListenerKey;
 
 /// An I/O object registered with the current runtime's poller: operations

@@ -12,15 +12,15 @@
 //! does.
 
 use std::cell::Cell;
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::time::timers::TIMEOUT_MAX;
 use crate::time::Instant;
+use crate::time::timers::TIMEOUT_MAX;
 
 /// hyper's `rt::Timer` for jsloop: pass it to the connection builders'
 /// `timer(..)` (or hyper-util's `pool_timer(..)`), and hyper's timeouts

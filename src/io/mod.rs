@@ -81,4 +81,4 @@ pub use async_fd::{Async, Readable, Writable};
 pub use hyper_io::{HyperExecutor, HyperIo};
 #[cfg(feature = "hyper")]
 pub use hyper_timer::HyperTimer;
-pub use stdio::{flush_stdio, stderr, stdin, stdout, Stderr, Stdin, Stdout};
+pub use stdio::{Stderr, Stdin, Stdout, flush_stdio, stderr, stdin, stdout};

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::{set_interval, Handle, Timer};
+use crate::{Handle, Timer, set_interval};
 
 mod readings;
 

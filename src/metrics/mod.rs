@@ -21,7 +21,7 @@ use crate::context;
 mod delay;
 mod long_task;
 pub use crate::watchdog::{Stall, StallState};
-pub use delay::{monitor_event_loop_delay, EventLoopDelay};
+pub use delay::{EventLoopDelay, monitor_event_loop_delay};
 pub(crate) use long_task::LongTaskWatch;
 pub use long_task::{LongTask, Phase, Work};
 

@@ -28,7 +28,7 @@ use std::time::Duration;
 use rustix::io::Errno;
 
 use crate::io::Async;
-use crate::time::{set_timeout, Timer};
+use crate::time::{Timer, set_timeout};
 
 /// The pause after the first failure of a run.
 const FIRST_PAUSE: Duration = Duration::from_millis(1);

@@ -22,7 +22,7 @@ pub trait ToSocketAddrs: sealed::Sealed {
 }
 
 macro_rules! literal_addrs {
-    ($($ty:ty => |$v:ident| $addr:expr),+ $(,)?) => {$(
+    ($($ty:ty => |$v:ident| $addr:expr_2021),+ $(,)?) => {$(
         impl sealed::Sealed for $ty {}
         impl ToSocketAddrs for $ty {
             async fn resolve(self) -> io::Result<Vec<SocketAddr>> {

@@ -14,10 +14,10 @@ use std::io;
 use std::net::{self, SocketAddr};
 use std::os::fd::AsFd;
 
-use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
+use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
 
-use super::addr::{each_addr, ToSocketAddrs};
 use super::TcpListener;
+use super::addr::{ToSocketAddrs, each_addr};
 
 /// The backlog `std::net::TcpListener::bind` passes to `listen` on Linux,
 /// the BSDs and macOS, and so the one [`TcpListener::bind`] uses.

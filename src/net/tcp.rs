@@ -7,11 +7,11 @@ use std::os::fd::{AsFd, BorrowedFd};
 use rustix::net::AddressFamily;
 
 use super::accept::AcceptBackoff;
-use super::addr::{each_addr, ToSocketAddrs};
+use super::addr::{ToSocketAddrs, each_addr};
 use super::incoming::Incoming;
 use super::listen::TcpListenerBuilder;
 use super::socket::{listener, socket_handle};
-use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
+use super::stream::{self, ReadHalf, WriteHalf, stream_impls};
 use crate::io::Async;
 
 /// A TCP server socket: `net.createServer().listen(..)`.

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::{self, SocketAddr};
 
-use super::addr::{each_addr, ToSocketAddrs};
+use super::addr::{ToSocketAddrs, each_addr};
 use super::socket::{connected_datagrams, socket_handle};
 use crate::io::Async;
 

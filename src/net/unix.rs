@@ -10,7 +10,7 @@ use rustix::net::{AddressFamily, SocketAddrUnix};
 use super::accept::AcceptBackoff;
 use super::incoming::Incoming;
 use super::socket::{connected_datagrams, listener, socket_handle};
-use super::stream::{self, stream_impls, ReadHalf, WriteHalf};
+use super::stream::{self, ReadHalf, WriteHalf, stream_impls};
 use crate::io::Async;
 
 /// A Unix domain server socket: `net.createServer().listen(path)`.

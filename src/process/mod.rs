@@ -26,15 +26,15 @@
 
 mod lifecycle;
 
+pub(crate) use lifecycle::{Lifecycle, ProcessExit, finish_drive, resume_exit, rethrow_loop_exit};
 pub use lifecycle::{catch_exit, exit, exit_code, on_before_exit, on_exit, set_exit_code};
-pub(crate) use lifecycle::{finish_drive, resume_exit, rethrow_loop_exit, Lifecycle, ProcessExit};
 
 // Unhandled rejections, reported at the end of a checkpoint.
 mod rejections;
+pub(crate) use rejections::{Rejections, rejection_handled_late, track_rejection};
 pub use rejections::{
-    on_rejection_handled, on_unhandled_rejection, UnhandledRejection, UnhandledRejections,
+    UnhandledRejection, UnhandledRejections, on_rejection_handled, on_unhandled_rejection,
 };
-pub(crate) use rejections::{rejection_handled_late, track_rejection, Rejections};
 
 // Child processes and signals (the exit of a child and each signal are
 // poll-phase macrotasks).
@@ -45,5 +45,5 @@ pub(crate) use child::Orphans;
 pub use child::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 pub(crate) use signal::LoopSignals;
 pub use signal::{
-    ctrl_c, on_signal, signal, CtrlC, NextSignal, Signal, SignalKind, SignalListener,
+    CtrlC, NextSignal, Signal, SignalKind, SignalListener, ctrl_c, on_signal, signal,
 };

@@ -8,8 +8,8 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use super::state::ErasedState;
 use super::Promise;
+use super::state::ErasedState;
 
 /// A [`Promise`] of any `T` and `E`: what the rejection hooks of
 /// [`jsloop::process`](crate::process) report. It compares and hashes by

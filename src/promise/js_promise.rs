@@ -2,14 +2,14 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
-use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::pin::{pin, Pin};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::reaction::{rethrow_uncaught, Reaction};
-use super::resolvers::{resolvers, Reject, Resolve};
-use super::state::{clone_outcome, take_outcome, Phase, Settler, State};
+use super::reaction::{Reaction, rethrow_uncaught};
+use super::resolvers::{Reject, Resolve, resolvers};
+use super::state::{Phase, Settler, State, clone_outcome, take_outcome};
 use crate::context;
 use crate::listeners::ListenerKey;
 use crate::progress::wake_as_reaction;

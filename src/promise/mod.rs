@@ -53,7 +53,7 @@ pub(crate) use reaction::reaction_type_name;
 pub(crate) use state::ErasedState;
 
 pub use any::{AnyPromise, Reason};
-pub use combinators::{all, all_settled, any, race, AggregateError};
-pub use in_order::{in_order, InOrder};
+pub use combinators::{AggregateError, all, all_settled, any, race};
+pub use in_order::{InOrder, in_order};
 pub use js_promise::{Promise, PromiseFuture};
 pub use resolvers::{Reject, Resolve};

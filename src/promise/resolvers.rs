@@ -6,8 +6,8 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use super::state::{Settler, State};
 use super::Promise;
+use super::state::{Settler, State};
 use crate::context;
 
 /// A promise's resolve function: `resolve(value)` fulfills it.

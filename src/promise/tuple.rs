@@ -23,8 +23,8 @@
 use std::future::{Future, IntoFuture};
 use std::task::Poll;
 
-use super::wake_set::WakeSet;
 use super::AggregateError;
+use super::wake_set::WakeSet;
 
 mod sealed {
     pub trait Sealed {}
@@ -157,7 +157,7 @@ pub async fn any<T: AnyTuple<E>, E>(children: T) -> Result<T::Value, AggregateEr
 /// index is a literal, so each arm knows its child's type) and hands each
 /// output to `$on_output!(state, index, output)`, which may end it.
 macro_rules! drive {
-    ($children:ident, $state:ident, $on_output:ident, $on_done:expr, [$($idx:tt)+]) => {{
+    ($children:ident, $state:ident, $on_output:ident, $on_done:expr_2021, [$($idx:tt)+]) => {{
         let mut futures = ($(Some(Box::pin($children.$idx.into_future())),)+);
         let mut wakes = WakeSet::new([$($idx),+].len());
         let mut remaining = [$($idx),+].len();

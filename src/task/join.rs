@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use super::raw::{TaskRef, ABORT, HANDLE, LIVE, RUNNING};
 use super::TaskId;
+use super::raw::{ABORT, HANDLE, LIVE, RUNNING, TaskRef};
 use crate::context;
 
 /// An owned permission to await a spawned task's output.

@@ -18,7 +18,7 @@ mod waker;
 
 pub(crate) use cell_cache::CellCache;
 pub use join::{JoinError, JoinHandle};
-use raw::{TaskRef, ABORT, HANDLE, LIVE, RUNNING, SCHEDULED};
+use raw::{ABORT, HANDLE, LIVE, RUNNING, SCHEDULED, TaskRef};
 
 use crate::context;
 use crate::event_loop::Core;

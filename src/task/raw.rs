@@ -24,13 +24,13 @@ use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::Location;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use super::cell_cache::{cell_layout, CellCache};
+use super::cell_cache::{CellCache, cell_layout};
 use super::join::JoinError;
 use super::waker;
 use crate::context;

@@ -1,11 +1,11 @@
 //! `interval`: a stream of evenly spaced ticks on the timer wheel.
 
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::{sleep_until, Instant, Sleep};
+use super::{Instant, Sleep, sleep_until};
 
 /// How an [`Interval`] catches up after ticks were missed (the loop was
 /// busy past one or more deadlines).

@@ -13,10 +13,10 @@ pub(crate) mod wheel;
 
 pub use control::{advance, pause, resume};
 pub use instant::Instant;
-pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
-pub use sleep::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout};
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
+pub use sleep::{Elapsed, Sleep, Timeout, sleep, sleep_until, timeout, timeout_at};
 pub use timers::{
-    clear_interval, clear_timeout, set_interval, set_timeout, Refreshable, TimeoutCallback, Timer,
+    Refreshable, TimeoutCallback, Timer, clear_interval, clear_timeout, set_interval, set_timeout,
 };
 
 /// The property tests' configuration: `cases` cases, and under Miri

@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
+use super::Instant;
 use super::clock::NEVER;
 use super::wheel::TimerKey;
-use super::Instant;
 use crate::context;
 use crate::event_loop::Core;
 
@@ -276,11 +276,7 @@ impl SleepState {
     /// The state of a sleep not registered yet: the end of time is decided
     /// here, once, rather than on every first poll.
     fn waiting_for(deadline_tick: u64) -> SleepState {
-        if deadline_tick == NEVER {
-            SleepState::Never
-        } else {
-            SleepState::Unregistered
-        }
+        if deadline_tick == NEVER { SleepState::Never } else { SleepState::Unregistered }
     }
 }
 

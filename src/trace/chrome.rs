@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
-use super::recorder::{Event, QueueDepths, Span};
 use super::Trace;
+use super::recorder::{Event, QueueDepths, Span};
 use crate::metrics::Work;
 
 /// The loop's track.
@@ -43,7 +43,14 @@ pub(super) fn write(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
             Event::Phase { phase, span } => slice(out, "phase", phase, span, LOOP_TID, "{}")?,
             Event::Idle { timeout, span } => {
                 let timeout = Millis(timeout);
-                slice(out, "loop", "idle", span, LOOP_TID, format_args!("{{\"timeout_ms\":{timeout}}}"))?
+                slice(
+                    out,
+                    "loop",
+                    "idle",
+                    span,
+                    LOOP_TID,
+                    format_args!("{{\"timeout_ms\":{timeout}}}"),
+                )?
             }
             Event::Item { work, span } => {
                 slice(out, category(&work), work, span, LOOP_TID, WorkArgs(work))?

@@ -23,8 +23,8 @@ use crate::metrics::{Phase, Work};
 use crate::microtask::Microtask;
 use crate::observe::LoopObserver;
 use crate::pool::JobObserver;
-use crate::task::raw::TaskRef;
 use crate::task::TaskId;
+use crate::task::raw::TaskRef;
 
 /// One recorded event. Times are nanoseconds since the recorder was made.
 #[derive(Clone, Copy, Debug)]

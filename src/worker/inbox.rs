@@ -117,11 +117,7 @@ impl<T> Inbox<T> {
         let mut messages = {
             let mut posted = sync::lock(&self.posted);
             posted.closed = true;
-            if discard {
-                std::mem::take(&mut posted.messages)
-            } else {
-                VecDeque::new()
-            }
+            if discard { std::mem::take(&mut posted.messages) } else { VecDeque::new() }
         };
         if discard {
             // A batch started meanwhile moved them here: dropped as well.

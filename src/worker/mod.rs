@@ -34,7 +34,7 @@ mod receiver;
 mod thread;
 
 pub(crate) use loop_ports::LoopPorts;
-pub use port::{receive_message_on_port, MessageChannel, MessagePort, PostError, Recv};
+pub use port::{MessageChannel, MessagePort, PostError, Recv, receive_message_on_port};
 pub(crate) use receiver::PortDelivery;
 pub(crate) use thread::Terminated;
 pub use thread::{Worker, WorkerBuilder, WorkerError, WorkerExit};

@@ -5,13 +5,13 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::task::{Context, Poll};
 use std::thread;
 
-use crate::keep_alive::{keep_alive, KeepAlive};
+use crate::keep_alive::{KeepAlive, keep_alive};
 use crate::oneshot;
 use crate::process::catch_exit;
 use crate::remote;

@@ -4,7 +4,7 @@
 use std::os::fd::AsFd;
 
 use jsloop::process::SignalKind;
-use rustix::event::{poll, PollFd, PollFlags};
+use rustix::event::{PollFd, PollFlags, poll};
 
 use crate::log::busy_wait;
 

@@ -25,9 +25,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::log::{busy_wait, panic_text};
-use jsloop::process::{on_rejection_handled, on_unhandled_rejection, UnhandledRejection};
+use jsloop::process::{UnhandledRejection, on_rejection_handled, on_unhandled_rejection};
 use jsloop::promise::{AnyPromise, Promise};
-use jsloop::{next_tick, set_timeout, Runtime};
+use jsloop::{Runtime, next_tick, set_timeout};
 
 type Names = Rc<RefCell<HashMap<AnyPromise, &'static str>>>;
 

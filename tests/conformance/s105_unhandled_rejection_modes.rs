@@ -20,10 +20,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use jsloop::process::{on_unhandled_rejection, UnhandledRejection, UnhandledRejections};
+use jsloop::process::{UnhandledRejection, UnhandledRejections, on_unhandled_rejection};
 use jsloop::promise::{Promise, Reason};
 use jsloop::worker::{MessagePort, Worker};
-use jsloop::{set_immediate, Runtime};
+use jsloop::{Runtime, set_immediate};
 
 /// A JS value a promise is rejected with.
 #[derive(Clone, Debug)]

@@ -15,8 +15,8 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use crate::log::{busy_wait, panic_text};
+use jsloop::{Runtime, Timer, set_timeout};
 use jsloop::{clear_interval, next_tick, queue_microtask, set_immediate, set_interval};
-use jsloop::{set_timeout, Runtime, Timer};
 
 thread_local! {
     static INTERVAL_ERRORS: Cell<u32> = const { Cell::new(0) };

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use crate::log::panic_text;
-use jsloop::{next_tick, queue_microtask, set_immediate, set_timeout, Runtime};
+use jsloop::{Runtime, next_tick, queue_microtask, set_immediate, set_timeout};
 
 const FILENAME: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance/107-uncaught-immediate-continues.js");

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::log::panic_text;
-use jsloop::{next_tick, queue_microtask, set_immediate, Runtime};
+use jsloop::{Runtime, next_tick, queue_microtask, set_immediate};
 
 pub fn main() {
     let rt = Runtime::builder()

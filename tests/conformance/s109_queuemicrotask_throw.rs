@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::log::{busy_wait, panic_text};
 use jsloop::promise::Promise;
-use jsloop::{next_tick, queue_microtask, set_timeout, Runtime};
+use jsloop::{Runtime, next_tick, queue_microtask, set_timeout};
 
 pub fn main() {
     let rt = Runtime::builder()

@@ -5,7 +5,7 @@ use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use jsloop::{clear_interval, queue_microtask, set_interval, set_timeout, Timer};
+use jsloop::{Timer, clear_interval, queue_microtask, set_interval, set_timeout};
 
 pub fn main() {
     // `let count = 0;` is read by the `process.on('exit')` handler too, so it

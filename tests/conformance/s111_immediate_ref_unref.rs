@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::log::busy_wait;
 use jsloop::process::on_exit;
-use jsloop::{clear_immediate, set_immediate, set_timeout, Immediate};
+use jsloop::{Immediate, clear_immediate, set_immediate, set_timeout};
 
 pub fn main() {
     jsloop::run(async {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use jsloop::net::TcpListener;
 use jsloop::process::on_exit;
-use jsloop::{clear_interval, clear_timeout, set_immediate, set_interval, set_timeout, Timer};
+use jsloop::{Timer, clear_interval, clear_timeout, set_immediate, set_interval, set_timeout};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

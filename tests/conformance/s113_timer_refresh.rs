@@ -19,7 +19,7 @@ use std::time::Duration;
 use crate::log::busy_wait;
 use jsloop::process::on_exit;
 use jsloop::time::Refreshable;
-use jsloop::{clear_timeout, next_tick, set_timeout, Timer};
+use jsloop::{Timer, clear_timeout, next_tick, set_timeout};
 
 type Slot = Rc<RefCell<Option<Timer>>>;
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::log::busy_wait;
 use jsloop::process::on_exit;
-use jsloop::{clear_interval, clear_timeout, set_interval, set_timeout, Timer};
+use jsloop::{Timer, clear_interval, clear_timeout, set_interval, set_timeout};
 
 const TIMEOUT_MAX_MS: u64 = (1 << 31) - 1;
 

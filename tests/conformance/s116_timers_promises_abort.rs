@@ -21,7 +21,7 @@ use futures::StreamExt;
 use jsloop::process::on_exit;
 use jsloop::promise::Promise;
 use jsloop::time::promises::{self as tp, TimerOptions};
-use jsloop::{set_timeout, AbortController, AbortSignal};
+use jsloop::{AbortController, AbortSignal, set_timeout};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -17,14 +17,10 @@ use std::time::Duration;
 
 use jsloop::abort::AbortReason;
 use jsloop::process::on_exit;
-use jsloop::{next_tick, queue_microtask, set_timeout, AbortController, AbortSignal};
+use jsloop::{AbortController, AbortSignal, next_tick, queue_microtask, set_timeout};
 
 fn dom_name(reason: &AbortReason) -> &'static str {
-    if reason.is_timeout() {
-        "TimeoutError code 23"
-    } else {
-        "AbortError code 20"
-    }
+    if reason.is_timeout() { "TimeoutError code 23" } else { "AbortError code 20" }
 }
 
 pub fn main() {

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use jsloop::abort::AbortReason;
-use jsloop::{next_tick, set_timeout, AbortController, AbortSignal};
+use jsloop::{AbortController, AbortSignal, next_tick, set_timeout};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -27,11 +27,7 @@ fn reason(signal: &AbortSignal) -> String {
 }
 
 fn name(reason: &AbortReason) -> &'static str {
-    if reason.is_timeout() {
-        "TimeoutError"
-    } else {
-        "AbortError"
-    }
+    if reason.is_timeout() { "TimeoutError" } else { "AbortError" }
 }
 
 pub fn main() {

@@ -20,7 +20,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::log::busy_wait;
-use jsloop::worker::{receive_message_on_port, MessageChannel};
+use jsloop::worker::{MessageChannel, receive_message_on_port};
 use jsloop::{next_tick, queue_microtask, set_immediate, set_timeout};
 
 pub fn main() {

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::log::busy_wait;
-use jsloop::{clear_timeout, queue_microtask, set_timeout, Timer};
+use jsloop::{Timer, clear_timeout, queue_microtask, set_timeout};
 
 /// A `let` that a callback reads before the script assigns it.
 type Slot = Rc<OnceCell<Timer>>;

@@ -20,7 +20,7 @@
 
 use std::rc::Rc;
 
-use jsloop::worker::{receive_message_on_port, MessageChannel, MessagePort, Worker};
+use jsloop::worker::{MessageChannel, MessagePort, Worker, receive_message_on_port};
 
 /// What travels on the worker's parent port.
 enum Msg {

@@ -20,14 +20,14 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use crate::log::panic_text;
 use jsloop::process::{exit, on_before_exit, on_exit, set_exit_code};
 use jsloop::worker::{MessagePort, Worker, WorkerError};
-use jsloop::{set_timeout, Runtime};
+use jsloop::{Runtime, set_timeout};
 
 type Port = Rc<MessagePort<String>>;
 

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use futures::{AsyncReadExt, AsyncWriteExt};
 use jsloop::net::{TcpListener, TcpStream};
-use jsloop::{clear_immediate, set_immediate, set_timeout, spawn, Immediate, JoinHandle};
+use jsloop::{Immediate, JoinHandle, clear_immediate, set_immediate, set_timeout, spawn};
 
 const FILENAME: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance/125-immediate-flood-vs-io.js");

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use jsloop::promise::all;
-use jsloop::{spawn_now, JoinHandle};
+use jsloop::{JoinHandle, spawn_now};
 
 async fn task(name: &'static str, ms: u64, fail: bool) -> Result<String, String> {
     jsloop::time::sleep(Duration::from_millis(ms)).await;

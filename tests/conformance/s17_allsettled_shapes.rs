@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use jsloop::promise::{all, all_settled, Promise};
+use jsloop::promise::{Promise, all, all_settled};
 use jsloop::set_timeout;
 
 type Text = Promise<String, String>;

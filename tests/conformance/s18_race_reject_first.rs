@@ -8,7 +8,7 @@
 
 use jsloop::promise::{all_settled, race};
 
-use crate::later::{later, Text};
+use crate::later::{Text, later};
 
 pub fn main() {
     jsloop::run(async {

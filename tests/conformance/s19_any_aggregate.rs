@@ -5,9 +5,9 @@
 //! Port notes: JS prints `err.name`, the class name; here that is the type
 //! `AggregateError`.
 
-use jsloop::promise::{any, AggregateError};
+use jsloop::promise::{AggregateError, any};
 
-use crate::later::{later, Text};
+use crate::later::{Text, later};
 
 /// JS's `err.name`.
 fn name<E>(_: &AggregateError<E>) -> &'static str {

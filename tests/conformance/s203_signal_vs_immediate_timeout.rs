@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::log::busy_wait;
 use crate::os::raise_here;
-use jsloop::process::{on_signal, SignalKind};
+use jsloop::process::{SignalKind, on_signal};
 use jsloop::{next_tick, queue_microtask, set_immediate, set_timeout};
 
 fn ms(n: u64) -> Duration {

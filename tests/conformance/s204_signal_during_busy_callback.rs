@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use crate::log::busy_wait;
 use crate::os::raise_here;
-use jsloop::process::{on_signal, SignalKind};
-use jsloop::{clear_timeout, queue_microtask, set_immediate, set_timeout, Timer};
+use jsloop::process::{SignalKind, on_signal};
+use jsloop::{Timer, clear_timeout, queue_microtask, set_immediate, set_timeout};
 
 thread_local! {
     static CALLS: Cell<u32> = const { Cell::new(0) };

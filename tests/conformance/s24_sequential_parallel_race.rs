@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use jsloop::promise::{all, all_settled, race, Promise};
+use jsloop::promise::{Promise, all, all_settled, race};
 use jsloop::time::sleep;
 
 type Text = Promise<String, String>;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use jsloop::abort::AbortReason;
 use jsloop::promise::Promise;
-use jsloop::{set_immediate, set_timeout, AbortController, AbortSignal};
+use jsloop::{AbortController, AbortSignal, set_immediate, set_timeout};
 
 fn sleep(ms: u64, signal: &AbortSignal) -> Promise<(), AbortReason> {
     Promise::new(|resolve, reject| {

@@ -12,13 +12,13 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
+use super::OwnPool;
 use super::descriptor::{self, Descriptor, Route, StdStream};
 use super::waiters::Waiters;
-use super::OwnPool;
-use crate::io::source::READ;
 use crate::io::Async;
+use crate::io::source::READ;
 use crate::task::JoinHandle;
 
 /// The most one pool job reads.

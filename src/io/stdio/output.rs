@@ -16,13 +16,13 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use super::descriptor::{self, Descriptor, Route, StdStream};
 use super::pool_writer::PoolWriter;
 use super::waiters::Waiters;
-use crate::io::source::WRITE;
 use crate::io::Async;
+use crate::io::source::WRITE;
 
 /// What a write may leave buffered without a newline (`BufWriter`'s size).
 pub(super) const CAPACITY: usize = 8 * 1024;

@@ -15,11 +15,11 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
+use super::OwnPool;
 use super::descriptor::Descriptor;
 use super::waiters::Waiters;
-use super::OwnPool;
 use crate::task::JoinHandle;
 
 /// How much output may wait for the pool before a write waits too.

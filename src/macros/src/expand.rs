@@ -6,8 +6,8 @@
 use std::fmt;
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
-use syn::{parse_quote, Attribute, Block, FnArg, ItemFn, PatType};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::{Attribute, Block, FnArg, ItemFn, PatType, parse_quote};
 
 use crate::options::Options;
 

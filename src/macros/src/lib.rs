@@ -10,7 +10,7 @@ mod options;
 
 use proc_macro::TokenStream;
 
-use crate::expand::{expand, Kind};
+use crate::expand::{Kind, expand};
 
 /// Runs an `async fn` as the main script of a new jsloop runtime: the
 /// program's `main`, or any function that should drive a loop of its own.

@@ -24,22 +24,14 @@ pub(super) fn node_eld_histogram() -> Histogram<u64> {
 /// The smallest sample, rounded down to its bucket; 0 when empty (C:
 /// `INT64_MAX`).
 pub(super) fn min(histogram: &Histogram<u64>) -> u64 {
-    if histogram.is_empty() {
-        0
-    } else {
-        histogram.min()
-    }
+    if histogram.is_empty() { 0 } else { histogram.min() }
 }
 
 /// The largest sample, rounded up to its bucket; 0 when empty, as in C.
 pub(super) fn max(histogram: &Histogram<u64>) -> u64 {
     // Checked here: after `reset` the crate's `max` of an empty histogram
     // is 511 (its reset max carries the 1 µs unit's mask).
-    if histogram.is_empty() {
-        0
-    } else {
-        histogram.max()
-    }
+    if histogram.is_empty() { 0 } else { histogram.max() }
 }
 
 /// C's `hdr_mean`: bucket medians summed as integers, divided once. NaN

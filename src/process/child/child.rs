@@ -1,7 +1,7 @@
 //! `Child`: a running child process, its pipes, and the wait for its exit.
 
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::pin;
 use std::process::{ExitStatus, Output};
@@ -9,7 +9,7 @@ use std::task::Poll;
 
 use super::exit_watch::ExitWatch;
 use super::orphans::Orphan;
-use super::pipes::{read_to_end, ChildStderr, ChildStdin, ChildStdout};
+use super::pipes::{ChildStderr, ChildStdin, ChildStdout, read_to_end};
 use super::reaper;
 use crate::context;
 use crate::process::SignalKind;
@@ -294,11 +294,7 @@ impl Child {
                     err = Some(read);
                 }
             }
-            if out.is_some() && err.is_some() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
+            if out.is_some() && err.is_some() { Poll::Ready(()) } else { Poll::Pending }
         })
         .await;
         let (stdout, stderr) = (out.expect("read to its end")?, err.expect("read to its end")?);

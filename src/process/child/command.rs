@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
 
 use super::exit_watch::ExitWatch;
-use super::{reaper, Child};
+use super::{Child, reaper};
 use crate::context;
 
 /// A process to run: `std::process::Command`'s builder, whose
@@ -403,7 +403,7 @@ impl Command {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn output(&mut self) -> impl Future<Output = io::Result<Output>> {
+    pub fn output(&mut self) -> impl Future<Output = io::Result<Output>> + use<> {
         if !self.stdin_set {
             self.std.stdin(Stdio::null());
         }
@@ -438,7 +438,7 @@ impl Command {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn status(&mut self) -> impl Future<Output = io::Result<ExitStatus>> {
+    pub fn status(&mut self) -> impl Future<Output = io::Result<ExitStatus>> + use<> {
         let child = self.spawn();
         async move { child?.wait().await }
     }

@@ -112,10 +112,10 @@ mod pidfd {
     use std::sync::OnceLock;
 
     use rustix::io::Errno;
-    use rustix::process::{pidfd_open, Pid, PidfdFlags};
+    use rustix::process::{Pid, PidfdFlags, pidfd_open};
 
-    use crate::io::source::READ;
     use crate::io::Async;
+    use crate::io::source::READ;
 
     /// Whether this kernel hands out pidfds (asked once per process).
     pub(super) fn supported() -> bool {

@@ -16,8 +16,8 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::io::source::{READ, WRITE};
 use crate::io::Async;
+use crate::io::source::{READ, WRITE};
 
 /// One pipe end on the loop's poller.
 struct Pipe(Async<OwnedFd>);

@@ -24,11 +24,11 @@ use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::handler::Registration;
 use super::SignalKind;
+use super::handler::Registration;
 use crate::event_loop::Core;
-use crate::io::source::READ;
 use crate::io::Async;
+use crate::io::source::READ;
 use crate::listeners::{ListenerKey, Listeners};
 use crate::process::loop_waker::loop_waker;
 

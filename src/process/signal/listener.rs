@@ -5,8 +5,8 @@ use std::fmt;
 use std::io;
 use std::rc::{Rc, Weak};
 
-use super::driver::{Driver, Listener};
 use super::SignalKind;
+use super::driver::{Driver, Listener};
 use crate::context;
 use crate::listeners::ListenerKey;
 

@@ -17,5 +17,5 @@ mod stream;
 pub(crate) use driver::LoopSignals;
 pub(crate) use handler::Registration;
 pub use kind::SignalKind;
-pub use listener::{on_signal, SignalListener};
-pub use stream::{ctrl_c, signal, CtrlC, NextSignal, Signal};
+pub use listener::{SignalListener, on_signal};
+pub use stream::{CtrlC, NextSignal, Signal, ctrl_c, signal};

@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::driver::{Driver, Subscriber};
 use super::SignalKind;
+use super::driver::{Driver, Subscriber};
 use crate::context;
 use crate::listeners::ListenerKey;
 

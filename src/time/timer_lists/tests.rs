@@ -12,7 +12,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use crate::time::Refreshable;
-use crate::{context, Timer};
+use crate::{Timer, context};
 
 /// What a program does, in the script or in a timer's callback. Targets
 /// are taken modulo the timers created so far.
