@@ -40,7 +40,9 @@ static LIVE: AtomicIsize = AtomicIsize::new(0);
 // SAFETY: forwards every call to `System` unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = System.alloc(layout);
+        // SAFETY: the caller keeps `GlobalAlloc::alloc`'s contract (`layout`
+        // is not zero-sized), which is all `System.alloc` asks.
+        let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
             LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         }
@@ -48,7 +50,8 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let ptr = System.alloc_zeroed(layout);
+        // SAFETY: as for `alloc`: `layout` is not zero-sized.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
         if !ptr.is_null() {
             LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         }
@@ -56,12 +59,18 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
+        // SAFETY: the caller passes a block this allocator gave out with
+        // `layout`; every block it gives out is `System`'s.
+        unsafe { System.dealloc(ptr, layout) };
         LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = System.realloc(ptr, layout, new_size);
+        // SAFETY: the caller keeps `GlobalAlloc::realloc`'s contract: `ptr`
+        // is a block of this allocator (so of `System`) with `layout`, and
+        // `new_size` is non-zero and, rounded up to `layout.align()`, does
+        // not overflow `isize`.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
         if !new.is_null() {
             LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
         }

@@ -29,7 +29,7 @@ fn raise_descriptor_limit() -> bool {
         setrlimit(Resource::Nofile, Rlimit { current: limit.maximum, maximum: limit.maximum })
             .unwrap();
     }
-    getrlimit(Resource::Nofile).current.map_or(true, |soft| soft >= NEEDED)
+    getrlimit(Resource::Nofile).current.is_none_or(|soft| soft >= NEEDED)
 }
 
 #[test]

@@ -71,8 +71,7 @@ fn rwlock_readers_waiting_on_a_sleeping_writer_get_the_lock() {
             for task in tasks {
                 task.await.unwrap();
             }
-            let rounds = *lock.read().await;
-            rounds
+            *lock.read().await
         });
         assert!(rt.deferred_wakes() > 0, "the readers spun");
         rounds

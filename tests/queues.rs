@@ -23,8 +23,7 @@ fn run_logged(script: impl FnOnce(&Log)) -> Vec<String> {
         .build()
         .unwrap()
         .run(async move { script(&inner) });
-    let lines = log.borrow().clone();
-    lines
+    log.borrow().clone()
 }
 
 #[test]

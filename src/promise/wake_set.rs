@@ -77,29 +77,41 @@ static CHILD_WAKER: RawWakerVTable =
 /// # Safety
 /// `data` must come from a child waker (a `&Slot` of a live array).
 unsafe fn slot<'a>(data: *const ()) -> &'a Slot {
-    &*data.cast::<Slot>()
+    // SAFETY: the caller passes a child waker's data pointer, which
+    // `poll_child` made from a `&Slot` in a live array's `slots`: valid and
+    // aligned. Slots are only ever shared (their state is atomic), so a
+    // shared reference aliases nothing mutable.
+    unsafe { &*data.cast::<Slot>() }
 }
 
 unsafe fn clone_child(data: *const ()) -> RawWaker {
     // SAFETY: the waker being cloned holds a count of the array (or borrows
     // the `WakeSet`'s), so the slot and array are alive; the clone takes a
-    // count of its own.
-    Arc::increment_strong_count(slot(data).array.0);
+    // count of its own. `slot.array` points at that array's `Arc`
+    // allocation (`WakeSet::new`), which has a strong count now.
+    unsafe { Arc::increment_strong_count(slot(data).array.0) };
     RawWaker::new(data, &CHILD_WAKER)
 }
 
 unsafe fn wake_child(data: *const ()) {
-    wake_child_by_ref(data);
-    drop_child(data);
+    // SAFETY: `data` is a live waker of this vtable (`RawWakerVTable`'s
+    // contract), and `wake` consumes it: it owns a count, which keeps the
+    // array alive for the wake.
+    unsafe { wake_child_by_ref(data) };
+    // SAFETY: the consumed waker's count is ours to give back, and `data` is
+    // not used after.
+    unsafe { drop_child(data) };
 }
 
 unsafe fn wake_child_by_ref(data: *const ()) {
     // SAFETY: the waker holds a count of the array, so it is alive.
-    let slot = slot(data);
+    let slot = unsafe { slot(data) };
     if !slot.queued.mark_queued() {
         return;
     }
-    let array = &*slot.array.0;
+    // SAFETY: `slot.array` points at the array holding the slot, alive while
+    // the waker's count is held; it is only ever shared (behind its `Arc`).
+    let array = unsafe { &*slot.array.0 };
     let index = (data as usize - array.slots.as_ptr() as usize) / std::mem::size_of::<Slot>();
     lock(&array.woken).push_back(index);
     if !array.parent_woken.swap(true, Ordering::AcqRel) {
@@ -110,8 +122,10 @@ unsafe fn wake_child_by_ref(data: *const ()) {
 }
 
 unsafe fn drop_child(data: *const ()) {
-    // SAFETY: the waker owns the count it gives back.
-    Arc::decrement_strong_count(slot(data).array.0);
+    // SAFETY: the waker owns the count it gives back, and is gone after
+    // this (a borrowed waker is never dropped: `poll_child`); the slot is
+    // read before the count goes, and not after.
+    unsafe { Arc::decrement_strong_count(slot(data).array.0) };
 }
 
 impl WakeSet {

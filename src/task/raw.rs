@@ -186,7 +186,17 @@ impl TaskRef {
     /// # Safety
     /// `T` must be the task's output type, and the task must be finished.
     pub(crate) unsafe fn take_output<T>(self, out: &mut Poll<Result<T, JoinError>>) {
-        (self.header().vtable.take_output)(self.0, (out as *mut Poll<Result<T, JoinError>>).cast())
+        // SAFETY: loop thread (TaskRef is !Send), cell alive. The caller
+        // promises `T` is the task's output type, so `out` is the
+        // `Poll<Result<F::Output, JoinError>>` the entry casts it back to (and
+        // a `&mut`, so valid for the write), and that the task is finished,
+        // so no poll holds the stage.
+        unsafe {
+            (self.header().vtable.take_output)(
+                self.0,
+                (out as *mut Poll<Result<T, JoinError>>).cast(),
+            )
+        }
     }
 
     /// The type of the task's future (an `async` block's names where it was
@@ -263,7 +273,8 @@ impl TaskRef {
 /// # Safety
 /// `ptr` must point to a live cell on which the caller holds a reference.
 pub(crate) unsafe fn retain(ptr: NonNull<Header>) {
-    let old = state(ptr).fetch_add(REF_ONE, Ordering::Relaxed);
+    // SAFETY: the caller holds a reference, so the cell is alive.
+    let old = unsafe { state(ptr) }.fetch_add(REF_ONE, Ordering::Relaxed);
     if old > u32::MAX / 2 {
         // As `Arc` does: an overflowing count would free a cell still in use.
         std::process::abort();
@@ -275,11 +286,23 @@ pub(crate) unsafe fn retain(ptr: NonNull<Header>) {
 /// # Safety
 /// The caller must own the reference it gives up and not use `ptr` after.
 pub(crate) unsafe fn release(ptr: NonNull<Header>) {
-    let old = state(ptr).fetch_sub(REF_ONE, Ordering::Release);
+    // SAFETY: the caller owns a reference, so the cell is alive until this
+    // decrement gives it up (the reference is not used after it).
+    let old = unsafe { state(ptr) }.fetch_sub(REF_ONE, Ordering::Release);
     if old / REF_ONE == 1 {
-        acquire_before_free(ptr);
-        let dealloc = (*ptr::addr_of!((*ptr.as_ptr()).vtable)).dealloc;
-        dealloc(ptr);
+        // SAFETY: our decrement took the count to zero, and only the holder
+        // of the last reference frees the cell: that is us, below.
+        unsafe { acquire_before_free(ptr) };
+        // SAFETY: the cell is still allocated and, after the fence, ours
+        // alone. `vtable` is immutable; it is read through a raw place, with
+        // no reference to the header made.
+        let dealloc = unsafe { (*ptr::addr_of!((*ptr.as_ptr()).vtable)).dealloc };
+        // SAFETY: `dealloc` is the entry of the cell's own vtable, so it
+        // frees the cell as the type it was allocated as. The count is zero:
+        // nobody else can reach the cell, and the loop dropped the future and
+        // any output on its thread before its reference went (module doc);
+        // the caller does not use `ptr` after this.
+        unsafe { dealloc(ptr) };
     }
 }
 
@@ -316,7 +339,8 @@ unsafe fn acquire_before_free(_ptr: NonNull<Header>) {
 #[cfg(jsloop_tsan)]
 #[inline(always)]
 unsafe fn acquire_before_free(ptr: NonNull<Header>) {
-    state(ptr).load(Ordering::Acquire);
+    // SAFETY: the caller has not freed the cell yet, so it is alive.
+    unsafe { state(ptr) }.load(Ordering::Acquire);
 }
 
 /// Marks the task as queued remotely; `false` if it already was.
@@ -324,7 +348,8 @@ unsafe fn acquire_before_free(ptr: NonNull<Header>) {
 /// # Safety
 /// `ptr` must point to a live cell on which the caller holds a reference.
 pub(crate) unsafe fn set_remote_queued(ptr: NonNull<Header>) -> bool {
-    state(ptr).fetch_or(REMOTE_QUEUED, Ordering::AcqRel) & REMOTE_QUEUED == 0
+    // SAFETY: the caller holds a reference, so the cell is alive.
+    unsafe { state(ptr) }.fetch_or(REMOTE_QUEUED, Ordering::AcqRel) & REMOTE_QUEUED == 0
 }
 
 /// Clears the remote-queued bit when the loop takes the task off the queue:
@@ -333,7 +358,8 @@ pub(crate) unsafe fn set_remote_queued(ptr: NonNull<Header>) -> bool {
 /// # Safety
 /// `ptr` must point to a live cell on which the caller holds a reference.
 pub(crate) unsafe fn clear_remote_queued(ptr: NonNull<Header>) {
-    state(ptr).fetch_and(!REMOTE_QUEUED, Ordering::AcqRel);
+    // SAFETY: the caller holds a reference, so the cell is alive.
+    unsafe { state(ptr) }.fetch_and(!REMOTE_QUEUED, Ordering::AcqRel);
 }
 
 /// The runtime id of a task, readable from any thread.
@@ -341,14 +367,21 @@ pub(crate) unsafe fn clear_remote_queued(ptr: NonNull<Header>) {
 /// # Safety
 /// `ptr` must point to a live cell on which the caller holds a reference.
 pub(crate) unsafe fn runtime_id(ptr: NonNull<Header>) -> u32 {
-    // Only this immutable field is read, never the loop-side cells.
-    ptr::addr_of!((*ptr.as_ptr()).runtime_id).read()
+    // SAFETY: the caller holds a reference, so the cell is alive and `ptr`
+    // is a valid, aligned header. Only this immutable field is read, never
+    // the loop-side cells, and through a raw place (no `&Header` is made), so
+    // the read races with no write on any thread.
+    unsafe { ptr::addr_of!((*ptr.as_ptr()).runtime_id).read() }
 }
 
 /// # Safety
 /// `ptr` must point to a live cell.
 unsafe fn state<'a>(ptr: NonNull<Header>) -> &'a AtomicU32 {
-    &*ptr::addr_of!((*ptr.as_ptr()).state)
+    // SAFETY: the caller guarantees the cell is alive, so `ptr` is a valid,
+    // aligned header. The reference covers the atomic alone (made through a
+    // raw place, not through a `&Header`), and an atomic may be shared with
+    // every thread.
+    unsafe { &*ptr::addr_of!((*ptr.as_ptr()).state) }
 }
 
 impl<F> TaskCell<F>
@@ -371,17 +404,30 @@ where
     /// # Safety
     /// Loop thread only, cell alive, no other reference to the stage live.
     unsafe fn stage<'a>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
-        &mut *(*ptr.cast::<Self>().as_ptr()).stage.get()
+        // SAFETY: the cell is alive, and it is a `TaskCell<F>`: these
+        // functions are reached only through `VTABLE`, which `TaskRef::new`
+        // stores in cells of this `F` alone, and `repr(C)` puts the header at
+        // the cell's address. The stage is only touched on the loop thread,
+        // where we are, and the caller holds no other reference to it, so the
+        // `&mut` is unique.
+        unsafe { &mut *(*ptr.cast::<Self>().as_ptr()).stage.get() }
     }
 
+    /// # Safety
+    /// As [`stage`](Self::stage), and the stage is `Running` (the task is
+    /// `LIVE`; the loop marks it `RUNNING` for the poll).
     unsafe fn poll(ptr: NonNull<Header>) -> bool {
-        let stage = Self::stage(ptr);
+        // SAFETY: loop thread, cell alive (our contract). Nothing else holds
+        // the stage: the entries that reach it run only when the task is not
+        // `RUNNING` (`drop_future`) or not `LIVE` (`take_output`,
+        // `drop_output`), so the future cannot reach its own stage.
+        let stage = unsafe { Self::stage(ptr) };
         let Stage::Running(future) = stage else {
             unreachable!("jsloop: polled a task that is not running");
         };
         // SAFETY: the future lives in a heap cell that never moves and is
         // dropped in place (`finish`), so it is pinned.
-        let future = Pin::new_unchecked(future);
+        let future = unsafe { Pin::new_unchecked(future) };
         let polled = TaskRef(ptr).with_waker(|waker| {
             let mut cx = Context::from_waker(waker);
             catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)))
@@ -389,17 +435,22 @@ where
         match polled {
             Ok(Poll::Pending) => false,
             Ok(Poll::Ready(output)) => {
-                Self::finish(stage, Ok(output));
+                // SAFETY: `stage` is the cell's stage, where the future was
+                // pinned, and the poll's borrow of the future has ended.
+                unsafe { Self::finish(stage, Ok(output)) };
                 true
             }
             // `process::exit` unwound through the poll: the task is cut
             // short, not failed; the loop unwinds on once it is settled.
             Err(payload) if payload.is::<crate::process::ProcessExit>() => {
-                Self::finish(stage, Err(JoinError::aborted()));
+                // SAFETY: as above; a future that panicked is still a value
+                // that may be dropped.
+                unsafe { Self::finish(stage, Err(JoinError::aborted())) };
                 true
             }
             Err(payload) => {
-                Self::finish(stage, Err(JoinError::panic(payload)));
+                // SAFETY: as above.
+                unsafe { Self::finish(stage, Err(JoinError::panic(payload))) };
                 true
             }
         }
@@ -407,9 +458,18 @@ where
 
     /// Drops the future in place (catching a panicking destructor), then
     /// stores the outcome.
+    ///
+    /// # Safety
+    /// `stage` must be a task cell's stage, holding the future where it was
+    /// pinned (it is dropped there).
     unsafe fn finish(stage: &mut Stage<F>, outcome: Result<F::Output, JoinError>) {
         let dropped = if std::mem::needs_drop::<F>() {
-            catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(stage)))
+            // SAFETY: `stage` is a `&mut`, so valid, aligned and unique, and
+            // the future is dropped where it was pinned. The value is not
+            // used again: the `ptr::write` below replaces it, and nothing in
+            // between can unwind out of here (a panicking destructor is
+            // caught), so it is never dropped twice.
+            catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(stage) }))
         } else {
             Ok(())
         };
@@ -418,29 +478,47 @@ where
             (Ok(()), Err(error)) => Stage::Failed(error),
             (Err(payload), _) => Stage::Failed(JoinError::panic(payload)),
         };
+        // SAFETY: `stage` is a `&mut`, so valid for the write and aligned.
         // The old stage was dropped above (or is being treated as dropped
         // after its destructor panicked), so overwrite without dropping.
-        ptr::write(stage, next);
+        unsafe { ptr::write(stage, next) };
     }
 
+    /// # Safety
+    /// As [`stage`](Self::stage), and the task is `LIVE` and not `RUNNING`
+    /// (the stage holds the future, and no poll holds the stage).
     unsafe fn drop_future(ptr: NonNull<Header>) {
-        Self::finish(Self::stage(ptr), Err(JoinError::aborted()));
+        // SAFETY: loop thread, cell alive, and no poll holds the stage (not
+        // `RUNNING`): `stage`'s contract. What it returns is the cell's
+        // stage, where the future (the task is `LIVE`) was pinned.
+        unsafe { Self::finish(Self::stage(ptr), Err(JoinError::aborted())) };
     }
 
+    /// # Safety
+    /// As [`stage`](Self::stage), and `out` points to a valid
+    /// `Poll<Result<F::Output, JoinError>>` (it is overwritten unread).
     unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
         let out = out.cast::<Poll<Result<F::Output, JoinError>>>();
         // `out` holds `Poll::Pending` (nothing to drop): overwrite it.
-        match std::mem::replace(Self::stage(ptr), Stage::Consumed) {
-            Stage::Ready(output) => out.write(Poll::Ready(Ok(output))),
-            Stage::Failed(error) => out.write(Poll::Ready(Err(error))),
+        // SAFETY: loop thread, cell alive, and the stage not otherwise held
+        // (our contract); the `&mut` ends with the `replace`.
+        match std::mem::replace(unsafe { Self::stage(ptr) }, Stage::Consumed) {
+            // SAFETY: `out` is valid for writes and aligned (our contract).
+            Stage::Ready(output) => unsafe { out.write(Poll::Ready(Ok(output))) },
+            // SAFETY: as above.
+            Stage::Failed(error) => unsafe { out.write(Poll::Ready(Err(error))) },
             Stage::Running(_) | Stage::Consumed => {
                 unreachable!("jsloop: JoinHandle read a task with no output")
             }
         }
     }
 
+    /// # Safety
+    /// As [`stage`](Self::stage).
     unsafe fn drop_output(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
-        let stage = Self::stage(ptr);
+        // SAFETY: loop thread, cell alive, stage not otherwise held: our
+        // contract, which is `stage`'s.
+        let stage = unsafe { Self::stage(ptr) };
         if !matches!(stage, Stage::Ready(_) | Stage::Failed(_)) {
             return None;
         }
@@ -450,15 +528,30 @@ where
         }
     }
 
+    /// # Safety
+    /// The caller gave up the cell's last reference (`release`, after
+    /// `acquire_before_free`): nobody else can reach the cell, and nothing
+    /// uses it after this.
     unsafe fn dealloc(ptr: NonNull<Header>) {
-        let runtime_id = runtime_id(ptr);
-        ptr::drop_in_place(ptr.cast::<Self>().as_ptr());
+        // SAFETY: the cell is not freed yet and is ours alone, which is all
+        // the held reference of `runtime_id`'s contract is there to ensure.
+        let runtime_id = unsafe { runtime_id(ptr) };
+        // SAFETY: `ptr` is a `TaskCell<F>` (see `stage`) that `TaskRef::new`
+        // initialized, still allocated and ours alone. The loop dropped the
+        // future, any output and the awaiter on its thread before giving up
+        // its reference (module doc), so what is dropped here may be dropped
+        // on any thread; the cell is not used after, only its memory.
+        unsafe { ptr::drop_in_place(ptr.cast::<Self>().as_ptr()) };
         let block = ptr.cast::<u8>();
         // On the loop thread the memory goes back to the runtime's cache.
         let recycled =
             context::with_core_of(runtime_id, |core| core.cells.recycle(block, Self::LAYOUT));
         if recycled != Some(true) {
-            alloc::dealloc(block.as_ptr(), Self::LAYOUT);
+            // SAFETY: `block` came from `CellCache::allocate(Self::LAYOUT)`
+            // (`TaskRef::new`), whose blocks are global-allocator blocks of
+            // that layout; its contents were dropped above, and no cache took
+            // it back, so this frees it, once.
+            unsafe { alloc::dealloc(block.as_ptr(), Self::LAYOUT) };
         }
     }
 }

@@ -29,20 +29,27 @@ fn header_ptr(data: *const ()) -> NonNull<Header> {
 
 unsafe fn clone_waker(data: *const ()) -> RawWaker {
     let ptr = header_ptr(data);
-    // SAFETY: the waker being cloned holds a reference, so the cell is alive.
-    raw::retain(ptr);
+    // SAFETY: the waker being cloned holds a reference (or, `with_waker`'s,
+    // borrows the loop's), so the cell is alive; the clone owns the
+    // reference taken here.
+    unsafe { raw::retain(ptr) };
     raw_waker(ptr)
 }
 
 unsafe fn wake(data: *const ()) {
-    wake_by_ref(data);
-    drop_waker(data);
+    // SAFETY: `data` is a live waker of this vtable (`RawWakerVTable`'s
+    // contract), and `wake` consumes it: it owns a reference, which keeps the
+    // cell alive for the wake.
+    unsafe { wake_by_ref(data) };
+    // SAFETY: the consumed waker's reference is ours to give up, and `data`
+    // is not used after.
+    unsafe { drop_waker(data) };
 }
 
 unsafe fn wake_by_ref(data: *const ()) {
     let ptr = header_ptr(data);
     // SAFETY: the waker holds a reference, so the cell is alive.
-    let runtime_id = raw::runtime_id(ptr);
+    let runtime_id = unsafe { raw::runtime_id(ptr) };
     let scheduled_here = context::with_core_of(runtime_id, |core| {
         // On the runtime's own thread while it runs: the cell's loop-side
         // fields are ours to touch.
@@ -50,7 +57,7 @@ unsafe fn wake_by_ref(data: *const ()) {
     });
     if scheduled_here.is_none() {
         // SAFETY: as above; the waker's reference keeps the cell alive.
-        wake_remote(ptr, runtime_id);
+        unsafe { wake_remote(ptr, runtime_id) };
     }
 }
 
@@ -63,14 +70,20 @@ unsafe fn wake_by_ref(data: *const ()) {
 #[cold]
 #[inline(never)]
 unsafe fn wake_remote(ptr: NonNull<Header>, runtime_id: u32) {
-    if raw::set_remote_queued(ptr) {
+    // SAFETY: the caller holds a reference on the live cell `ptr`.
+    if unsafe { raw::set_remote_queued(ptr) } {
         // The remote queue entry owns a reference of its own.
-        raw::retain(ptr);
-        remote::deliver(runtime_id, RemoteEvent::Wake(RemoteTask::new(ptr)));
+        // SAFETY: as above: the cell is alive and the caller holds a
+        // reference.
+        unsafe { raw::retain(ptr) };
+        // SAFETY: the reference just taken is handed to the `RemoteTask`,
+        // which is its only owner; the cell is alive.
+        remote::deliver(runtime_id, RemoteEvent::Wake(unsafe { RemoteTask::new(ptr) }));
     }
 }
 
 unsafe fn drop_waker(data: *const ()) {
-    // SAFETY: the waker owns the reference it gives up.
-    raw::release(header_ptr(data));
+    // SAFETY: the waker owns the reference it gives up, and is gone after
+    // this (a borrowed waker is never dropped: `with_waker`).
+    unsafe { raw::release(header_ptr(data)) };
 }

@@ -185,8 +185,7 @@ fn run_jsloop(program: &Program) -> Log {
     // A refreshable timeout keeps its callback, which holds `side`, which
     // holds the timer: the handles go first so that the cycle ends.
     drop(side.timers.take());
-    let log = std::mem::take(&mut side.book.borrow_mut().log);
-    log
+    std::mem::take(&mut side.book.borrow_mut().log)
 }
 
 // ---- the model of lib/internal/timers.js ----
