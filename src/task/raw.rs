@@ -365,10 +365,11 @@ pub(crate) unsafe fn clear_remote_queued(ptr: NonNull<Header>) {
 /// The runtime id of a task, readable from any thread.
 ///
 /// # Safety
-/// `ptr` must point to a live cell on which the caller holds a reference.
+/// `ptr` must point to a live (allocated, initialized) cell: a held
+/// reference ensures it, as does owning the cell while freeing it.
 pub(crate) unsafe fn runtime_id(ptr: NonNull<Header>) -> u32 {
-    // SAFETY: the caller holds a reference, so the cell is alive and `ptr`
-    // is a valid, aligned header. Only this immutable field is read, never
+    // SAFETY: the cell is alive (the contract), so `ptr` is a valid, aligned
+    // header. Only this immutable field is read, never
     // the loop-side cells, and through a raw place (no `&Header` is made), so
     // the read races with no write on any thread.
     unsafe { ptr::addr_of!((*ptr.as_ptr()).runtime_id).read() }
@@ -533,8 +534,7 @@ where
     /// `acquire_before_free`): nobody else can reach the cell, and nothing
     /// uses it after this.
     unsafe fn dealloc(ptr: NonNull<Header>) {
-        // SAFETY: the cell is not freed yet and is ours alone, which is all
-        // the held reference of `runtime_id`'s contract is there to ensure.
+        // SAFETY: the cell is not freed yet (and is ours alone).
         let runtime_id = unsafe { runtime_id(ptr) };
         // SAFETY: `ptr` is a `TaskCell<F>` (see `stage`) that `TaskRef::new`
         // initialized, still allocated and ours alone. The loop dropped the

@@ -60,7 +60,7 @@ pub(super) fn write(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
             Event::FlowStart { .. } | Event::FlowEnd { .. } => {}
             Event::Depths { at, depths } => counters(out, at, depths)?,
             Event::Job { worker, location, span } => {
-                let (tid, json) = (FIRST_WORKER_TID + worker, Json(location));
+                let json = Json(location);
                 // Formatted in the call: a `format_args!` bound by `let`
                 // needs Rust 1.89, above the MSRV.
                 slice(
@@ -68,7 +68,7 @@ pub(super) fn write(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
                     "pool",
                     format_args!("spawn_blocking job at {location}"),
                     span,
-                    tid,
+                    FIRST_WORKER_TID + worker,
                     format_args!("{{\"location\":{json}}}"),
                 )?
             }
