@@ -392,11 +392,11 @@ impl Core {
         // Both take their items one at a time from queues that outlive the
         // phase: a panic escaping a callback leaves the rest queued for the
         // next poll phase (no readiness edge, wake or completion is lost).
-        self.io.take_events(&self.shared.poller);
+        self.io.take_events(&self.shared);
         while let Some(event) = self.io.next_event() {
             self.metrics.macrotask(Phase::Poll);
             bump(&self.metrics.io_events);
-            self.run_work(|| Work::Wake, || self.io.dispatch(event));
+            self.run_work(|| Work::Wake, || self.io.dispatch(event, &self.shared));
             self.checkpoint(main);
         }
         self.shared.queue.drain_into(&mut *self.remote_events.borrow_mut());
@@ -633,7 +633,7 @@ impl Core {
     /// time, and the clock moves by the time waited.
     fn real_work_in_flight(&self) -> bool {
         self.pool.has_in_flight()
-            || self.io.has_refs()
+            || self.shared.io.has_refs()
             || self.shared.keep_alive.alive_with(&self.shared.queue)
             || self.ports.keep_alive()
     }
@@ -694,6 +694,7 @@ impl Core {
         self.shared.queue.drain_into(&mut events);
         // Dropping queued remote wakes releases their task references.
         drop(events);
+        self.io.shut_down(&self.shared);
     }
 }
 

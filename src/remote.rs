@@ -13,6 +13,7 @@
 use std::ptr::NonNull;
 use std::sync::{Arc, Weak};
 
+use crate::io::source::SharedIo;
 use crate::reactor::Poller;
 use crate::sync::{self, AtomicBool, AtomicUsize, Mutex, Ordering, StopRequest};
 use crate::task::raw::{self, Header, TaskRef};
@@ -168,6 +169,9 @@ pub(crate) struct Shared {
     /// `Worker::terminate` was called: the loop stops at its next
     /// macrotask boundary (`Core::stop_if_terminated`).
     pub(crate) terminating: StopRequest,
+    /// What sockets on any thread update: the loop's I/O liveness count,
+    /// the keys they gave up (`io::source`).
+    pub(crate) io: SharedIo,
 }
 
 impl Shared {
@@ -193,6 +197,7 @@ impl Shared {
             queue: RemoteQueue::new(),
             keep_alive: GuardCount::default(),
             terminating: StopRequest::default(),
+            io: SharedIo::default(),
         });
         table.live.push((id, Arc::downgrade(&shared)));
         shared

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, ready};
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -54,7 +54,7 @@ use crate::listeners::ListenerKey;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Async<T: AsFd> {
-    source: Rc<Source>,
+    source: Arc<Source>,
     /// `None` only inside `into_inner`.
     io: Option<T>,
 }
@@ -241,7 +241,7 @@ impl<T: AsFd> Async<T> {
     /// Polls the non-blocking `op` (the engine of the `AsyncRead` /
     /// `AsyncWrite` impls). `len` is the buffer length of a stream read or
     /// write: a shorter transfer may prove the direction drained (see
-    /// `Source::short_transfer_drains`).
+    /// `Source::short_transfer`).
     pub(crate) fn poll_op(
         &self,
         direction: usize,
@@ -256,9 +256,7 @@ impl<T: AsFd> Async<T> {
                         self.source.mark_drained(direction);
                     }
                     Ok(n) if len.is_some_and(|len| 0 < n && n < len) => {
-                        if self.source.short_transfer_drains(direction) {
-                            self.source.mark_drained(direction);
-                        }
+                        self.source.short_transfer(direction);
                         return Poll::Ready(Ok(n));
                     }
                     result => return Poll::Ready(result),
@@ -282,7 +280,7 @@ impl<T: AsFd> Async<T> {
     pub(crate) fn hold_reads(&self) -> ReadResume {
         self.source.mark_drained(READ);
         self.source.make_ready_on_next_close(READ);
-        ReadResume(Rc::downgrade(&self.source))
+        ReadResume(Arc::downgrade(&self.source))
     }
 
     /// Waiting on this object no longer keeps the loop alive: Node's

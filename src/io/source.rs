@@ -14,11 +14,26 @@
 //! libuv's words) unless its source was `unref`'d. Dropping a waiting future
 //! takes its waker out, so nothing stale is woken later.
 //!
+//! **Sockets move.** A source is `Send + Sync`: its state sits behind a
+//! mutex, and it names its *home*, the loop whose poller it is registered
+//! with, by that loop's shared half and the key it has there. Readiness
+//! follows the loop that waits: when a task on another loop finds the
+//! socket not ready, the socket is registered with that loop's poller
+//! under a new key and deleted from the old one, which frees the old key
+//! at its next poll phase (events already taken for it are recognised as
+//! stale and ignored). Waiters of the old loop stay and are woken from the
+//! new one, like any cross-thread wake. A wait from a thread running no
+//! loop (another executor) leaves the socket where it is: its home's poll
+//! phase delivers the event, so that loop must be running. When a runtime
+//! is dropped, every waiter of its sockets is woken: polled again on a
+//! loop, the socket moves there; polled anywhere else, it reports that its
+//! runtime is gone.
+//!
 //! Some readiness the poller cannot report: that a retry may now succeed
 //! because a descriptor was freed (a listener out of descriptors) or a
 //! backoff ran out. [`Source::make_ready`] marks it by hand, as an event
 //! would, and [`Source::make_ready_on_next_close`] has the next close of a
-//! descriptor of this loop (an `Async` dropped) do so.
+//! descriptor registered with the same loop (an `Async` dropped) do so.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -27,14 +42,16 @@ use std::os::fd::AsFd;
 #[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
 use std::os::fd::AsRawFd;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
-#[cfg(not(any(miri, jsloop_loom)))]
 use crate::context;
+#[cfg(not(any(miri, jsloop_loom)))]
 use crate::event_loop::Core;
 use crate::listeners::{ListenerKey, Listeners};
 use crate::reactor::{Poller, Readiness};
+use crate::remote::Shared;
 
 /// Index of the read direction.
 pub(crate) const READ: usize = 0;
@@ -44,22 +61,31 @@ pub(crate) const WRITE: usize = 1;
 /// The message of an operation on a socket whose runtime is gone.
 const RUNTIME_GONE: &str = "the jsloop runtime this socket was registered with is gone";
 
-/// A socket registered with the loop's poller.
+/// A socket registered with a loop's poller.
 pub(crate) struct Source {
-    key: usize,
-    /// The descriptor watched, to name the socket in task dumps (only
-    /// read by them; `Async` owns it).
+    /// The descriptor watched, to name the socket in task dumps and to
+    /// move it to another poller (`Async` owns it).
     fd: RawFd,
-    core: Weak<Core>,
-    directions: RefCell<[Direction; 2]>,
-    /// Waiting on this source keeps the loop alive.
-    refd: Cell<bool>,
     /// Registered edge-triggered (else oneshot).
     edge: bool,
+    state: Mutex<SourceState>,
+}
+
+struct SourceState {
+    home: Home,
+    directions: [Direction; 2],
+    /// Waiting on this source keeps its home loop alive.
+    refd: bool,
     /// The peer said it will send nothing more (Linux reports it).
-    read_closed: Cell<bool>,
+    read_closed: bool,
     /// The last event could not say whether the peer hung up.
-    hangup_unknown: Cell<bool>,
+    hangup_unknown: bool,
+}
+
+/// The loop a source is registered with, and its key there.
+struct Home {
+    shared: Arc<Shared>,
+    key: usize,
 }
 
 #[derive(Default)]
@@ -79,9 +105,81 @@ impl Direction {
     fn has_waiters(&self) -> bool {
         self.poller.is_some() || !self.waiters.is_empty()
     }
+
+    /// Takes every waiter out (to wake them once the lock is released).
+    fn take_waiters(&mut self, into: &mut Vec<Waker>) {
+        into.extend(self.waiters.take_all().chain(self.poller.take()));
+    }
 }
 
-/// The loop's table of registered sources.
+impl SourceState {
+    /// How many directions have a waiter: what this source adds to its
+    /// home's liveness count while ref'd.
+    fn waiting_directions(&self) -> usize {
+        self.directions.iter().filter(|d| d.has_waiters()).count()
+    }
+}
+
+/// The part of a loop's I/O state that any thread may touch, in the loop's
+/// shared half: sockets move, and are dropped, on other threads.
+#[derive(Default)]
+pub(crate) struct SharedIo {
+    /// Directions of ref'd sources with at least one waiter.
+    waiting: AtomicUsize,
+    /// Keys given up by sources dropped or moved away, for the loop to free
+    /// at its next poll phase; `has_released` says the list is not empty
+    /// without taking its lock.
+    released: Mutex<Vec<usize>>,
+    has_released: AtomicBool,
+    /// Directions to mark ready when a descriptor of this loop is next
+    /// closed.
+    ready_on_close: Mutex<Vec<(Weak<Source>, usize)>>,
+    /// The runtime was dropped: its poll phase will never run again.
+    gone: AtomicBool,
+}
+
+impl SharedIo {
+    /// Whether some task waits on a ref'd source (the loop stays alive).
+    pub(crate) fn has_refs(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) != 0
+    }
+
+    fn count_waiting(&self, n: usize) {
+        self.waiting.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// `n` directions stopped waiting. If that was the last wait and this
+    /// thread is not running the loop, the loop may sleep in its poller
+    /// waiting for exactly this: wake it to re-check whether it is alive.
+    fn uncount_waiting(&self, n: usize, shared: &Shared) {
+        if n != 0
+            && self.waiting.fetch_sub(n, Ordering::AcqRel) == n
+            && context::with_core_of(shared.id, |_| ()).is_none()
+        {
+            shared.poller.notify();
+        }
+    }
+
+    fn release_key(&self, key: usize) {
+        lock(&self.released).push(key);
+        self.has_released.store(true, Ordering::Release);
+    }
+}
+
+impl std::fmt::Debug for SharedIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedIo").field("waiting", &self.waiting).finish_non_exhaustive()
+    }
+}
+
+/// Locks a source's state or list, ignoring poisoning: each update leaves
+/// it consistent before anything that could panic (a waker) runs.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The loop's table of the sources registered with its poller (loop
+/// thread only).
 #[derive(Default)]
 pub(crate) struct IoSources {
     slots: RefCell<Vec<Option<Weak<Source>>>>,
@@ -90,24 +188,15 @@ pub(crate) struct IoSources {
     /// only after it, so that an event for a closed socket never reaches a
     /// new one under the same key.
     freed: RefCell<Vec<usize>>,
-    /// Directions of ref'd sources with at least one waiter.
-    waiting: Cell<usize>,
     /// Events taken from the poller, being dispatched (buffer reused).
     events: RefCell<Vec<Readiness>>,
     /// The first of `events` not dispatched yet: a panic escaping a
     /// callback leaves the rest for the next poll phase, so no readiness
     /// edge is lost.
     next_event: Cell<usize>,
-    /// Directions to mark ready when the loop next closes a descriptor.
-    ready_on_close: RefCell<Vec<(Weak<Source>, usize)>>,
 }
 
 impl IoSources {
-    /// Whether some task waits on a ref'd source (the loop stays alive).
-    pub(crate) fn has_refs(&self) -> bool {
-        self.waiting.get() != 0
-    }
-
     #[cfg(not(any(miri, jsloop_loom)))]
     fn reserve(&self) -> usize {
         if let Some(key) = self.free.borrow_mut().pop() {
@@ -123,27 +212,24 @@ impl IoSources {
         self.freed.borrow_mut().push(key);
     }
 
-    fn get(&self, key: usize) -> Option<Rc<Source>> {
+    fn get(&self, key: usize) -> Option<Arc<Source>> {
         self.slots.borrow().get(key)?.as_ref()?.upgrade()
     }
 
-    fn count_waiting(&self, delta: isize) {
-        self.waiting.set(self.waiting.get().wrapping_add_signed(delta));
-    }
-
     /// Shows a task dump every waiter of every open socket: its
-    /// descriptor, direction ([`READ`] / [`WRITE`]) and waker. Sources and
-    /// directions that are being changed right now (a foreign waker's
-    /// `clone` can run inside `poll_ready`) are skipped, never panicked on.
+    /// descriptor, direction ([`READ`] / [`WRITE`]) and waker. Sources
+    /// being changed right now (a foreign waker's `clone` can run inside
+    /// `poll_ready`, or another thread holds the lock) are skipped, never
+    /// waited for.
     pub(crate) fn visit_waiters(&self, mut visit: impl FnMut(RawFd, usize, &Waker)) {
         // Upgraded first and inspected after the table's borrow ends.
-        let sources: Vec<Rc<Source>> = match self.slots.try_borrow() {
+        let sources: Vec<Arc<Source>> = match self.slots.try_borrow() {
             Ok(slots) => slots.iter().flatten().filter_map(Weak::upgrade).collect(),
             Err(_) => return,
         };
         for source in &sources {
-            let Ok(directions) = source.directions.try_borrow() else { continue };
-            for (direction, entry) in directions.iter().enumerate() {
+            let Ok(state) = source.state.try_lock() else { continue };
+            for (direction, entry) in state.directions.iter().enumerate() {
                 for waker in entry.waiters.iter().chain(&entry.poller) {
                     visit(source.fd, direction, waker);
                 }
@@ -151,23 +237,17 @@ impl IoSources {
         }
     }
 
-    /// The loop closed one of its descriptors: whoever waits for a free one
-    /// may retry now.
-    pub(crate) fn descriptor_closed(&self) {
-        let waiting = self.ready_on_close.take();
-        for (source, direction) in waiting {
-            if let Some(source) = source.upgrade() {
-                source.make_ready(direction);
+    /// Takes the I/O events of the last poller wait; the poll phase then
+    /// dispatches them one at a time. Keys that sources gave up since the
+    /// last batch are freed first.
+    pub(crate) fn take_events(&self, shared: &Shared) {
+        if shared.io.has_released.swap(false, Ordering::AcqRel) {
+            let released = std::mem::take(&mut *lock(&shared.io.released));
+            for key in released {
+                self.release(key);
             }
         }
-    }
-}
-
-impl IoSources {
-    /// Takes the I/O events of the last poller wait; the poll phase then
-    /// dispatches them one at a time.
-    pub(crate) fn take_events(&self, poller: &Poller) {
-        poller.take_events(&mut self.events.borrow_mut());
+        shared.poller.take_events(&mut self.events.borrow_mut());
     }
 
     /// The next event taken from the poller and not yet dispatched. At the
@@ -191,18 +271,23 @@ impl IoSources {
         self.next_event.get() < self.events.borrow().len()
     }
 
-    /// Marks a source ready and wakes its waiters: an I/O callback.
-    pub(crate) fn dispatch(&self, event: Readiness) {
+    /// Marks a source ready and wakes its waiters: an I/O callback of the
+    /// loop whose shared half is `here`.
+    pub(crate) fn dispatch(&self, event: Readiness, here: &Arc<Shared>) {
         if let Some(source) = self.get(event.key) {
-            if event.read_closed {
-                source.read_closed.set(true);
-            }
-            source.hangup_unknown.set(!event.hangup_known);
-            // A oneshot registration is disarmed by any event: waiters of
-            // the other direction re-arm it when they poll again.
-            let oneshot = !source.edge;
-            source.fire(READ, event.readable, oneshot);
-            source.fire(WRITE, event.writable, oneshot);
+            source.on_event(event, here);
+        }
+    }
+
+    /// The runtime is being dropped: no poll phase will deliver events to
+    /// its sources any more. Their waiters are woken, to move to a loop
+    /// that runs or to learn that the runtime is gone.
+    pub(crate) fn shut_down(&self, shared: &Shared) {
+        shared.io.gone.store(true, Ordering::Release);
+        let sources: Vec<Arc<Source>> =
+            self.slots.borrow().iter().flatten().filter_map(Weak::upgrade).collect();
+        for source in sources {
+            source.wake_all();
         }
     }
 }
@@ -213,7 +298,7 @@ impl Source {
     /// The caller must deregister (`Source::deregister`) before `fd` is
     /// closed; `Async` does, in its `Drop` and `into_inner`.
     #[cfg(not(any(miri, jsloop_loom)))]
-    pub(crate) fn register(fd: BorrowedFd<'_>) -> io::Result<Rc<Source>> {
+    pub(crate) fn register(fd: BorrowedFd<'_>) -> io::Result<Arc<Source>> {
         context::with_current(|core| {
             let key = core.io.reserve();
             let poller = &core.shared.poller;
@@ -222,85 +307,100 @@ impl Source {
                 core.io.release(key);
                 return Err(error);
             }
-            let source = Rc::new(Source {
-                key,
+            let ready = || Direction { ready: true, ..Direction::default() };
+            let source = Arc::new(Source {
                 fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
-                core: core.weak(),
-                directions: RefCell::default(),
-                refd: Cell::new(true),
                 edge,
-                read_closed: Cell::new(false),
-                hangup_unknown: Cell::new(!cfg!(target_os = "linux")),
+                state: Mutex::new(SourceState {
+                    home: Home { shared: core.shared.clone(), key },
+                    // Until an operation says otherwise, assume it may be ready.
+                    directions: [ready(), ready()],
+                    refd: true,
+                    read_closed: false,
+                    hangup_unknown: !cfg!(target_os = "linux"),
+                }),
             });
-            // Until an operation says otherwise, assume it may be ready.
-            for direction in source.directions.borrow_mut().iter_mut() {
-                direction.ready = true;
-            }
-            core.io.slots.borrow_mut()[key] = Some(Rc::downgrade(&source));
+            core.io.slots.borrow_mut()[key] = Some(Arc::downgrade(&source));
             Ok(source)
         })
     }
 
     /// Without a real poller (Miri, loom) there is no I/O.
     #[cfg(any(miri, jsloop_loom))]
-    pub(crate) fn register(_fd: BorrowedFd<'_>) -> io::Result<Rc<Source>> {
+    pub(crate) fn register(_fd: BorrowedFd<'_>) -> io::Result<Arc<Source>> {
         Err(io::Error::new(io::ErrorKind::Unsupported, "no I/O under Miri or loom"))
     }
 
-    /// Removes `fd` from the poller (before it is closed or handed back).
+    fn state(&self) -> MutexGuard<'_, SourceState> {
+        lock(&self.state)
+    }
+
+    /// Removes `fd` from its home's poller (before it is closed or handed
+    /// back).
     pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) {
         #[cfg(not(any(miri, jsloop_loom)))]
-        if let Some(core) = self.core.upgrade() {
+        {
             // It can only fail if it was never added (or already closed).
-            let _ = core.shared.poller.delete(fd.as_fd());
+            let _ = self.state().home.shared.poller.delete(fd.as_fd());
         }
         #[cfg(any(miri, jsloop_loom))]
         let _ = fd;
     }
 
-    /// Whether a transfer shorter than asked proves the direction drained
-    /// (a write: the send buffer full; a read: the receive buffer empty),
-    /// so that the next one can wait for an event without a syscall that
-    /// would only say `WouldBlock`. Only with edge-triggered readiness, and
-    /// for reads only while hang-ups are reported (Linux's own events): a
-    /// FIN that came with the data would otherwise never be announced again.
-    pub(crate) fn short_transfer_drains(&self, direction: usize) -> bool {
-        self.edge && (direction == WRITE || (cfg!(target_os = "linux") && !self.read_closed.get()))
-    }
-
     /// Whether an operation is worth trying (not drained since the last
     /// event).
     pub(crate) fn may_be_ready(&self, direction: usize) -> bool {
-        !self.directions.borrow()[direction].drained
+        !self.state().directions[direction].drained
     }
 
     /// An operation hit `WouldBlock` (or proved the direction drained):
     /// wait for the next event.
     pub(crate) fn mark_drained(&self, direction: usize) {
-        let entry = &mut self.directions.borrow_mut()[direction];
+        let entry = &mut self.state().directions[direction];
         entry.drained = true;
         entry.ready = false;
     }
 
+    /// A stream read or write moved fewer bytes than asked. With
+    /// edge-triggered readiness that proves the direction drained (a write:
+    /// the send buffer full; a read: the receive buffer empty), so the next
+    /// one can wait for an event without a syscall that would only say
+    /// `WouldBlock`; for reads only while hang-ups are reported (Linux's own
+    /// events, not those through polling's hand-over): a FIN that came with
+    /// the data would otherwise never be announced again.
+    pub(crate) fn short_transfer(&self, direction: usize) {
+        if !self.edge {
+            return;
+        }
+        let mut state = self.state();
+        if direction == WRITE || (!state.read_closed && !state.hangup_unknown) {
+            let entry = &mut state.directions[direction];
+            entry.drained = true;
+            entry.ready = false;
+        }
+    }
+
     /// A waiter took the readiness event (`readable()` resolved).
     pub(crate) fn take_ready(&self, direction: usize) {
-        self.directions.borrow_mut()[direction].ready = false;
+        self.state().directions[direction].ready = false;
     }
 
     /// Ready if the direction is marked ready; else registers `cx`'s waker
     /// (under `key`, or as the single poll waker when `key` is `None`).
+    /// On a loop other than its home, the source first moves to that loop
+    /// (the module doc).
     pub(crate) fn poll_ready(
-        &self,
+        self: &Arc<Self>,
         direction: usize,
         fd: BorrowedFd<'_>,
         key: Option<&mut Option<ListenerKey>>,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        let Some(core) = self.core.upgrade() else {
-            return Poll::Ready(Err(io::Error::other(RUNTIME_GONE)));
-        };
-        let mut directions = self.directions.borrow_mut();
-        let entry = &mut directions[direction];
+        let mut state = self.state();
+        if let Err(error) = self.follow_current_loop(&mut state, fd) {
+            return Poll::Ready(Err(error));
+        }
+        let entry = &mut state.directions[direction];
         if entry.ready {
             return Poll::Ready(Ok(()));
         }
@@ -320,83 +420,177 @@ impl Source {
                 slot => *slot = Some(cx.waker().clone()),
             },
         }
-        if !had_waiters && self.refd.get() {
-            core.io.count_waiting(1);
+        if !had_waiters && state.refd {
+            state.home.shared.io.count_waiting(1);
         }
-        let interest = [directions[READ].has_waiters(), directions[WRITE].has_waiters()];
-        drop(directions);
         if !self.edge {
             #[cfg(not(any(miri, jsloop_loom)))]
-            if let Err(error) =
-                core.shared.poller.modify(fd, self.key, interest[READ], interest[WRITE])
             {
-                // Not armed: take the registration back out.
-                match registered {
-                    Some(key) => self.remove_waiter(direction, key),
-                    None if !keyed => self.remove_poll_waiter(direction),
-                    None => {}
+                let interest =
+                    [state.directions[READ].has_waiters(), state.directions[WRITE].has_waiters()];
+                let home = &state.home;
+                if let Err(error) =
+                    home.shared.poller.modify(fd, home.key, interest[READ], interest[WRITE])
+                {
+                    // Not armed: take the registration back out.
+                    drop(state);
+                    match registered {
+                        Some(key) => self.remove_waiter(direction, key),
+                        None if !keyed => self.remove_poll_waiter(direction),
+                        None => {}
+                    }
+                    return Poll::Ready(Err(error));
                 }
-                return Poll::Ready(Err(error));
             }
         }
         #[cfg(any(miri, jsloop_loom))]
-        let _ = (fd, interest, keyed, registered);
+        let _ = (fd, keyed, registered);
         Poll::Pending
+    }
+
+    /// Moves the source to the loop running on this thread if that is not
+    /// its home. On a thread running no loop it stays, unless its home is
+    /// gone: then there is no poll phase left to wait for.
+    fn follow_current_loop(
+        self: &Arc<Self>,
+        state: &mut SourceState,
+        fd: BorrowedFd<'_>,
+    ) -> io::Result<()> {
+        #[cfg(not(any(miri, jsloop_loom)))]
+        let moved = context::try_with_current(|core| {
+            if Arc::ptr_eq(&state.home.shared, &core.shared) {
+                Ok(())
+            } else {
+                self.move_to(state, core, fd)
+            }
+        });
+        #[cfg(any(miri, jsloop_loom))]
+        let moved: Option<io::Result<()>> = {
+            let _ = fd;
+            None
+        };
+        match moved {
+            Some(result) => result,
+            None if state.home.shared.io.gone.load(Ordering::Acquire) => {
+                Err(io::Error::other(RUNTIME_GONE))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Registers the source with `core`'s poller under a new key and takes
+    /// it off its old home's, with its share of the old loop's liveness.
+    #[cfg(not(any(miri, jsloop_loom)))]
+    fn move_to(
+        self: &Arc<Self>,
+        state: &mut SourceState,
+        core: &Core,
+        fd: BorrowedFd<'_>,
+    ) -> io::Result<()> {
+        let key = core.io.reserve();
+        if let Err(error) = add_to_poller(&core.shared.poller, fd, key) {
+            core.io.release(key);
+            return Err(error);
+        }
+        core.io.slots.borrow_mut()[key] = Some(Arc::downgrade(self));
+        let old = std::mem::replace(&mut state.home, Home { shared: core.shared.clone(), key });
+        // Registered with the new poller first: had that failed, the source
+        // would still be watched by the old one.
+        let _ = old.shared.poller.delete(fd);
+        old.shared.io.release_key(old.key);
+        if state.refd {
+            let waiting = state.waiting_directions();
+            core.shared.io.count_waiting(waiting);
+            old.shared.io.uncount_waiting(waiting, &old.shared);
+        }
+        // A new edge-triggered registration reports the readiness the
+        // socket has now, so no edge is lost in the move; a oneshot one is
+        // armed by `poll_ready`, right after.
+        Ok(())
     }
 
     /// Takes out the poll-style waiter (its caller gave up).
     #[cfg_attr(any(miri, jsloop_loom), allow(dead_code))]
     fn remove_poll_waiter(&self, direction: usize) {
-        let mut directions = self.directions.borrow_mut();
-        let entry = &mut directions[direction];
-        let removed = entry.poller.take();
-        let now_idle = removed.is_some() && !entry.has_waiters();
-        drop(directions);
-        drop(removed);
-        self.went_idle(now_idle);
+        let mut state = self.state();
+        let removed = state.directions[direction].poller.take();
+        Self::went_idle(state, direction, removed);
     }
 
     /// Takes out a waiter whose future was dropped.
     pub(crate) fn remove_waiter(&self, direction: usize, key: ListenerKey) {
-        let mut directions = self.directions.borrow_mut();
-        let entry = &mut directions[direction];
-        let removed = entry.waiters.remove(key);
-        let now_idle = removed.is_some() && !entry.has_waiters();
-        drop(directions);
-        drop(removed);
-        self.went_idle(now_idle);
+        let mut state = self.state();
+        let removed = state.directions[direction].waiters.remove(key);
+        Self::went_idle(state, direction, removed);
     }
 
-    /// A direction lost its last waiter: it no longer keeps the loop alive.
-    fn went_idle(&self, now_idle: bool) {
-        if now_idle && self.refd.get() {
-            if let Some(core) = self.core.upgrade() {
-                core.io.count_waiting(-1);
-            }
+    /// After a waiter was taken out: a direction left without waiters no
+    /// longer keeps the loop alive. The waker is dropped after the lock.
+    fn went_idle(state: MutexGuard<'_, SourceState>, direction: usize, removed: Option<Waker>) {
+        if removed.is_some() && state.refd && !state.directions[direction].has_waiters() {
+            let home = state.home.shared.clone();
+            drop(state);
+            home.io.uncount_waiting(1, &home);
+        } else {
+            drop(state);
         }
+        drop(removed);
+    }
+
+    /// An event from the poll phase of the loop whose shared half is
+    /// `here`: ignored if the source has moved away since it was taken.
+    fn on_event(&self, event: Readiness, here: &Arc<Shared>) {
+        let mut state = self.state();
+        if event.key != state.home.key || !Arc::ptr_eq(&state.home.shared, here) {
+            return;
+        }
+        if event.read_closed {
+            state.read_closed = true;
+        }
+        state.hangup_unknown = !event.hangup_known;
+        // A oneshot registration is disarmed by any event: waiters of the
+        // other direction re-arm it when they poll again.
+        let oneshot = !self.edge;
+        let mut woken = Vec::new();
+        Self::fire(&mut state, READ, event.readable, oneshot, &mut woken);
+        Self::fire(&mut state, WRITE, event.writable, oneshot, &mut woken);
+        Self::wake(state, woken);
     }
 
     /// A readiness event for `direction` (or, for a oneshot registration, an
-    /// event for the other one: its waiters must poll again to re-arm).
-    fn fire(&self, direction: usize, ready: bool, oneshot: bool) {
+    /// event for the other one: its waiters must poll again to re-arm):
+    /// collects the waiters to wake.
+    fn fire(
+        state: &mut SourceState,
+        direction: usize,
+        ready: bool,
+        oneshot: bool,
+        woken: &mut Vec<Waker>,
+    ) {
         if !ready && !oneshot {
             return;
         }
-        let mut directions = self.directions.borrow_mut();
-        let entry = &mut directions[direction];
+        let entry = &mut state.directions[direction];
         if ready {
             entry.ready = true;
             entry.drained = false;
         }
-        let had_waiters = entry.has_waiters();
-        let waiters: Vec<Waker> = entry.waiters.take_all().chain(entry.poller.take()).collect();
-        drop(directions);
-        if had_waiters && self.refd.get() {
-            if let Some(core) = self.core.upgrade() {
-                core.io.count_waiting(-1);
+        if entry.has_waiters() {
+            entry.take_waiters(woken);
+            if state.refd {
+                // Uncounted under the lock, before the wakes: on its own
+                // loop (where events come from) this never notifies.
+                let home = &state.home.shared;
+                home.io.uncount_waiting(1, home);
             }
         }
-        for waker in waiters {
+    }
+
+    /// Wakes `woken` once the lock is released: a waker may poll, and so
+    /// lock this source, at once.
+    fn wake(state: MutexGuard<'_, SourceState>, woken: Vec<Waker>) {
+        drop(state);
+        for waker in woken {
             waker.wake();
         }
     }
@@ -406,42 +600,68 @@ impl Source {
     /// one operation that finds `WouldBlock`, after which the direction waits
     /// for a real event again.
     pub(crate) fn make_ready(&self, direction: usize) {
-        self.fire(direction, true, false);
+        let mut state = self.state();
+        let mut woken = Vec::new();
+        Self::fire(&mut state, direction, true, false, &mut woken);
+        Self::wake(state, woken);
     }
 
-    /// Has the loop's next descriptor close mark `direction` ready (once).
-    pub(crate) fn make_ready_on_next_close(self: &Rc<Self>, direction: usize) {
-        let Some(core) = self.core.upgrade() else { return };
-        let mut waiting = core.io.ready_on_close.borrow_mut();
-        let this = Rc::downgrade(self);
+    /// Wakes every waiter without marking anything ready: they poll again
+    /// and find out where the source stands (its runtime was dropped).
+    fn wake_all(&self) {
+        let mut state = self.state();
+        let mut woken = Vec::new();
+        let waiting = state.waiting_directions();
+        for entry in &mut state.directions {
+            entry.take_waiters(&mut woken);
+        }
+        if state.refd {
+            let home = state.home.shared.clone();
+            home.io.uncount_waiting(waiting, &home);
+        }
+        Self::wake(state, woken);
+    }
+
+    /// Has the next close of a descriptor registered with this source's
+    /// home loop mark `direction` ready (once).
+    pub(crate) fn make_ready_on_next_close(self: &Arc<Self>, direction: usize) {
+        let home = self.state().home.shared.clone();
+        let mut waiting = lock(&home.io.ready_on_close);
+        let this = Arc::downgrade(self);
         if !waiting.iter().any(|(source, d)| *d == direction && source.ptr_eq(&this)) {
             waiting.push((this, direction));
         }
     }
 
     /// The descriptor this source watched is being closed (its `Async` is
-    /// dropped).
+    /// dropped): whoever waits for a free descriptor on its loop may retry.
     pub(crate) fn closing(&self) {
-        if let Some(core) = self.core.upgrade() {
-            core.io.descriptor_closed();
+        let home = self.state().home.shared.clone();
+        let waiting = std::mem::take(&mut *lock(&home.io.ready_on_close));
+        for (source, direction) in waiting {
+            if let Some(source) = source.upgrade() {
+                source.make_ready(direction);
+            }
         }
     }
 
     /// Whether waiting on this source keeps the loop alive (the default).
     pub(crate) fn set_refd(&self, refd: bool) {
-        if self.refd.replace(refd) == refd {
+        let mut state = self.state();
+        if std::mem::replace(&mut state.refd, refd) == refd {
             return;
         }
-        let directions = self.directions.borrow();
-        let waiting = directions.iter().filter(|d| d.has_waiters()).count() as isize;
-        drop(directions);
-        if let Some(core) = self.core.upgrade() {
-            core.io.count_waiting(if refd { waiting } else { -waiting });
+        let waiting = state.waiting_directions();
+        let home = &state.home.shared;
+        if refd {
+            home.io.count_waiting(waiting);
+        } else {
+            home.io.uncount_waiting(waiting, home);
         }
     }
 
     pub(crate) fn is_refd(&self) -> bool {
-        self.refd.get()
+        self.state().refd
     }
 }
 
@@ -459,18 +679,24 @@ fn add_to_poller(poller: &Poller, fd: BorrowedFd<'_>, key: usize) -> io::Result<
     let interest = polling::Event::new(key, edge, edge);
     // SAFETY: `polling` requires the source to be deleted from the poller
     // before it is closed. `Async` owns the I/O object and calls
-    // `Source::deregister` before dropping it or handing it back.
+    // `Source::deregister` before dropping it or handing it back, and a
+    // source that moves deletes itself from the poller it leaves.
     unsafe { poller.os().add_with_mode(fd.as_raw_fd(), interest, poller.mode()) }
 }
 
 impl Drop for Source {
     fn drop(&mut self) {
-        if let Some(core) = self.core.upgrade() {
-            if self.refd.get() {
-                let waiting = self.directions.get_mut().iter().filter(|d| d.has_waiters()).count();
-                core.io.count_waiting(-(waiting as isize));
-            }
-            core.io.release(self.key);
+        let state = self.state.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let home = &state.home;
+        if state.refd {
+            let waiting = state.directions.iter().filter(|d| d.has_waiters()).count();
+            home.shared.io.uncount_waiting(waiting, &home.shared);
+        }
+        // On its own loop the key goes straight back to the table; from
+        // anywhere else the loop frees it at its next poll phase.
+        let key = home.key;
+        if context::with_core_of(home.shared.id, |core| core.io.release(key)).is_none() {
+            home.shared.io.release_key(key);
         }
     }
 }

@@ -20,34 +20,42 @@
 //! own. A task waiting in `accept` does, through the listener's readiness,
 //! unless the listener was `unref`'d, exactly as without the pause.
 
-use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use rustix::io::Errno;
 
+use crate::context;
 use crate::io::Async;
-use crate::time::{Timer, set_timeout};
+use crate::time::set_timeout;
 
-/// The pause after the first failure of a run.
-const FIRST_PAUSE: Duration = Duration::from_millis(1);
+/// The pause after the first failure of a run, in milliseconds.
+const FIRST_PAUSE_MS: u32 = 1;
 
-/// The longest pause: the most a descriptor freed out of the loop's sight
-/// waits to be noticed.
-const LONGEST_PAUSE: Duration = Duration::from_millis(100);
+/// The longest pause, in milliseconds: the most a descriptor freed out of
+/// the loop's sight waits to be noticed.
+const LONGEST_PAUSE_MS: u32 = 100;
 
-/// A listener's backoff state.
+/// A listener's backoff state. Atomics, because a listener may move to
+/// another thread (`Send + Sync`); its backoff timer stays with the loop
+/// that set it and, once stale, finds the pause over and does nothing.
 pub(crate) struct AcceptBackoff {
     /// The next pause's length.
-    next_pause: Cell<Duration>,
-    /// The timer that ends the current pause, if one is running.
-    timer: RefCell<Option<Timer>>,
+    next_pause_ms: AtomicU32,
+    /// Which pause is current: bumped by each pause and by each accept
+    /// that works, so the timer of an earlier pause resumes nothing.
+    pause: Arc<AtomicU64>,
 }
 
 impl AcceptBackoff {
     pub(crate) fn new() -> AcceptBackoff {
-        AcceptBackoff { next_pause: Cell::new(FIRST_PAUSE), timer: RefCell::new(None) }
+        AcceptBackoff {
+            next_pause_ms: AtomicU32::new(FIRST_PAUSE_MS),
+            pause: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Runs the non-blocking accept `op` on `listener` (see the module doc).
@@ -66,28 +74,28 @@ impl AcceptBackoff {
     }
 
     fn pause<L: AsFd>(&self, listener: &Async<L>) {
-        let resume = listener.hold_reads();
-        let pause = self.next_pause.get();
-        self.next_pause.set((pause * 2).min(LONGEST_PAUSE));
-        let timer = set_timeout(pause, move || resume.resume());
-        timer.unref();
-        if let Some(previous) = self.timer.replace(Some(timer)) {
-            previous.clear();
+        // Off any loop (the listener polled by another executor) there is
+        // no timer to end a pause, and no loop for a spin to starve.
+        if context::try_with_current(|_| ()).is_none() {
+            return;
         }
+        let resume = listener.hold_reads();
+        let pause = self.next_pause_ms.load(Ordering::Relaxed);
+        self.next_pause_ms.store((pause * 2).min(LONGEST_PAUSE_MS), Ordering::Relaxed);
+        let current = self.pause.fetch_add(1, Ordering::AcqRel) + 1;
+        let pauses = self.pause.clone();
+        let timer = set_timeout(Duration::from_millis(pause.into()), move || {
+            if pauses.load(Ordering::Acquire) == current {
+                resume.resume();
+            }
+        });
+        timer.unref();
     }
 
     fn reset(&self) {
-        self.next_pause.set(FIRST_PAUSE);
-        if let Some(timer) = self.timer.take() {
-            timer.clear();
-        }
-    }
-}
-
-impl Drop for AcceptBackoff {
-    fn drop(&mut self) {
-        if let Some(timer) = self.timer.get_mut().take() {
-            timer.clear();
+        if self.next_pause_ms.swap(FIRST_PAUSE_MS, Ordering::Relaxed) != FIRST_PAUSE_MS {
+            // A pause ran: its timer, if it has not fired, must not resume.
+            self.pause.fetch_add(1, Ordering::AcqRel);
         }
     }
 }

@@ -7,7 +7,7 @@ use std::io;
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -29,7 +29,7 @@ pub(crate) mod sealed {
 /// `AsyncRead` / `AsyncWrite` for a stream type and for `&` it, through its
 /// `inner: Async<std type>`. A transfer shorter than the buffer can prove
 /// the socket drained, which spares the syscall that would only say
-/// `WouldBlock` (see `Source::short_transfer_drains`).
+/// `WouldBlock` (see `Source::short_transfer`).
 macro_rules! stream_impls {
     ($stream:ident, $addr:ty) => {
         impl $stream {
@@ -169,18 +169,18 @@ pub(crate) use stream_impls;
 
 /// The read half of a stream from `into_split`; it can move to another task.
 pub struct ReadHalf<S> {
-    stream: Rc<S>,
+    stream: Arc<S>,
 }
 
 /// The write half of a stream from `into_split`. Dropping it shuts the
 /// write side down, so the peer reads EOF.
 pub struct WriteHalf<S: StreamSocket> {
-    stream: Rc<S>,
+    stream: Arc<S>,
 }
 
 /// Splits `stream` into halves that share it.
 pub(crate) fn into_split<S: StreamSocket>(stream: S) -> (ReadHalf<S>, WriteHalf<S>) {
-    let stream = Rc::new(stream);
+    let stream = Arc::new(stream);
     (ReadHalf { stream: stream.clone() }, WriteHalf { stream })
 }
 
