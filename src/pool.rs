@@ -20,7 +20,6 @@ use std::future::Future;
 use std::io;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -66,7 +65,7 @@ pub(crate) trait JobObserver: Send + Sync {
 pub(crate) struct WorkerPool {
     size: usize,
     /// Admits slow jobs (DNS lookups) to at most half the pool.
-    pub(crate) slow_work: Rc<SlowWorkGate>,
+    pub(crate) slow_work: Arc<SlowWorkGate>,
     /// Where finished jobs are reported.
     shared: Arc<Shared>,
     /// Started on first use.
@@ -116,7 +115,7 @@ pub(crate) fn pool_size(configured: Option<usize>) -> io::Result<usize> {
 impl WorkerPool {
     pub(crate) fn new(size: usize, shared: Arc<Shared>) -> WorkerPool {
         WorkerPool {
-            slow_work: Rc::new(SlowWorkGate::new((size / 2).max(1))),
+            slow_work: Arc::new(SlowWorkGate::new((size / 2).max(1))),
             size,
             shared,
             started: RefCell::new(None),
@@ -397,29 +396,40 @@ where
 
 /// A FIFO admission gate for slow jobs: at most `limit` run at once, so
 /// slow DNS lookups cannot occupy every worker (libuv caps its "slow I/O" the
-/// same way). Loop thread only.
+/// same way). Behind a mutex because the lookups waiting in it are `Send`
+/// futures, which may be dropped (their permit given back) on any thread.
 pub(crate) struct SlowWorkGate {
     limit: usize,
-    running: Cell<usize>,
-    waiting: RefCell<VecDeque<Waker>>,
+    state: Mutex<GateState>,
+}
+
+#[derive(Default)]
+struct GateState {
+    running: usize,
+    waiting: VecDeque<Waker>,
 }
 
 impl SlowWorkGate {
     pub(crate) fn new(limit: usize) -> SlowWorkGate {
-        SlowWorkGate { limit, running: Cell::new(0), waiting: RefCell::default() }
+        SlowWorkGate { limit, state: Mutex::default() }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Waits for a free place; the permit gives it back when dropped.
-    pub(crate) async fn admit(self: Rc<Self>) -> SlowWorkPermit {
+    pub(crate) async fn admit(self: Arc<Self>) -> SlowWorkPermit {
         let mut queued = false;
         std::future::poll_fn(|cx| {
+            let mut state = self.state();
             // A newcomer does not overtake those already waiting.
-            let may_enter = queued || self.waiting.borrow().is_empty();
-            if self.running.get() < self.limit && may_enter {
-                self.running.set(self.running.get() + 1);
+            let may_enter = queued || state.waiting.is_empty();
+            if state.running < self.limit && may_enter {
+                state.running += 1;
                 return Poll::Ready(());
             }
-            self.waiting.borrow_mut().push_back(cx.waker().clone());
+            state.waiting.push_back(cx.waker().clone());
             queued = true;
             Poll::Pending
         })
@@ -430,17 +440,20 @@ impl SlowWorkGate {
 
 /// A place among the running slow jobs.
 pub(crate) struct SlowWorkPermit {
-    gate: Rc<SlowWorkGate>,
+    gate: Arc<SlowWorkGate>,
 }
 
 impl Drop for SlowWorkPermit {
     fn drop(&mut self) {
-        self.gate.running.set(self.gate.running.get() - 1);
-        // Wake every waiter, in order: the first to be polled takes the
-        // place and the others queue again behind it. (Waking only the first
-        // could pick a waiter already admitted after a spurious wake, and
-        // leave the real next one asleep.)
-        let waiting = self.gate.waiting.take();
+        let waiting = {
+            let mut state = self.gate.state();
+            state.running -= 1;
+            std::mem::take(&mut state.waiting)
+        };
+        // Wake every waiter, in order, outside the lock: the first to be
+        // polled takes the place and the others queue again behind it.
+        // (Waking only the first could pick a waiter already admitted after
+        // a spurious wake, and leave the real next one asleep.)
         for waker in waiting {
             waker.wake();
         }
@@ -450,6 +463,7 @@ impl Drop for SlowWorkPermit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::rc::Rc;
 
     #[test]
     fn the_slow_work_gate_admits_at_most_its_limit_in_order() {
@@ -459,13 +473,13 @@ mod tests {
         rt.block_on({
             let (order, peak) = (order.clone(), peak.clone());
             async move {
-                let gate = Rc::new(SlowWorkGate::new(2));
+                let gate = Arc::new(SlowWorkGate::new(2));
                 let handles: Vec<_> = (0..6)
                     .map(|n| {
                         let (gate, order, peak) = (gate.clone(), order.clone(), peak.clone());
                         crate::spawn(async move {
                             let _permit = gate.clone().admit().await;
-                            peak.set(peak.get().max(gate.running.get()));
+                            peak.set(peak.get().max(gate.state().running));
                             order.borrow_mut().push(n);
                             crate::yield_to_loop().await;
                         })

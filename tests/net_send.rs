@@ -268,3 +268,38 @@ fn udp_and_unix_datagram_sockets_move_between_loops() {
     })
     .unwrap();
 }
+
+#[test]
+fn ping_pong_between_another_executor_and_the_home_loop_loses_no_edge() {
+    // The client is polled on a plain thread while its events are taken
+    // on the loop's: an event landing between a `WouldBlock` and the mark
+    // it leaves must not be wiped out (the wait would then never end).
+    within_30s(|| {
+        let rt = jsloop::Runtime::new()?;
+        let (client, mut server) = rt.block_on(tcp_pair())?;
+        let guard = rt.block_on(async { jsloop::keep_alive() });
+        let rounds = 2_000u32;
+        let pinger = std::thread::spawn(move || {
+            futures::executor::block_on(async move {
+                let mut client = client;
+                for round in 0..rounds {
+                    client.write_all(&round.to_le_bytes()).await?;
+                    assert_eq!(read_len(&mut client, 4).await?, round.to_le_bytes());
+                }
+                drop(guard);
+                io::Result::Ok(())
+            })
+        });
+        rt.run(async move {
+            let mut buf = [0; 4];
+            loop {
+                match server.read(&mut buf).await.unwrap() {
+                    0 => break,
+                    n => server.write_all(&buf[..n]).await.unwrap(),
+                }
+            }
+        });
+        pinger.join().unwrap()
+    })
+    .unwrap();
+}

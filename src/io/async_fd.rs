@@ -27,8 +27,20 @@ use crate::listeners::ListenerKey;
 /// `AsyncRead` / `AsyncWrite` or `poll_readable`) has nowhere to take its
 /// registration back if its caller gives up (a read dropped by a timeout,
 /// say): it stays until the next event or until the object is dropped,
-/// keeping the loop alive meanwhile, as an open socket does in Node. Like
-/// every jsloop handle it belongs to the loop thread (`!Send`).
+/// keeping the loop alive meanwhile, as an open socket does in Node.
+///
+/// # Across threads
+///
+/// `Async<T>` is `Send` and `Sync` when `T` is, like
+/// tokio's and smol's sockets. Its readiness follows the loop that waits:
+/// a task on another loop that finds it not ready registers it with that
+/// loop's poller (and takes it off the old one), so a socket handed to a
+/// [worker](crate::worker) or another runtime simply goes on working
+/// there. Polled by another executor, on a thread that runs no jsloop
+/// loop, it stays with the loop that registered it last, whose poll phase
+/// then delivers its events: that loop must be running. Once that runtime
+/// is dropped, such a poll fails with an error that says so; a poll on a
+/// loop moves the object there instead.
 ///
 /// # Examples
 ///
@@ -177,9 +189,7 @@ impl<T: AsFd> Async<T> {
         key: Option<&mut Option<ListenerKey>>,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        ready!(self.source.poll_ready(direction, self.fd(), key, cx))?;
-        self.source.take_ready(direction);
-        Poll::Ready(Ok(()))
+        self.source.poll_ready(direction, self.fd(), key, true, cx)
     }
 
     /// Runs the non-blocking `op` until it stops failing with `WouldBlock`,
@@ -226,10 +236,10 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
         loop {
-            if self.source.may_be_ready(direction) {
+            if let Some(seen) = self.source.may_be_ready(direction) {
                 match op(self.get_ref()) {
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                        self.source.mark_drained(direction);
+                        self.source.mark_drained(direction, seen);
                     }
                     result => return result,
                 }
@@ -250,26 +260,26 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         loop {
-            if self.source.may_be_ready(direction) {
+            if let Some(seen) = self.source.may_be_ready(direction) {
                 match op(self.get_ref()) {
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                        self.source.mark_drained(direction);
+                        self.source.mark_drained(direction, seen);
                     }
                     Ok(n) if len.is_some_and(|len| 0 < n && n < len) => {
-                        self.source.short_transfer(direction);
+                        self.source.short_transfer(direction, seen);
                         return Poll::Ready(Ok(n));
                     }
                     result => return Poll::Ready(result),
                 }
             }
-            ready!(self.source.poll_ready(direction, self.fd(), None, cx))?;
+            ready!(self.source.poll_ready(direction, self.fd(), None, false, cx))?;
         }
     }
 
     /// Forgets readiness seen so far: the next wait in `direction` waits
     /// for a new event (a connect in progress, say).
     pub(crate) fn expect_event(&self, direction: usize) {
-        self.source.mark_drained(direction);
+        self.source.expect_event(direction);
     }
 
     /// Holds reads back after an operation that will keep failing until
@@ -278,7 +288,7 @@ impl<T: AsFd> Async<T> {
     /// close of a descriptor, or for [`ReadResume::resume`] on the handle
     /// returned.
     pub(crate) fn hold_reads(&self) -> ReadResume {
-        self.source.mark_drained(READ);
+        self.source.expect_event(READ);
         self.source.make_ready_on_next_close(READ);
         ReadResume(Arc::downgrade(&self.source))
     }
@@ -364,12 +374,10 @@ impl<T: AsFd> Future for WaitReady<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         let source = &this.io.source;
-        ready!(source.poll_ready(this.direction, this.io.fd(), Some(&mut this.key), cx))?;
+        let key = Some(&mut this.key);
+        ready!(source.poll_ready(this.direction, this.io.fd(), key, this.consume, cx))?;
         if let Some(key) = this.key.take() {
             source.remove_waiter(this.direction, key);
-        }
-        if this.consume {
-            source.take_ready(this.direction);
         }
         Poll::Ready(Ok(()))
     }

@@ -10,6 +10,15 @@
 //! phase runs a checkpoint after each event, as Node runs one after each
 //! I/O callback.
 //!
+//! The marks sit in one atomic word per direction with a *tick* that each
+//! event advances. An operation reads the tick before it runs and marks the
+//! direction drained only if no event came since (tokio's readiness does
+//! the same): when the socket is used on one thread while its loop takes
+//! events on another, an edge that lands between a `WouldBlock` and its
+//! mark is kept, not wiped out. Reading the marks takes no lock; the
+//! waiters sit behind a mutex, which an event takes after setting *ready*,
+//! so a waiter that registered after the event's mark was set sees it.
+//!
 //! A direction with a waiter keeps the loop alive (a ref'd handle, in
 //! libuv's words) unless its source was `unref`'d. Dropping a waiting future
 //! takes its waker out, so nothing stale is woken later.
@@ -42,7 +51,7 @@ use std::os::fd::AsFd;
 #[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
 use std::os::fd::AsRawFd;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -68,18 +77,32 @@ pub(crate) struct Source {
     fd: RawFd,
     /// Registered edge-triggered (else oneshot).
     edge: bool,
+    /// Each direction's `READY` and `DRAINED` marks and its event tick.
+    marks: [AtomicU32; 2],
+    /// The peer said it will send nothing more (Linux reports it).
+    read_closed: AtomicBool,
+    /// The last event could not say whether the peer hung up.
+    hangup_unknown: AtomicBool,
     state: Mutex<SourceState>,
 }
+
+/// A direction's mark: an event came that no waiter has taken yet.
+const READY: u32 = 1;
+/// A direction's mark: an operation found nothing to do since the last event.
+const DRAINED: u32 = 2;
+/// One event in a direction's tick (the bits above the marks).
+const TICK_ONE: u32 = 4;
+
+/// A direction's marks as an operation saw them before it ran: what it may
+/// clear afterwards if no event came meanwhile.
+#[derive(Clone, Copy)]
+pub(crate) struct Seen(u32);
 
 struct SourceState {
     home: Home,
     directions: [Direction; 2],
     /// Waiting on this source keeps its home loop alive.
     refd: bool,
-    /// The peer said it will send nothing more (Linux reports it).
-    read_closed: bool,
-    /// The last event could not say whether the peer hung up.
-    hangup_unknown: bool,
 }
 
 /// The loop a source is registered with, and its key there.
@@ -90,11 +113,7 @@ struct Home {
 
 #[derive(Default)]
 struct Direction {
-    /// A readiness event came that no waiter has taken yet.
-    ready: bool,
-    /// An operation found nothing to do since the last event.
-    drained: bool,
-    /// Futures waiting for `ready` (`readable()`, `read_with`, ...).
+    /// Futures waiting for `READY` (`readable()`, `read_with`, ...).
     waiters: Listeners<Waker>,
     /// The waker of the `poll_readable` / `poll_read` style callers, which
     /// have nowhere to keep a key.
@@ -241,7 +260,9 @@ impl IoSources {
     /// dispatches them one at a time. Keys that sources gave up since the
     /// last batch are freed first.
     pub(crate) fn take_events(&self, shared: &Shared) {
-        if shared.io.has_released.swap(false, Ordering::AcqRel) {
+        // Loaded first: a swap is a locked instruction every loop turn.
+        let has_released = &shared.io.has_released;
+        if has_released.load(Ordering::Relaxed) && has_released.swap(false, Ordering::AcqRel) {
             let released = std::mem::take(&mut *lock(&shared.io.released));
             for key in released {
                 self.release(key);
@@ -307,17 +328,17 @@ impl Source {
                 core.io.release(key);
                 return Err(error);
             }
-            let ready = || Direction { ready: true, ..Direction::default() };
             let source = Arc::new(Source {
                 fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
                 edge,
+                // Until an operation says otherwise, assume it may be ready.
+                marks: [AtomicU32::new(READY), AtomicU32::new(READY)],
+                read_closed: AtomicBool::new(false),
+                hangup_unknown: AtomicBool::new(!cfg!(target_os = "linux")),
                 state: Mutex::new(SourceState {
                     home: Home { shared: core.shared.clone(), key },
-                    // Until an operation says otherwise, assume it may be ready.
-                    directions: [ready(), ready()],
+                    directions: Default::default(),
                     refd: true,
-                    read_closed: false,
-                    hangup_unknown: !cfg!(target_os = "linux"),
                 }),
             });
             core.io.slots.borrow_mut()[key] = Some(Arc::downgrade(&source));
@@ -347,63 +368,68 @@ impl Source {
         let _ = fd;
     }
 
-    /// Whether an operation is worth trying (not drained since the last
-    /// event).
-    pub(crate) fn may_be_ready(&self, direction: usize) -> bool {
-        !self.state().directions[direction].drained
+    /// The marks before an operation, if it is worth trying (not drained
+    /// since the last event).
+    pub(crate) fn may_be_ready(&self, direction: usize) -> Option<Seen> {
+        let marks = self.marks[direction].load(Ordering::Acquire);
+        (marks & DRAINED == 0).then_some(Seen(marks))
     }
 
-    /// An operation hit `WouldBlock` (or proved the direction drained):
-    /// wait for the next event.
-    pub(crate) fn mark_drained(&self, direction: usize) {
-        let entry = &mut self.state().directions[direction];
-        entry.drained = true;
-        entry.ready = false;
+    /// The operation that saw `seen` hit `WouldBlock` (or proved the
+    /// direction drained): wait for the next event, unless one came since.
+    pub(crate) fn mark_drained(&self, direction: usize, seen: Seen) {
+        let tick = seen.0 & !(READY | DRAINED);
+        let _ = self.marks[direction].fetch_update(Ordering::AcqRel, Ordering::Acquire, |marks| {
+            (marks & !(READY | DRAINED) == tick).then_some(tick | DRAINED)
+        });
     }
 
-    /// A stream read or write moved fewer bytes than asked. With
+    /// Forgets the readiness seen so far, whatever came: the next wait waits
+    /// for a new event (a connect just started, reads held back).
+    pub(crate) fn expect_event(&self, direction: usize) {
+        let _ = self.marks[direction].fetch_update(Ordering::AcqRel, Ordering::Acquire, |marks| {
+            Some(marks & !READY | DRAINED)
+        });
+    }
+
+    /// The operation that saw `seen` moved fewer bytes than asked. With
     /// edge-triggered readiness that proves the direction drained (a write:
     /// the send buffer full; a read: the receive buffer empty), so the next
     /// one can wait for an event without a syscall that would only say
     /// `WouldBlock`; for reads only while hang-ups are reported (Linux's own
     /// events, not those through polling's hand-over): a FIN that came with
     /// the data would otherwise never be announced again.
-    pub(crate) fn short_transfer(&self, direction: usize) {
-        if !self.edge {
-            return;
+    pub(crate) fn short_transfer(&self, direction: usize, seen: Seen) {
+        let hangups_reported = !self.read_closed.load(Ordering::Acquire)
+            && !self.hangup_unknown.load(Ordering::Acquire);
+        if self.edge && (direction == WRITE || hangups_reported) {
+            self.mark_drained(direction, seen);
         }
-        let mut state = self.state();
-        if direction == WRITE || (!state.read_closed && !state.hangup_unknown) {
-            let entry = &mut state.directions[direction];
-            entry.drained = true;
-            entry.ready = false;
-        }
-    }
-
-    /// A waiter took the readiness event (`readable()` resolved).
-    pub(crate) fn take_ready(&self, direction: usize) {
-        self.state().directions[direction].ready = false;
     }
 
     /// Ready if the direction is marked ready; else registers `cx`'s waker
     /// (under `key`, or as the single poll waker when `key` is `None`).
     /// On a loop other than its home, the source first moves to that loop
     /// (the module doc).
+    ///
+    /// `consume` takes the event (`readable()`): the next wait waits for a
+    /// new one; else the mark stays for the operation that follows.
     pub(crate) fn poll_ready(
         self: &Arc<Self>,
         direction: usize,
         fd: BorrowedFd<'_>,
         key: Option<&mut Option<ListenerKey>>,
+        consume: bool,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         let mut state = self.state();
         if let Err(error) = self.follow_current_loop(&mut state, fd) {
             return Poll::Ready(Err(error));
         }
-        let entry = &mut state.directions[direction];
-        if entry.ready {
+        if self.take_ready(direction, consume) {
             return Poll::Ready(Ok(()));
         }
+        let entry = &mut state.directions[direction];
         let had_waiters = entry.has_waiters();
         let keyed = key.is_some();
         let mut registered = None;
@@ -446,6 +472,20 @@ impl Source {
         #[cfg(any(miri, jsloop_loom))]
         let _ = (fd, keyed, registered);
         Poll::Pending
+    }
+
+    /// Whether `direction` is marked ready; with `consume`, also takes the
+    /// mark (atomically, so an event landing meanwhile is not lost).
+    fn take_ready(&self, direction: usize, consume: bool) -> bool {
+        let marks = &self.marks[direction];
+        if !consume {
+            return marks.load(Ordering::Acquire) & READY != 0;
+        }
+        marks
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |marks| {
+                (marks & READY != 0).then_some(marks & !READY)
+            })
+            .is_ok()
     }
 
     /// Moves the source to the loop running on this thread if that is not
@@ -545,15 +585,15 @@ impl Source {
             return;
         }
         if event.read_closed {
-            state.read_closed = true;
+            self.read_closed.store(true, Ordering::Release);
         }
-        state.hangup_unknown = !event.hangup_known;
+        self.hangup_unknown.store(!event.hangup_known, Ordering::Release);
         // A oneshot registration is disarmed by any event: waiters of the
         // other direction re-arm it when they poll again.
         let oneshot = !self.edge;
         let mut woken = Vec::new();
-        Self::fire(&mut state, READ, event.readable, oneshot, &mut woken);
-        Self::fire(&mut state, WRITE, event.writable, oneshot, &mut woken);
+        self.fire(&mut state, READ, event.readable, oneshot, &mut woken);
+        self.fire(&mut state, WRITE, event.writable, oneshot, &mut woken);
         Self::wake(state, woken);
     }
 
@@ -561,6 +601,7 @@ impl Source {
     /// event for the other one: its waiters must poll again to re-arm):
     /// collects the waiters to wake.
     fn fire(
+        &self,
         state: &mut SourceState,
         direction: usize,
         ready: bool,
@@ -570,11 +611,14 @@ impl Source {
         if !ready && !oneshot {
             return;
         }
-        let entry = &mut state.directions[direction];
         if ready {
-            entry.ready = true;
-            entry.drained = false;
+            // Set before the waiters are looked at (the module doc).
+            let marks = &self.marks[direction];
+            let _ = marks.fetch_update(Ordering::AcqRel, Ordering::Acquire, |marks| {
+                Some((marks & !(READY | DRAINED)).wrapping_add(TICK_ONE) | READY)
+            });
         }
+        let entry = &mut state.directions[direction];
         if entry.has_waiters() {
             entry.take_waiters(woken);
             if state.refd {
@@ -602,7 +646,7 @@ impl Source {
     pub(crate) fn make_ready(&self, direction: usize) {
         let mut state = self.state();
         let mut woken = Vec::new();
-        Self::fire(&mut state, direction, true, false, &mut woken);
+        self.fire(&mut state, direction, true, false, &mut woken);
         Self::wake(state, woken);
     }
 
