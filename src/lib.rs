@@ -159,11 +159,13 @@ pub mod trace;
 mod watchdog;
 pub mod worker;
 
-/// The remote-wake handshakes (the remote queue, a message port's inbox),
-/// exposed for the loom model in `tests/loom.rs`.
+/// The remote-wake handshakes (the remote queue, a message port's inbox,
+/// a socket's readiness marks), exposed for the loom model in
+/// `tests/loom.rs`.
 #[cfg(jsloop_loom)]
 #[doc(hidden)]
 pub mod loom_model {
+    pub use crate::io::marks::Marks;
     pub use crate::reactor::Poller;
     pub use crate::remote::{GuardCount, RemoteQueue};
     pub use crate::sync::{QueuedFlag, StopRequest};

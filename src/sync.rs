@@ -1,22 +1,23 @@
 //! The cross-thread wake handshake's primitives, switchable to loom.
 //!
-//! Only the part of the loop that another thread can touch — the remote
-//! queue, its `notified` flag, the poller stand-in and the queued flags of
-//! the main future and of combinator children — is built from these types,
-//! so `--cfg jsloop_loom` can model a remote wake racing with the loop going
-//! to sleep, or with the poll that clears the flag. Everything else in the
-//! crate lives on the loop thread.
+//! The parts of the loop that another thread can touch — the remote queue,
+//! its `notified` flag, the poller stand-in, the queued flags of the main
+//! future and of combinator children, a socket's readiness marks — are
+//! built from these types, so `--cfg jsloop_loom` can model a remote wake
+//! racing with the loop going to sleep, or with the poll that clears the
+//! flag. The rest lives on the loop thread, or behind a plain mutex taken
+//! on both sides of its handshake (a socket's waiters).
 
 #[cfg(jsloop_loom)]
 pub(crate) use loom::sync::{
     Condvar, Mutex,
-    atomic::{AtomicBool, AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering},
 };
 
 #[cfg(not(jsloop_loom))]
 pub(crate) use std::sync::{
     Mutex,
-    atomic::{AtomicBool, AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering},
 };
 
 #[cfg(all(miri, not(jsloop_loom)))]

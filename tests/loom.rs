@@ -7,12 +7,13 @@
 //! inbox has the same shape: a post racing with the loop starting a batch
 //! is in that batch or announces the next one. And a thread that wakes a
 //! task and then drops its `KeepAlive` must not let the loop end with the
-//! wake unseen.
+//! wake unseen. Nor may a socket's readiness event that lands between an
+//! operation's `WouldBlock` and the drained mark it leaves be wiped out.
 //!
 //! Run with `RUSTFLAGS="--cfg jsloop_loom" cargo test --release --test loom`.
 #![cfg(jsloop_loom)]
 
-use jsloop::loom_model::{GuardCount, Inbox, Poller, QueuedFlag, RemoteQueue, StopRequest};
+use jsloop::loom_model::{GuardCount, Inbox, Marks, Poller, QueuedFlag, RemoteQueue, StopRequest};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -240,5 +241,41 @@ fn a_take_from_another_thread_racing_with_a_batch_start_loses_and_repeats_nothin
         all.sort_unstable();
         assert_eq!(all, [1, 2], "delivered {delivered:?}, taken {taken:?}");
         assert!(!inbox.has_messages());
+    });
+}
+
+#[test]
+fn an_event_racing_with_a_wouldblock_is_never_wiped_out() {
+    // A socket used on one thread while its loop takes events on another.
+    // The operation reads the marks, finds no data, and marks the
+    // direction drained; the event thread makes data arrive and then sets
+    // ready. However they interleave, afterwards either the operation saw
+    // the data or the direction is still marked ready (worth a retry):
+    // otherwise the task would wait for an edge that already came.
+    loom::model(|| {
+        let marks = Arc::new(Marks::new());
+        let data = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+        let event = {
+            let (marks, data) = (marks.clone(), data.clone());
+            thread::spawn(move || {
+                data.store(true, Ordering::SeqCst);
+                marks.set_ready();
+            })
+        };
+        let saw_data = match marks.may_be_ready() {
+            None => unreachable!("a new socket's direction is worth a try"),
+            Some(seen) => {
+                let got = data.load(Ordering::SeqCst);
+                if !got {
+                    marks.mark_drained(seen); // `WouldBlock`
+                }
+                got
+            }
+        };
+        event.join().unwrap();
+        assert!(
+            saw_data || marks.take_ready(false),
+            "the event was lost: drained, not ready, and the data unread"
+        );
     });
 }

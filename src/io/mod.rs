@@ -73,6 +73,7 @@ mod async_fd;
 mod hyper_io;
 #[cfg(feature = "hyper")]
 mod hyper_timer;
+pub(crate) mod marks;
 pub(crate) mod source;
 pub(crate) mod stdio;
 

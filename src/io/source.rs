@@ -10,14 +10,11 @@
 //! phase runs a checkpoint after each event, as Node runs one after each
 //! I/O callback.
 //!
-//! The marks sit in one atomic word per direction with a *tick* that each
-//! event advances. An operation reads the tick before it runs and marks the
-//! direction drained only if no event came since (tokio's readiness does
-//! the same): when the socket is used on one thread while its loop takes
-//! events on another, an edge that lands between a `WouldBlock` and its
-//! mark is kept, not wiped out. Reading the marks takes no lock; the
-//! waiters sit behind a mutex, which an event takes after setting *ready*,
-//! so a waiter that registered after the event's mark was set sees it.
+//! The marks are atomic (`io::marks`): operations read them without a
+//! lock, and an event that lands between a `WouldBlock` and its mark is
+//! kept. The waiters sit behind the source's mutex, which an event holds
+//! while it sets *ready* and takes them, and a waiter holds while it checks
+//! *ready* and registers: so no wake falls between the two.
 //!
 //! A direction with a waiter keeps the loop alive (a ref'd handle, in
 //! libuv's words) unless its source was `unref`'d. Dropping a waiting future
@@ -51,10 +48,11 @@ use std::os::fd::AsFd;
 #[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
 use std::os::fd::AsRawFd;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
+use super::marks::{Marks, Seen};
 use crate::context;
 #[cfg(not(any(miri, jsloop_loom)))]
 use crate::event_loop::Core;
@@ -77,26 +75,14 @@ pub(crate) struct Source {
     fd: RawFd,
     /// Registered edge-triggered (else oneshot).
     edge: bool,
-    /// Each direction's `READY` and `DRAINED` marks and its event tick.
-    marks: [AtomicU32; 2],
+    /// Each direction's readiness marks.
+    marks: [Marks; 2],
     /// The peer said it will send nothing more (Linux reports it).
     read_closed: AtomicBool,
     /// The last event could not say whether the peer hung up.
     hangup_unknown: AtomicBool,
     state: Mutex<SourceState>,
 }
-
-/// A direction's mark: an event came that no waiter has taken yet.
-const READY: u32 = 1;
-/// A direction's mark: an operation found nothing to do since the last event.
-const DRAINED: u32 = 2;
-/// One event in a direction's tick (the bits above the marks).
-const TICK_ONE: u32 = 4;
-
-/// A direction's marks as an operation saw them before it ran: what it may
-/// clear afterwards if no event came meanwhile.
-#[derive(Clone, Copy)]
-pub(crate) struct Seen(u32);
 
 struct SourceState {
     home: Home,
@@ -332,7 +318,7 @@ impl Source {
                 fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
                 edge,
                 // Until an operation says otherwise, assume it may be ready.
-                marks: [AtomicU32::new(READY), AtomicU32::new(READY)],
+                marks: [Marks::new(), Marks::new()],
                 read_closed: AtomicBool::new(false),
                 hangup_unknown: AtomicBool::new(!cfg!(target_os = "linux")),
                 state: Mutex::new(SourceState {
@@ -371,25 +357,19 @@ impl Source {
     /// The marks before an operation, if it is worth trying (not drained
     /// since the last event).
     pub(crate) fn may_be_ready(&self, direction: usize) -> Option<Seen> {
-        let marks = self.marks[direction].load(Ordering::Acquire);
-        (marks & DRAINED == 0).then_some(Seen(marks))
+        self.marks[direction].may_be_ready()
     }
 
-    /// The operation that saw `seen` hit `WouldBlock` (or proved the
-    /// direction drained): wait for the next event, unless one came since.
+    /// The operation that saw `seen` hit `WouldBlock`: wait for the next
+    /// event, unless one came since.
     pub(crate) fn mark_drained(&self, direction: usize, seen: Seen) {
-        let tick = seen.0 & !(READY | DRAINED);
-        let _ = self.marks[direction].fetch_update(Ordering::AcqRel, Ordering::Acquire, |marks| {
-            (marks & !(READY | DRAINED) == tick).then_some(tick | DRAINED)
-        });
+        self.marks[direction].mark_drained(seen);
     }
 
-    /// Forgets the readiness seen so far, whatever came: the next wait waits
-    /// for a new event (a connect just started, reads held back).
+    /// Forgets the readiness seen so far: the next wait waits for a new
+    /// event (a connect just started, reads held back).
     pub(crate) fn expect_event(&self, direction: usize) {
-        let _ = self.marks[direction].fetch_update(Ordering::AcqRel, Ordering::Acquire, |marks| {
-            Some(marks & !READY | DRAINED)
-        });
+        self.marks[direction].expect_event();
     }
 
     /// The operation that saw `seen` moved fewer bytes than asked. With
@@ -426,7 +406,7 @@ impl Source {
         if let Err(error) = self.follow_current_loop(&mut state, fd) {
             return Poll::Ready(Err(error));
         }
-        if self.take_ready(direction, consume) {
+        if self.marks[direction].take_ready(consume) {
             return Poll::Ready(Ok(()));
         }
         let entry = &mut state.directions[direction];
@@ -472,20 +452,6 @@ impl Source {
         #[cfg(any(miri, jsloop_loom))]
         let _ = (fd, keyed, registered);
         Poll::Pending
-    }
-
-    /// Whether `direction` is marked ready; with `consume`, also takes the
-    /// mark (atomically, so an event landing meanwhile is not lost).
-    fn take_ready(&self, direction: usize, consume: bool) -> bool {
-        let marks = &self.marks[direction];
-        if !consume {
-            return marks.load(Ordering::Acquire) & READY != 0;
-        }
-        marks
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |marks| {
-                (marks & READY != 0).then_some(marks & !READY)
-            })
-            .is_ok()
     }
 
     /// Moves the source to the loop running on this thread if that is not
@@ -612,11 +578,7 @@ impl Source {
             return;
         }
         if ready {
-            // Set before the waiters are looked at (the module doc).
-            let marks = &self.marks[direction];
-            let _ = marks.fetch_update(Ordering::AcqRel, Ordering::Acquire, |marks| {
-                Some((marks & !(READY | DRAINED)).wrapping_add(TICK_ONE) | READY)
-            });
+            self.marks[direction].set_ready();
         }
         let entry = &mut state.directions[direction];
         if entry.has_waiters() {
