@@ -489,3 +489,23 @@ fn an_interval_refreshed_in_its_callback_keeps_its_period() {
     });
     assert_eq!(*times.borrow(), [ms(10), ms(20), ms(30)]);
 }
+
+#[test]
+fn a_sleep_outliving_its_runtime_waits_on_the_next_one() {
+    // As a socket does: polled on another runtime, it moves there.
+    let nap = jsloop::block_on(async { jsloop::time::sleep(Duration::from_millis(5)) });
+    let rt = jsloop::Runtime::builder().virtual_time(true).build().unwrap();
+    rt.block_on(nap);
+    // A timeout made on a dropped runtime still limits on the next one.
+    let limited = jsloop::block_on(async {
+        jsloop::time::timeout(Duration::from_millis(5), std::future::pending::<()>())
+    });
+    assert!(rt.block_on(limited).is_err());
+}
+
+#[test]
+#[should_panic(expected = "polled after its runtime was dropped, outside any runtime")]
+fn a_sleep_outliving_its_runtime_panics_off_any_runtime() {
+    let nap = jsloop::block_on(async { jsloop::time::sleep(Duration::from_millis(5)) });
+    futures::executor::block_on(nap);
+}

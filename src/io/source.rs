@@ -695,8 +695,7 @@ impl Drop for Source {
         let state = self.state.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         let home = &state.home;
         if state.refd {
-            let waiting = state.directions.iter().filter(|d| d.has_waiters()).count();
-            home.shared.io.uncount_waiting(waiting, &home.shared);
+            home.shared.io.uncount_waiting(state.waiting_directions(), &home.shared);
         }
         // On its own loop the key goes straight back to the table; from
         // anywhere else the loop frees it at its next poll phase.

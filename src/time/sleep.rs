@@ -14,7 +14,7 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -120,8 +120,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// It keeps the loop alive while registered (from its first poll until it
 /// completes or is dropped), unless its deadline is past the end of time,
 /// when it never registers (see [`sleep`'s "Never"](sleep#never)). It
-/// belongs to the runtime that created it; polling it after that runtime is
-/// dropped panics.
+/// belongs to the runtime that created it. Polled after that runtime was
+/// dropped, it moves to the runtime running on the thread, as a socket
+/// moves to the loop that polls it, and waits out its deadline there;
+/// polled outside any runtime then, nothing could ever fire it, and it
+/// panics with a message that says so.
 ///
 /// # Examples
 ///
@@ -272,6 +275,28 @@ impl Sleep {
     }
 }
 
+impl Sleep {
+    /// The runtime this sleep was made on is gone: the one running on this
+    /// thread takes it over (its timer went with the old wheel).
+    #[cold]
+    #[inline(never)]
+    fn move_to_current_loop(&mut self) -> Rc<Core> {
+        let Some(core) = context::try_with_current(Core::weak).and_then(|weak| weak.upgrade())
+        else {
+            panic!(
+                "jsloop: a `Sleep` was polled after its runtime was dropped, outside any \
+                 runtime: nothing could ever fire it"
+            );
+        };
+        self.core = Rc::downgrade(&core);
+        if !matches!(self.state, SleepState::Elapsed) {
+            self.deadline_tick = core.clock.ceil_ticks_after(self.start, self.duration);
+            self.state = SleepState::waiting_for(self.deadline_tick);
+        }
+        core
+    }
+}
+
 impl SleepState {
     /// The state of a sleep not registered yet: the end of time is decided
     /// here, once, rather than on every first poll.
@@ -291,7 +316,7 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let core = match self.core.upgrade() {
             Some(core) if !core.is_shut_down() => core,
-            _ => panic!("jsloop: a `Sleep` was polled after its runtime was dropped"),
+            _ => self.move_to_current_loop(),
         };
         match self.state {
             SleepState::Elapsed => Poll::Ready(()),
