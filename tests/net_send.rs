@@ -71,6 +71,26 @@ async fn read_len(
     Ok(buf)
 }
 
+/// Reads `len` bytes from `client` on a plain thread with `futures`'
+/// executor (no jsloop loop there); returns once the first read is pending,
+/// so its wait is registered.
+fn read_off_any_loop(
+    mut client: TcpStream,
+    len: usize,
+) -> std::thread::JoinHandle<io::Result<Vec<u8>>> {
+    let (polled, was_polled) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        futures::executor::block_on(async move {
+            let mut buf = vec![0; len];
+            assert!(futures::poll!(client.read(&mut buf)).is_pending());
+            polled.send(()).unwrap();
+            read_len(&mut client, len).await
+        })
+    });
+    was_polled.recv().unwrap();
+    reader
+}
+
 #[test]
 fn a_stream_made_on_one_loop_works_on_another_and_back() {
     within_30s(|| {
@@ -167,19 +187,7 @@ fn another_executor_polls_a_socket_its_home_loop_serves() {
         // A plain thread reads with `futures`' executor: the socket stays
         // registered with `rt`, whose poll phase delivers the event, and its
         // wait keeps `rt`'s `run` going until the bytes are in.
-        let (polled, was_polled) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            futures::executor::block_on(async move {
-                let mut client = client;
-                let mut buf = [0; 5];
-                let first = futures::poll!(client.read(&mut buf));
-                assert!(first.is_pending());
-                polled.send(()).unwrap();
-                let rest = read_len(&mut client, 5).await?;
-                io::Result::Ok(rest)
-            })
-        });
-        was_polled.recv().unwrap();
+        let reader = read_off_any_loop(client, 5);
         rt.run(async move {
             jsloop::time::sleep(Duration::from_millis(20)).await;
             server.write_all(b"hello").await.unwrap();
@@ -195,17 +203,7 @@ fn a_wait_off_any_loop_is_woken_with_an_error_when_the_home_runtime_drops() {
     within_30s(|| {
         let rt = jsloop::Runtime::new()?;
         let (client, server) = rt.block_on(tcp_pair())?;
-        let (polled, was_polled) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            futures::executor::block_on(async move {
-                let mut client = client;
-                let mut buf = [0; 5];
-                assert!(futures::poll!(client.read(&mut buf)).is_pending());
-                polled.send(()).unwrap();
-                client.read(&mut buf).await
-            })
-        });
-        was_polled.recv().unwrap();
+        let reader = read_off_any_loop(client, 5);
         drop(rt);
         let error = reader.join().unwrap().unwrap_err();
         assert!(error.to_string().contains("runtime"), "{error}");
