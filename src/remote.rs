@@ -199,7 +199,9 @@ impl Shared {
     }
 
     /// Takes the runtime out of the table: from now on remote wakes of its
-    /// tasks are no-ops.
+    /// tasks are no-ops. Called after the runtime shut down, so whoever
+    /// finds it gone (the table's mutex orders this before their lookup)
+    /// knows the loop is done with its task cells.
     pub(crate) fn unregister(&self) {
         let table = &mut lock_table().live;
         if let Ok(index) = table.binary_search_by_key(&self.id, |(id, _)| *id) {
