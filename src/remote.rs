@@ -159,6 +159,9 @@ impl GuardCount {
 pub(crate) struct Shared {
     /// The runtime's id, as stored in its tasks.
     pub(crate) id: u32,
+    /// The tag of the thread the runtime lives on (`context::thread_tag`),
+    /// the only thread that touches its tasks' loop-side fields.
+    pub(crate) home: usize,
     /// The poller the loop sleeps in during the poll phase.
     pub(crate) poller: Poller,
     /// Wakes and completions from other threads.
@@ -189,6 +192,8 @@ impl Shared {
         table.next_id = id + 1;
         let shared = Arc::new(Shared {
             id,
+            // A runtime is `!Send`: it lives on the thread that builds it.
+            home: crate::context::thread_tag(),
             poller,
             queue: RemoteQueue::new(),
             keep_alive: GuardCount::default(),
