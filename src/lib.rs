@@ -159,14 +159,15 @@ pub mod trace;
 mod watchdog;
 pub mod worker;
 
-/// The remote-wake handshakes (the remote queue, a message port's inbox),
-/// exposed for the loom model in `tests/loom.rs`.
+/// The remote-wake handshakes (the remote queue, a message port's inbox, a
+/// moved `JoinHandle`'s relay), exposed for the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]
 #[doc(hidden)]
 pub mod loom_model {
     pub use crate::reactor::Poller;
     pub use crate::remote::{GuardCount, RemoteQueue};
     pub use crate::sync::{QueuedFlag, StopRequest};
+    pub use crate::task::foreign::Relay;
     pub use crate::worker::inbox::Inbox;
 }
 
