@@ -1,5 +1,6 @@
 //! The runtime running on this thread: the thread-local the free functions
-//! (`spawn`, `set_timeout`, ...) and same-thread wakes go through.
+//! (`spawn`, `set_timeout`, ...) and same-thread wakes go through; and the
+//! thread's tag, by which a `JoinHandle` knows it is on its loop's thread.
 
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -65,6 +66,12 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Core) -> R) -> R {
     }
 }
 
+/// Whether the runtime with `id` is the one running on this thread.
+#[inline]
+pub(crate) fn runs_here(id: u32) -> bool {
+    with_core_of(id, |_| ()).is_some()
+}
+
 /// Runs `f` if the runtime with `id` is the one running on this thread.
 #[inline]
 pub(crate) fn with_core_of<R>(id: u32, f: impl FnOnce(&Core) -> R) -> Option<R> {
@@ -72,4 +79,39 @@ pub(crate) fn with_core_of<R>(id: u32, f: impl FnOnce(&Core) -> R) -> Option<R> 
     // SAFETY: as in `try_with_current`.
     let core = unsafe { core.as_ref() };
     (core.id() == id).then(|| f(core))
+}
+
+thread_local! {
+    /// This thread's [`thread_tag`], `0` until first asked for. A plain
+    /// `Cell` with a const initializer: no destructor, so it can still be
+    /// read while the thread's other thread-locals are being destroyed (a
+    /// `JoinHandle` dropped from one).
+    static THREAD_TAG: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A number that names the calling thread and no other, ever: a
+/// `JoinHandle` compares it with its home thread's to know whether it may
+/// touch its task cell directly. Unlike a thread-local's address, a tag is
+/// never reused by a later thread. Tags are odd, so a word can hold either
+/// a tag or an (aligned, even) pointer and say which (`task/foreign.rs`).
+#[inline]
+pub(crate) fn thread_tag() -> usize {
+    let tag = THREAD_TAG.with(Cell::get);
+    if tag != 0 { tag } else { assign_thread_tag() }
+}
+
+#[cold]
+#[inline(never)]
+fn assign_thread_tag() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Relaxed: the counter only has to hand out distinct values.
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    let tag = NEXT.fetch_add(2, Ordering::Relaxed);
+    if tag > usize::MAX / 2 {
+        // Wrapping would hand a live thread's tag to another (as `Arc` does
+        // for its count: not reachable on 64-bit, 2^30 threads on 32-bit).
+        std::process::abort();
+    }
+    THREAD_TAG.with(|cell| cell.set(tag));
+    tag
 }

@@ -159,9 +159,9 @@ pub mod trace;
 mod watchdog;
 pub mod worker;
 
-/// The remote-wake handshakes (the remote queue, a message port's inbox,
-/// a socket's readiness marks), exposed for the loom model in
-/// `tests/loom.rs`.
+/// The remote-wake handshakes (the remote queue, a message port's inbox, a
+/// socket's readiness marks, a moved `JoinHandle`'s relay), exposed for
+/// the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]
 #[doc(hidden)]
 pub mod loom_model {
@@ -169,6 +169,7 @@ pub mod loom_model {
     pub use crate::reactor::Poller;
     pub use crate::remote::{GuardCount, RemoteQueue};
     pub use crate::sync::{QueuedFlag, StopRequest};
+    pub use crate::task::foreign::Relay;
     pub use crate::worker::inbox::Inbox;
 }
 

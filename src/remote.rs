@@ -160,6 +160,9 @@ impl GuardCount {
 pub(crate) struct Shared {
     /// The runtime's id, as stored in its tasks.
     pub(crate) id: u32,
+    /// The tag of the thread the runtime lives on (`context::thread_tag`),
+    /// the only thread that touches its tasks' loop-side fields.
+    pub(crate) home: usize,
     /// The poller the loop sleeps in during the poll phase.
     pub(crate) poller: Poller,
     /// Wakes and completions from other threads.
@@ -193,6 +196,8 @@ impl Shared {
         table.next_id = id + 1;
         let shared = Arc::new(Shared {
             id,
+            // A runtime is `!Send`: it lives on the thread that builds it.
+            home: crate::context::thread_tag(),
             poller,
             queue: RemoteQueue::new(),
             keep_alive: GuardCount::default(),
@@ -204,7 +209,9 @@ impl Shared {
     }
 
     /// Takes the runtime out of the table: from now on remote wakes of its
-    /// tasks are no-ops.
+    /// tasks are no-ops. Called after the runtime shut down, so whoever
+    /// finds it gone (the table's mutex orders this before their lookup)
+    /// knows the loop is done with its task cells.
     pub(crate) fn unregister(&self) {
         let table = &mut lock_table().live;
         if let Ok(index) = table.binary_search_by_key(&self.id, |(id, _)| *id) {

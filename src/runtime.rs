@@ -431,8 +431,14 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.core.shared.unregister();
+        // Shut down first, then leave the table: a `JoinHandle` on another
+        // thread that finds the runtime gone from the table touches its task
+        // cell directly, and the table's mutex orders this whole shutdown
+        // (every task finished, the loop done with every cell) before that
+        // lookup (`task/foreign.rs`). Remote events that arrive meanwhile
+        // are dropped with the queue.
         self.core.shut_down();
+        self.core.shared.unregister();
     }
 }
 

@@ -9,11 +9,16 @@
 //! task and then drops its `KeepAlive` must not let the loop end with the
 //! wake unseen. Nor may a socket's readiness event that lands between an
 //! operation's `WouldBlock` and the drained mark it leaves be wiped out.
+//! A `JoinHandle` moved off its loop waits on a relay: the loop finishing
+//! it, racing with the handle's poll, wakes the handle and hands it the
+//! task's output (written before the finish) whole.
 //!
 //! Run with `RUSTFLAGS="--cfg jsloop_loom" cargo test --release --test loom`.
 #![cfg(jsloop_loom)]
 
-use jsloop::loom_model::{GuardCount, Inbox, Marks, Poller, QueuedFlag, RemoteQueue, StopRequest};
+use jsloop::loom_model::{
+    GuardCount, Inbox, Marks, Poller, QueuedFlag, Relay, RemoteQueue, StopRequest,
+};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -278,4 +283,42 @@ fn an_event_racing_with_a_wouldblock_is_never_wiped_out() {
             "the event was lost: drained, not ready, and the data unread"
         );
     });
+}
+
+fn a_relay_finished_while_the_handle_polls_wakes_it_with_the_output_written() {
+    loom::model(|| {
+        let relay = Arc::new(Relay::default());
+        // The task cell's stage: written by the loop, read by the handle
+        // after the relay finished (loom checks the handover orders them).
+        let stage = Arc::new(loom::cell::UnsafeCell::new(0u32));
+        let looper = {
+            let (relay, stage) = (relay.clone(), stage.clone());
+            thread::spawn(move || {
+                // SAFETY (model): only this thread touches the stage before
+                // `finish`, and only the handle after it.
+                stage.with_mut(|stage| unsafe { *stage = 42 });
+                relay.finish();
+            })
+        };
+        // The handle's executor: poll, and sleep until the waker notifies.
+        let poller = Arc::new(Poller::new().unwrap());
+        let waker = std::task::Waker::from(std::sync::Arc::new(Notify(poller.clone())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        while relay.poll_finished(&mut cx).is_pending() {
+            poller.wait(None).unwrap();
+        }
+        assert!(relay.is_finished());
+        // SAFETY (model): the relay finished, so the loop is done with it.
+        assert_eq!(stage.with(|stage| unsafe { *stage }), 42);
+        looper.join().unwrap();
+    });
+}
+
+/// A waker that notifies a poller, as a thread's own loop's waker does.
+struct Notify(Arc<Poller>);
+
+impl std::task::Wake for Notify {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.notify();
+    }
 }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use super::TaskId;
+use super::foreign::{self, Held, Hold, may_touch};
 use super::raw::{ABORT, HANDLE, LIVE, RUNNING, TaskRef};
 use crate::context;
 
@@ -18,7 +19,22 @@ use crate::context;
 /// or was aborted. Dropping a `JoinHandle` *detaches* the task: it keeps
 /// running, exactly like a JavaScript promise nobody awaits.
 ///
-/// A `JoinHandle` belongs to the loop thread (it is `!Send`), like the task.
+/// **Threads.** A handle is made on its runtime's loop thread, and is
+/// `Send` and `Sync` when the output is `Send`. Moved to another thread, it
+/// works through the runtime's loop: awaiting it there (on any executor)
+/// has the loop tell it when the task finished, and `abort` and dropping it
+/// are carried out by the loop in its poll phase. So the runtime must be
+/// running (or run later) for a handle away from it to resolve, as with
+/// tokio's current-thread runtime; if the runtime is dropped, the handle
+/// resolves at once: to the output if the task had finished, else to a
+/// [`JoinError`] that [`is_aborted`](JoinError::is_aborted). A handle with a
+/// `!Send` output stays on the loop thread:
+///
+/// ```compile_fail
+/// let handle = jsloop::Runtime::new()?.spawn(async { std::rc::Rc::new(1) });
+/// std::thread::spawn(move || drop(handle)); // `Rc` is not `Send`
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// **Ticks.** Awaiting a handle whose task has finished resumes at once,
 /// in the same poll; V8's `await` of a settled promise resumes one
@@ -38,15 +54,67 @@ use crate::context;
 /// });
 /// assert_eq!(answer, 42);
 /// ```
+///
+/// Awaited on another thread while the runtime runs:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = jsloop::Runtime::new()?;
+/// let handle = rt.spawn(async {
+///     jsloop::time::sleep(Duration::from_millis(10)).await;
+///     6 * 7
+/// });
+/// // Keeps `run` going until the other thread has its answer.
+/// let guard = rt.keep_alive();
+/// let waiter = std::thread::spawn(move || {
+///     let answer = jsloop::block_on(handle).unwrap(); // the thread's own loop
+///     drop(guard);
+///     answer
+/// });
+/// rt.run(async {});
+/// assert_eq!(waiter.join().unwrap(), 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct JoinHandle<T> {
-    /// `None` once the output has been read.
-    task: Option<TaskRef>,
-    _output: PhantomData<T>,
+    /// The task while the handle holds it, or its forward once it needed
+    /// one; nothing once the output has been read (`foreign::Hold`).
+    hold: Hold,
+    /// The handle yields a `T`; the raw pointer takes away the automatic
+    /// `Send` and `Sync`, given back below for a `Send` output.
+    _output: PhantomData<(T, *const ())>,
 }
 
+// SAFETY: the handle touches its task cell's loop-side `Cell`s only where
+// `foreign::may_touch` allows: on the thread of the task's runtime (a
+// handle is made inside its runtime, which is `!Send`, so that thread is
+// the loop's and nothing races there), or once the runtime has shut down,
+// ordered after the shutdown. Anywhere else it touches only what other
+// threads may (the atomic count, the immutable runtime id and task id, and
+// a finished stage the loop handed over through the relay's mutex) and has
+// the loop do the rest (`foreign.rs`). Moving the handle moves the output
+// across threads, to be read (or dropped) where the handle is: hence
+// `T: Send`. Nothing else of the task crosses: the future stays on the
+// loop.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+
+// SAFETY: through `&self` the handle offers `id`, `is_finished` and
+// `abort`, and none hands out a `T`, so `T: Send` (for `Send`) is all it
+// needs. From two threads at once they stay sound: where `may_touch`
+// holds, they touch the cell as the loop would, or (runtime gone) only
+// read it; the cell is alive, since only `&mut self` gives the hold up.
+// Elsewhere they touch atomics only: the count (an abort's counted
+// reference) and the `Hold` word, whose switch to forwarded is one
+// compare-and-swap (one winner, one watch). A thread that read the word
+// just before another switched it goes on as it would have, which is safe
+// for the same reasons: the forward keeps the same hold.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
+    /// Made inside `task`'s runtime, on its thread.
+    #[inline]
     pub(crate) fn new(task: TaskRef) -> Self {
-        JoinHandle { task: Some(task), _output: PhantomData }
+        JoinHandle { hold: Hold::new(task), _output: PhantomData }
     }
 
     /// The task's id, as long-task reports name it.
@@ -67,7 +135,11 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn id(&self) -> TaskId {
-        self.task.expect("`JoinHandle::id` called after the handle completed").id()
+        match self.hold.get() {
+            Held::Task(task) => task.id(),
+            Held::Forwarded(forward) => forward.task().id(),
+            Held::Done => panic!("`JoinHandle::id` called after the handle completed"),
+        }
     }
 
     /// Aborts the task: its future is dropped without being polled again and
@@ -75,8 +147,9 @@ impl<T> JoinHandle<T> {
     ///
     /// On the loop thread while the runtime runs, the future is dropped at
     /// once (or, if the task is aborting itself, as soon as its current poll
-    /// returns). Otherwise the runtime drops it the next time it runs. A task
-    /// that already finished keeps its output.
+    /// returns). Otherwise the runtime drops it the next time it runs; from
+    /// another thread, in its next poll phase. A task that already finished
+    /// keeps its output.
     ///
     /// # Examples
     ///
@@ -88,31 +161,19 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        let Some(task) = self.task else { return };
-        let header = task.header();
-        let flags = header.flags.get();
-        if flags & LIVE == 0 {
-            return;
-        }
-        let dropped_now = context::with_core_of(header.runtime_id, |core| {
-            if flags & RUNNING == 0 {
-                core.cancel_task(task);
-                true
-            } else {
-                false
-            }
-        });
-        if dropped_now != Some(true) {
-            header.flags.set(flags | ABORT);
-            if dropped_now.is_none() {
-                // The runtime is not running here: queue the task so it sees
-                // the abort the next time the loop runs.
-                task.with_waker(|waker| waker.wake_by_ref());
-            }
+        match self.hold.get() {
+            Held::Task(task) if may_touch(task) => abort_here(task),
+            Held::Task(task) => foreign::abort(task),
+            Held::Forwarded(forward) => foreign::abort(forward.task()),
+            Held::Done => {}
         }
     }
 
     /// `true` once the task has finished: returned, panicked or been aborted.
+    ///
+    /// On another thread than the runtime's the answer comes through the
+    /// loop: it turns `true` once the loop, running, has seen the task
+    /// finish (a moment after it did).
     ///
     /// # Examples
     ///
@@ -125,9 +186,36 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        match self.task {
-            Some(task) => task.header().flags.get() & LIVE == 0,
-            None => true,
+        match self.hold.get() {
+            Held::Task(task) if may_touch(task) => task.header().flags.get() & LIVE == 0,
+            Held::Task(_) | Held::Forwarded(_) => foreign::is_finished(&self.hold),
+            Held::Done => true,
+        }
+    }
+}
+
+/// `JoinHandle::abort` where the handle may touch the cell (`may_touch`);
+/// the loop runs it for a handle that may not.
+pub(super) fn abort_here(task: TaskRef) {
+    let header = task.header();
+    let flags = header.flags.get();
+    if flags & LIVE == 0 {
+        return;
+    }
+    let dropped_now = context::with_core_of(header.runtime_id, |core| {
+        if flags & RUNNING == 0 {
+            core.cancel_task(task);
+            true
+        } else {
+            false
+        }
+    });
+    if dropped_now != Some(true) {
+        header.flags.set(flags | ABORT);
+        if dropped_now.is_none() {
+            // The runtime is not running here: queue the task so it sees
+            // the abort the next time the loop runs.
+            task.with_waker(|waker| waker.wake_by_ref());
         }
     }
 }
@@ -135,8 +223,12 @@ impl<T> JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = self.task.expect("`JoinHandle` polled after it completed");
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let task = match this.hold.task_mut() {
+            Some(task) if may_touch(task) => task,
+            _ => return foreign::poll(&mut this.hold, cx),
+        };
         let header = task.header();
         if header.flags.get() & LIVE != 0 {
             let awaiter = match header.awaiter.take() {
@@ -149,31 +241,32 @@ impl<T> Future for JoinHandle<T> {
         let mut output = Poll::Pending;
         // SAFETY: `T` is the task's output type (the handle was created for
         // it) and the task is finished (`LIVE` is clear) with its output not
-        // yet read (`self.task` is still `Some`).
+        // yet read (the handle still holds the task).
         unsafe { task.take_output(&mut output) };
-        self.release(true);
+        this.hold.clear_task();
+        release_hold(task, true);
         output
     }
 }
 
-impl<T> JoinHandle<T> {
-    /// Gives up the handle's hold on the task cell.
-    fn release(&mut self, output_read: bool) {
-        if let Some(task) = self.task.take() {
-            let header = task.header();
-            drop(header.awaiter.take());
-            let flags = header.flags.get() & !HANDLE;
-            header.flags.set(flags);
-            if flags & LIVE == 0 && !output_read {
-                // Nobody will read the output: drop it here, on the loop
-                // thread, where a `!Send` output may be dropped.
-                if let Some(payload) = task.drop_output() {
-                    return report_unread_panic(task, payload);
-                }
-            }
-            task.release_if_unused();
+/// Gives up a handle's hold on the task cell, where the handle may touch
+/// it (`may_touch`); for a handle that may not, the loop does it (or, once
+/// the runtime is gone, whoever has the hold: `foreign.rs`).
+#[inline]
+pub(super) fn release_hold(task: TaskRef, output_read: bool) {
+    let header = task.header();
+    drop(header.awaiter.take());
+    let flags = header.flags.get() & !HANDLE;
+    header.flags.set(flags);
+    if flags & LIVE == 0 && !output_read {
+        // Nobody will read the output: drop it here, on the loop thread,
+        // where a `!Send` output may be dropped. (After the runtime is gone,
+        // perhaps on another thread: a handle only leaves with a `Send` one.)
+        if let Some(payload) = task.drop_output() {
+            return report_unread_panic(task, payload);
         }
     }
+    task.release_if_unused();
 }
 
 /// A finished task's panic that its dropped handle never read: uncaught.
@@ -188,8 +281,23 @@ fn report_unread_panic(task: TaskRef, payload: Box<dyn std::any::Any + Send>) {
 }
 
 impl<T> Drop for JoinHandle<T> {
+    // A handle dropped after it was awaited (most handles) holds nothing:
+    // that check stays inline, where the caller may even see it through.
+    #[inline(always)]
     fn drop(&mut self) {
-        self.release(false);
+        if !self.hold.is_done() {
+            self.detach();
+        }
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// Dropping a handle that still holds its task: the task runs on alone.
+    fn detach(&mut self) {
+        match self.hold.task_mut() {
+            Some(task) if may_touch(task) => release_hold(task, false),
+            _ => foreign::drop_handle(&mut self.hold),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 mod cell_cache;
+pub(crate) mod foreign;
 pub(crate) mod join;
 pub(crate) mod raw;
 pub(crate) mod registry;
@@ -211,10 +212,13 @@ impl std::fmt::Display for TaskId {
 }
 
 impl TaskRef {
-    /// The task's id (see [`TaskId`]).
+    /// The task's id (see [`TaskId`]), readable on any thread while the
+    /// cell is alive (a `JoinHandle` away from home asks).
     pub(crate) fn id(self) -> TaskId {
-        let header = self.header();
-        TaskId { slot: header.slot.get(), generation: header.generation.get() }
+        // SAFETY: a `TaskRef` is used while the cell is alive (its holder
+        // keeps it: the loop, or a handle's hold).
+        let (slot, generation) = unsafe { raw::slot_and_generation(self.as_ptr()) };
+        TaskId { slot, generation }
     }
 
     /// Where the task was spawned.

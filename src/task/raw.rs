@@ -1,8 +1,8 @@
 //! Task cell: one allocation per spawned task, holding the future, then its
 //! output, and the bookkeeping the loop needs to schedule it.
 //!
-//! This file and `waker.rs` hold the executor's `unsafe`. The rules they rely
-//! on:
+//! This file, `waker.rs` and `foreign.rs` hold the executor's `unsafe`. The
+//! rules they rely on:
 //!
 //! - A cell is shared by the loop thread (which polls it and owns the
 //!   loop-side flags) and by any number of [`Waker`]s, which may live on any
@@ -16,7 +16,18 @@
 //!   (they may be `!Send`), so freeing only returns memory.
 //! - The future and output are only touched on the loop thread: [`TaskRef`]
 //!   is `!Send`, and a wake from another thread never touches them, it only
-//!   queues the task for the loop.
+//!   queues the task for the loop. One exception: a `JoinHandle` moved to
+//!   another thread (its output is `Send`) reads a *finished* task's output
+//!   there ([`take_output_away`]), after the loop handed the stage over
+//!   through a mutex (`foreign.rs`). The loop never touches a finished
+//!   task's stage while its handle holds the task (`HANDLE`): only the
+//!   handle's own `take_output` / `drop_output` and the final free do.
+//! - "The loop thread" above means the thread that runs the cell's runtime.
+//!   Once that runtime has shut down (every task finished, nothing of the
+//!   loop's left naming the cell but a handle's hold) and left the runtime
+//!   table, the loop touches the cell no more, and a moved `JoinHandle`
+//!   holding it takes the loop thread's part: the table's mutex orders the
+//!   shutdown before that handle's next look at the table (`foreign.rs`).
 
 use std::alloc::{self, Layout};
 use std::any::Any;
@@ -159,6 +170,12 @@ impl TaskRef {
         TaskRef(ptr)
     }
 
+    /// The cell's address, for the `raw` functions that other threads may
+    /// call (`retain`, `release`, `runtime_id`, `take_output_away`).
+    pub(crate) fn as_ptr(self) -> NonNull<Header> {
+        self.0
+    }
+
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: a `TaskRef` is only used while the loop holds its reference
         // (see the module doc), so the cell is alive.
@@ -210,7 +227,8 @@ impl TaskRef {
     /// panic otherwise.
     #[must_use = "a panic nobody awaited goes to the uncaught handler"]
     pub(crate) fn drop_output(self) -> Option<Box<dyn Any + Send>> {
-        // SAFETY: loop thread, cell alive; a no-op unless the stage holds output.
+        // SAFETY: loop thread (or its stand-in after shutdown: module doc),
+        // cell alive; a no-op unless the stage holds output.
         unsafe { (self.header().vtable.drop_output)(self.0) }
     }
 
@@ -375,6 +393,46 @@ pub(crate) unsafe fn runtime_id(ptr: NonNull<Header>) -> u32 {
     unsafe { ptr::addr_of!((*ptr.as_ptr()).runtime_id).read() }
 }
 
+/// Moves a finished task's output into `out`, which must be `Pending`, on
+/// a thread that is not the loop's: a `JoinHandle` away from home, once the
+/// loop has handed it the finished stage (`foreign.rs`).
+///
+/// # Safety
+/// `T` must be the task's output type, and `Send` (the output was made on
+/// the loop thread). The cell must be alive and the task finished with its
+/// output unread; the loop's last touch of the stage must happen before
+/// this call, and no other thread may touch the stage until it returns.
+pub(crate) unsafe fn take_output_away<T>(
+    ptr: NonNull<Header>,
+    out: &mut Poll<Result<T, JoinError>>,
+) {
+    // SAFETY: the cell is alive (our contract). `vtable` is immutable; it is
+    // read through a raw place, with no reference to the header made (the
+    // loop may be writing its `Cell`s right now).
+    let take_output = unsafe { (*ptr::addr_of!((*ptr.as_ptr()).vtable)).take_output };
+    // SAFETY: `take_output` is the cell's own entry; its contract is
+    // `stage`'s: nobody else touches the stage now (ours), and `out` is the
+    // `Poll<Result<F::Output, JoinError>>` it casts back to (`T` is the
+    // output type), valid for the write as a `&mut`.
+    unsafe { take_output(ptr, (out as *mut Poll<Result<T, JoinError>>).cast()) }
+}
+
+/// A task's slot and generation (its id), readable from any thread: the
+/// registry writes them once, when the task is spawned, before anything
+/// can name the task on another thread, and never again.
+///
+/// # Safety
+/// `ptr` must point to a live cell.
+pub(crate) unsafe fn slot_and_generation(ptr: NonNull<Header>) -> (u32, u16) {
+    // SAFETY: the cell is alive (our contract). The references made cover
+    // these two fields alone (through raw places, not a `&Header`), and
+    // nothing writes them any more (above), so the reads race with nothing.
+    unsafe {
+        let header = ptr.as_ptr();
+        ((*ptr::addr_of!((*header).slot)).get(), (*ptr::addr_of!((*header).generation)).get())
+    }
+}
+
 /// # Safety
 /// `ptr` must point to a live cell.
 unsafe fn state<'a>(ptr: NonNull<Header>) -> &'a AtomicU32 {
@@ -403,13 +461,15 @@ where
     };
 
     /// # Safety
-    /// Loop thread only, cell alive, no other reference to the stage live.
+    /// Cell alive, no other reference to the stage live, and no other
+    /// thread touching it: the loop thread, or the thread the loop handed a
+    /// finished stage to (`take_output_away`).
     unsafe fn stage<'a>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
         // SAFETY: the cell is alive, and it is a `TaskCell<F>`: these
         // functions are reached only through `VTABLE`, which `TaskRef::new`
         // stores in cells of this `F` alone, and `repr(C)` puts the header at
-        // the cell's address. The stage is only touched on the loop thread,
-        // where we are, and the caller holds no other reference to it, so the
+        // the cell's address. No other thread touches the stage now, and the
+        // caller holds no other reference to it (our contract), so the
         // `&mut` is unique.
         unsafe { &mut *(*ptr.cast::<Self>().as_ptr()).stage.get() }
     }
@@ -501,8 +561,9 @@ where
     unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
         let out = out.cast::<Poll<Result<F::Output, JoinError>>>();
         // `out` holds `Poll::Pending` (nothing to drop): overwrite it.
-        // SAFETY: loop thread, cell alive, and the stage not otherwise held
-        // (our contract); the `&mut` ends with the `replace`.
+        // SAFETY: cell alive, no other thread at the stage, and the stage
+        // not otherwise held (our contract); the `&mut` ends with the
+        // `replace`.
         match std::mem::replace(unsafe { Self::stage(ptr) }, Stage::Consumed) {
             // SAFETY: `out` is valid for writes and aligned (our contract).
             Stage::Ready(output) => unsafe { out.write(Poll::Ready(Ok(output))) },
@@ -517,8 +578,8 @@ where
     /// # Safety
     /// As [`stage`](Self::stage).
     unsafe fn drop_output(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
-        // SAFETY: loop thread, cell alive, stage not otherwise held: our
-        // contract, which is `stage`'s.
+        // SAFETY: cell alive, no other thread at the stage, stage not
+        // otherwise held: our contract, which is `stage`'s.
         let stage = unsafe { Self::stage(ptr) };
         if !matches!(stage, Stage::Ready(_) | Stage::Failed(_)) {
             return None;
