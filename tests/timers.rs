@@ -491,6 +491,7 @@ fn an_interval_refreshed_in_its_callback_keeps_its_period() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the futures are carried out of their runtime on purpose
 fn a_sleep_outliving_its_runtime_waits_on_the_next_one() {
     // As a socket does: polled on another runtime, it moves there.
     let nap = jsloop::block_on(async { jsloop::time::sleep(Duration::from_millis(5)) });
@@ -504,6 +505,7 @@ fn a_sleep_outliving_its_runtime_waits_on_the_next_one() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the sleep is carried out of its runtime on purpose
 #[should_panic(expected = "polled after its runtime was dropped, outside any runtime")]
 fn a_sleep_outliving_its_runtime_panics_off_any_runtime() {
     let nap = jsloop::block_on(async { jsloop::time::sleep(Duration::from_millis(5)) });

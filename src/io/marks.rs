@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn the_tick_wraps_without_touching_the_marks() {
-        let marks = Marks(AtomicU32::new(u32::MAX & !MARKS));
+        let marks = Marks(AtomicU32::new(!MARKS)); // the highest tick
         marks.set_ready();
         assert_eq!(marks.0.load(Ordering::Relaxed), READY);
     }
