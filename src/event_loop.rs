@@ -690,11 +690,14 @@ impl Core {
                 self.unschedule_task(task);
             }
         }
+        // Sockets that outlive the runtime: their waiters are told. Before
+        // the queue's drain, which then drops the wakes this sends to the
+        // loop's own (cancelled) tasks.
+        self.io.shut_down(&self.shared);
         let mut events = self.remote_events.take();
         self.shared.queue.drain_into(&mut events);
         // Dropping queued remote wakes releases their task references.
         drop(events);
-        self.io.shut_down(&self.shared);
     }
 }
 
