@@ -35,9 +35,9 @@ use crate::context;
 use crate::immediate::{DueImmediate, ImmediateQueue};
 use crate::io::source::IoSources;
 use crate::io::stdio::LoopStdio;
+use crate::loop_observers::Observers;
 use crate::metrics::{LoopCounters, LoopStats, Phase, Work, add, bump};
 use crate::microtask::{Callback, Microtask, MicrotaskQueues};
-use crate::observe::Observers;
 use crate::pool::WorkerPool;
 use crate::process::{Lifecycle, Rejections, finish_drive, rethrow_loop_exit};
 use crate::progress::WakeBudget;
@@ -89,7 +89,7 @@ pub(crate) struct Core {
     remote_events: RefCell<VecDeque<RemoteEvent>>,
     /// The loop's counters (`jsloop::metrics`).
     pub(crate) metrics: LoopCounters,
-    /// Long-task reports, trace, watchdog (`src/observe.rs`): while any is
+    /// Long-task reports, trace, watchdog (`src/loop_observers.rs`): while any is
     /// installed, the loop times every callback.
     pub(crate) observers: Option<Observers>,
     /// A weak handle to this core, for timers and sleeps to find it later.

@@ -83,6 +83,7 @@
 //! | `await sleep(ms)` | [`time::sleep`] |
 //! | fake timers in tests (`jest.useFakeTimers`, `mock.timers.tick(ms)`) | [`Builder::virtual_time`], [`time::pause`] / [`time::resume`] / [`time::advance`] |
 //! | `fs.promises.readFile`, `crypto.pbkdf2`, other threadpool work | [`fs::read`], [`spawn_blocking`] |
+//! | `queueMicrotask` batching (`scheduleUpdate`), `MutationObserver` | [`observe::Observer`] |
 //! | `new Promise(..)`, `.then` / `.catch` / `.finally`, `await p` | [`promise::Promise`] |
 //! | `.then(v => otherPromise)`, `for await (const x of promises)` | [`promise::Promise::then_promise`], [`promise::in_order`] |
 //! | `await p` of a value that cannot be copied | [`promise::Promise::take`] |
@@ -139,10 +140,11 @@ mod int_map;
 pub mod io;
 mod keep_alive;
 mod listeners;
+mod loop_observers;
 pub mod metrics;
 mod microtask;
 pub mod net;
-mod observe;
+pub mod observe;
 mod oneshot;
 mod pool;
 pub mod process;

@@ -45,7 +45,17 @@ impl<F: FnOnce()> LocatedCallback for Located<F> {
 /// Boxes `callback` with its caller's location.
 #[track_caller]
 pub(crate) fn located(callback: impl FnOnce() + 'static) -> Callback {
-    Box::new(Located { location: Location::caller(), callback })
+    located_at(Location::caller(), callback)
+}
+
+/// Boxes `callback` with `location`: for work queued on behalf of code
+/// registered elsewhere (an observer's batch names where the observer was
+/// made, not the `notify` that happened to queue it).
+pub(crate) fn located_at(
+    location: &'static Location<'static>,
+    callback: impl FnOnce() + 'static,
+) -> Callback {
+    Box::new(Located { location, callback })
 }
 
 /// One entry of the microtask ring: 16 bytes (two variants let the tag

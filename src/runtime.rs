@@ -6,8 +6,8 @@ use std::future::Future;
 use std::io;
 use std::panic::Location;
 
+use crate::loop_observers::{LoopObserver, Observers};
 use crate::metrics::{EventLoopUtilization, LongTask, LongTaskWatch, LoopStats, Stall};
-use crate::observe::{LoopObserver, Observers};
 use crate::spawner::Spawner;
 use std::rc::Rc;
 use std::time::Duration;
@@ -477,7 +477,7 @@ pub struct Builder {
     warnings: Option<bool>,
     /// `track_tasks`: install the task tracker.
     track_tasks: bool,
-    /// Long-task watch, trace, watchdog: see `src/observe.rs`.
+    /// Long-task watch, trace, watchdog: see `src/loop_observers.rs`.
     observers: Vec<Box<dyn LoopObserver>>,
     /// `trace` / `trace_capacity`: record the last this many events.
     trace_capacity: Option<usize>,

@@ -5,7 +5,7 @@
 //! comes from the loop, after the slow callback returned; a callback that
 //! never returns is never reported. The watchdog watches from another
 //! thread instead. It watches the loop's progress points, which
-//! `src/event_loop.rs` hands every observer (`src/observe.rs`): the start
+//! `src/event_loop.rs` hands every observer (`src/loop_observers.rs`): the start
 //! and end of every macrotask, microtask and task poll, and every phase
 //! boundary. The loop is *stuck* when it has passed none of them for the
 //! threshold while it was neither blocked in the poller (idle: waiting is
@@ -45,8 +45,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::event_loop::Core;
+use crate::loop_observers::LoopObserver;
 use crate::metrics::{Phase, Work};
-use crate::observe::LoopObserver;
 
 /// A report of the stall watchdog
 /// ([`Builder::stall_watchdog_with`](crate::Builder::stall_watchdog_with)):

@@ -2,7 +2,9 @@
 //! section's JavaScript, run under `node` when it is on `PATH`, must print
 //! what the Rust prints), `examples/shell.rs` (child processes, Ctrl-C)
 //! and `examples/graceful.rs` (a server that drains on SIGTERM), driven
-//! through their stdin, their stdout, signals and sockets.
+//! through their stdin, their stdout, signals and sockets; and
+//! `examples/observer.rs`, which must print what the JavaScript in its
+//! header prints under `node`.
 //!
 //! `cargo test` builds the examples before it runs any test; a run that
 //! builds only this target (`cargo test --test examples`) uses the example
@@ -305,4 +307,36 @@ fn every_tour_section_prints_what_its_javascript_prints_under_node() {
             "section {title}: the Rust prints (left), node prints (right)"
         );
     }
+}
+
+/// The JavaScript an example's header ports: the lines of its ```` ```js ````
+/// block, without the `//! ` in front.
+fn ported_javascript(example_source: &str) -> String {
+    let mut lines = example_source.lines().map(|line| line.strip_prefix("//!").unwrap_or(line));
+    lines.by_ref().find(|line| line.trim() == "```js").expect("a ```js block");
+    let js: Vec<&str> = lines
+        .take_while(|line| line.trim() != "```")
+        .map(|line| line.strip_prefix(' ').unwrap_or(line))
+        .collect();
+    js.join("\n")
+}
+
+#[test]
+fn observer_renders_once_per_turn_as_its_javascript_does_under_node() {
+    let Some(observer) = example("observer") else { return };
+    let output = Command::new(observer).output().expect("the example runs");
+    assert!(output.status.success(), "the example failed: {output:?}");
+    let printed = String::from_utf8(output.stdout).expect("UTF-8");
+    let renders: Vec<&str> = printed.lines().filter(|line| line.starts_with("render ")).collect();
+    assert_eq!(renders.len(), 2, "one render per turn that changed the label: {printed}");
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("skipped the comparison: `node` is not on PATH");
+        return;
+    }
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/observer.rs");
+    let script = ported_javascript(&std::fs::read_to_string(source).expect("the source"));
+    let node = Command::new("node").arg("-e").arg(&script).output().expect("node runs");
+    assert!(node.status.success(), "node failed: {node:?}");
+    let node_out = String::from_utf8(node.stdout).expect("UTF-8");
+    assert_eq!(printed, node_out, "the Rust prints (left), node prints (right)");
 }

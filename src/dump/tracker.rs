@@ -10,8 +10,8 @@ use std::cell::RefCell;
 use std::time::Instant;
 
 use crate::event_loop::Core;
+use crate::loop_observers::{LoopObserver, TaskPolls};
 use crate::metrics::Work;
-use crate::observe::{LoopObserver, TaskPolls};
 use crate::task::TaskId;
 
 /// The observer `Builder::track_tasks(true)` installs.

@@ -1,4 +1,4 @@
-//! The trace recorder: an observer of the loop (`src/observe.rs`) and of
+//! The trace recorder: an observer of the loop (`src/loop_observers.rs`) and of
 //! the worker pool (`src/pool.rs`) that keeps the last N events in a ring.
 //!
 //! Everything is recorded as it *ends* — a slice once its duration is
@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use super::Trace;
 use crate::event_loop::Core;
+use crate::loop_observers::LoopObserver;
 use crate::metrics::{Phase, Work};
 use crate::microtask::Microtask;
-use crate::observe::LoopObserver;
 use crate::pool::JobObserver;
 use crate::task::TaskId;
 use crate::task::raw::TaskRef;
