@@ -26,7 +26,7 @@ use std::time::Duration;
 const SCALE: usize = if cfg!(debug_assertions) { 100 } else { 1 };
 
 /// The workloads by name, with their release sizes.
-const WORKLOADS: [(&str, usize); 8] = [
+const WORKLOADS: [(&str, usize); 9] = [
     ("spawn", 100_000),
     ("yield", 1_000_000),
     ("ping_pong", 100_000),
@@ -35,6 +35,7 @@ const WORKLOADS: [(&str, usize); 8] = [
     ("set_timeout_clear", 100_000),
     ("set_timeout_fire", 100_000),
     ("queue_microtask", 1_000_000),
+    ("timeout_ready", 1_000_000),
 ];
 
 fn main() {
@@ -63,6 +64,7 @@ fn run(name: &'static str, n: usize) {
                 "set_timeout_clear" => set_timeout_clear(n),
                 "set_timeout_fire" => set_timeout_fire(n).await,
                 "queue_microtask" => queue_microtasks(n).await,
+                "timeout_ready" => timeout_ready(n).await,
                 other => unreachable!("unknown workload {other}"),
             }
         });
@@ -189,4 +191,14 @@ async fn queue_microtasks(n: usize) {
     }
     jsloop::yield_now().await;
     assert_eq!(*ran.borrow(), n);
+}
+
+/// `n` × `timeout(10 s, ready)`: a time limit over a future that is done
+/// at its first poll, which should cost no timer (and as little else as
+/// possible) — async-io's `Timer` does nothing until it is pending.
+async fn timeout_ready(n: usize) {
+    for i in 0..n {
+        let limited = jsloop::time::timeout(Duration::from_secs(10), std::future::ready(i));
+        assert_eq!(limited.await, Ok(i));
+    }
 }

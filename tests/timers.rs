@@ -511,3 +511,71 @@ fn a_sleep_outliving_its_runtime_panics_off_any_runtime() {
     let nap = jsloop::block_on(async { jsloop::time::sleep(Duration::from_millis(5)) });
     futures::executor::block_on(nap);
 }
+
+#[test]
+fn a_timeout_over_a_ready_future_arms_no_timer() {
+    // async-io's `Timer` does nothing until it is pending; neither does
+    // the time limit: no wheel entry for a future done at its first poll.
+    let rt = jsloop::Runtime::new().unwrap();
+    let armed = rt.stats().timers_armed;
+    rt.block_on(async {
+        for i in 0..3 {
+            assert_eq!(time::timeout(Duration::from_secs(10), std::future::ready(i)).await, Ok(i));
+        }
+        assert_eq!(time::timeout(ms(5), async { 1 }).await, Ok(1));
+        let deadline = Instant::now() + ms(5);
+        assert_eq!(time::timeout_at(deadline, async { 2 }).await, Ok(2));
+    });
+    assert_eq!(rt.stats().timers_armed, armed);
+    assert!(format!("{rt:?}").contains("pending_timers: 0"), "{rt:?}");
+    // The counter does see a limit that had to wait.
+    rt.block_on(async {
+        assert!(time::timeout(ms(1), std::future::pending::<()>()).await.is_err());
+    });
+    assert_eq!(rt.stats().timers_armed, armed + 1);
+}
+
+#[test]
+fn a_timeout_counts_from_its_call_not_its_first_poll() {
+    virtual_runtime().block_on(async {
+        let start = Instant::now();
+        let limited = time::timeout(ms(10), time::sleep(ms(20)));
+        time::advance(ms(5)).await;
+        // First polled 5 ms late: it still gives up 10 ms after the call.
+        assert!(limited.await.is_err());
+        assert_eq!(start.elapsed(), ms(10));
+
+        let start = Instant::now();
+        let limited = time::timeout_at(start + ms(10), time::sleep(ms(20)));
+        time::advance(ms(5)).await;
+        assert!(limited.await.is_err());
+        assert_eq!(start.elapsed(), ms(10));
+    });
+}
+
+#[test]
+fn a_timeout_prints_the_same_deadline_before_and_after_it_arms() {
+    virtual_runtime().block_on(async {
+        let deadline = Instant::now() + ms(10);
+        let mut limited = std::pin::pin!(time::timeout(ms(10), std::future::pending::<()>()));
+        let before = format!("{limited:?}");
+        assert!(before.contains(&format!("deadline: {deadline:?}")), "{before}");
+        assert!(before.contains("elapsed: false"), "{before}");
+        std::future::poll_fn(|cx| {
+            assert!(limited.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        assert_eq!(format!("{limited:?}"), before);
+        assert!(limited.as_mut().await.is_err());
+        assert!(format!("{limited:?}").contains("elapsed: true"), "{limited:?}");
+    });
+}
+
+#[test]
+#[allow(clippy::async_yields_async)] // the timeout is carried out of its runtime on purpose
+#[should_panic(expected = "first pending outside any runtime")]
+fn a_timeout_first_pending_off_any_runtime_panics() {
+    let limited = jsloop::block_on(async { time::timeout(ms(5), std::future::pending::<()>()) });
+    let _ = futures::executor::block_on(limited);
+}

@@ -7,6 +7,7 @@ mod instant;
 mod interval;
 pub mod promises;
 mod sleep;
+mod timeout;
 mod timer_lists;
 pub(crate) mod timers;
 pub(crate) mod wheel;
@@ -14,7 +15,8 @@ pub(crate) mod wheel;
 pub use control::{advance, pause, resume};
 pub use instant::Instant;
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
-pub use sleep::{Elapsed, Sleep, Timeout, sleep, sleep_until, timeout, timeout_at};
+pub use sleep::{Sleep, sleep, sleep_until};
+pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 pub use timers::{
     Refreshable, TimeoutCallback, Timer, clear_interval, clear_timeout, set_interval, set_timeout,
 };

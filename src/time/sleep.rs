@@ -1,4 +1,5 @@
-//! `sleep`, `sleep_until` and `timeout`: the Rust-flavoured timer futures.
+//! `sleep` and `sleep_until`: the Rust-flavoured timer futures (the
+//! `timeout` built on them is in `timeout.rs`).
 //!
 //! Their deadlines round *up* to the wheel's 1 ms tick, so they never
 //! complete early; they share the wheel with `set_timeout`, so a sleep and a
@@ -12,13 +13,11 @@
 //! come).
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
-
-use pin_project_lite::pin_project;
 
 use super::Instant;
 use super::clock::NEVER;
@@ -173,7 +172,7 @@ enum SleepState {
 }
 
 impl Sleep {
-    fn new(core: &Core, start: std::time::Instant, duration: Duration) -> Sleep {
+    pub(super) fn new(core: &Core, start: std::time::Instant, duration: Duration) -> Sleep {
         let deadline_tick = core.clock.ceil_ticks_after(start, duration);
         Sleep {
             core: core.weak(),
@@ -203,10 +202,7 @@ impl Sleep {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn deadline(&self) -> Instant {
-        match self.start.checked_add(self.duration) {
-            Some(deadline) => Instant::from_std(deadline),
-            None => far_future(),
-        }
+        deadline_after(self.start, self.duration)
     }
 
     /// `true` once the sleep has completed.
@@ -305,6 +301,15 @@ impl SleepState {
     }
 }
 
+/// `start + duration`, or for a deadline too far to represent an instant
+/// about 30 years from now.
+pub(super) fn deadline_after(start: std::time::Instant, duration: Duration) -> Instant {
+    match start.checked_add(duration) {
+        Some(deadline) => Instant::from_std(deadline),
+        None => far_future(),
+    }
+}
+
 /// An instant roughly 30 years from now, standing in for "never".
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)
@@ -349,160 +354,16 @@ impl Drop for Sleep {
 
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sleep")
-            .field("deadline", &self.deadline())
-            .field("elapsed", &self.is_elapsed())
-            .finish()
+        fmt_sleep(f, self.deadline(), self.is_elapsed())
     }
 }
 
-/// Runs `future` with a time limit: `Err(Elapsed)` if it is not done within
-/// `duration`, in which case the future is dropped.
-///
-/// A `duration` past the end of time (`Duration::MAX`) is no limit: it
-/// never elapses, on either clock, and the time limit itself does not keep
-/// the loop alive; `future` alone decides (see
-/// [`sleep`'s "Never"](sleep#never)).
-///
-/// # Panics
-///
-/// Panics outside a runtime.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use jsloop::time::timeout;
-///
-/// jsloop::block_on(async {
-///     let slow = std::future::pending::<()>();
-///     assert!(timeout(Duration::from_millis(5), slow).await.is_err());
-///     assert_eq!(timeout(Duration::from_secs(1), async { 7 }).await, Ok(7));
-/// });
-/// ```
-pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    Timeout { future: future.into_future(), sleep: sleep(duration) }
-}
-
-/// Like [`timeout`], with a deadline instead of a duration (one past the end
-/// of time never comes).
-///
-/// # Panics
-///
-/// Panics outside a runtime.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use jsloop::time::{sleep, timeout_at, Instant};
-///
-/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
-/// rt.block_on(async {
-///     let deadline = Instant::now() + Duration::from_millis(50);
-///     let slow = sleep(Duration::from_millis(80));
-///     assert!(timeout_at(deadline, slow).await.is_err());
-///     assert_eq!(Instant::now(), deadline); // gave up at the deadline
-/// });
-/// # Ok::<(), std::io::Error>(())
-/// ```
-pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
-    Timeout { future: future.into_future(), sleep: sleep_until(deadline) }
-}
-
-pin_project! {
-    /// Future returned by [`timeout`] and [`timeout_at`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use jsloop::time::{sleep, timeout, Sleep, Timeout};
-    ///
-    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
-    /// let ms = Duration::from_millis;
-    /// rt.block_on(async {
-    ///     // Both due in the same tick: the future is polled first, and wins.
-    ///     let race: Timeout<Sleep> = timeout(ms(10), sleep(ms(10)));
-    ///     assert_eq!(race.await, Ok(()));
-    /// });
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    #[derive(Debug)]
-    #[must_use = "futures do nothing unless awaited"]
-    pub struct Timeout<F> {
-        #[pin]
-        future: F,
-        sleep: Sleep,
-    }
-}
-
-impl<F> Timeout<F> {
-    /// The wrapped future.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use jsloop::time::{sleep, timeout, Instant};
-    ///
-    /// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
-    /// rt.block_on(async {
-    ///     let start = Instant::now();
-    ///     let limited = timeout(Duration::from_millis(5), sleep(Duration::from_millis(20)));
-    ///     limited.into_inner().await; // the time limit is gone
-    ///     assert_eq!(start.elapsed(), Duration::from_millis(20));
-    /// });
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn into_inner(self) -> F {
-        self.future
-    }
-}
-
-impl<F: Future> Future for Timeout<F> {
-    type Output = Result<F::Output, Elapsed>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        // The future first: one that is ready at its deadline still wins.
-        if let Poll::Ready(output) = this.future.poll(cx) {
-            return Poll::Ready(Ok(output));
-        }
-        Pin::new(this.sleep).poll(cx).map(|()| Err(Elapsed(())))
-    }
-}
-
-/// The error of a [`timeout`] whose time ran out.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use jsloop::time::{timeout, Elapsed};
-///
-/// let rt = jsloop::Runtime::builder().virtual_time(true).build()?;
-/// rt.block_on(async {
-///     let never = std::future::pending::<()>();
-///     let error: Elapsed = timeout(Duration::from_millis(1), never).await.unwrap_err();
-///     assert_eq!(error.to_string(), "deadline has elapsed");
-///     assert_eq!(std::io::Error::from(error).kind(), std::io::ErrorKind::TimedOut);
-/// });
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Elapsed(());
-
-impl fmt::Display for Elapsed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("deadline has elapsed")
-    }
-}
-
-impl std::error::Error for Elapsed {}
-
-impl From<Elapsed> for std::io::Error {
-    fn from(_: Elapsed) -> Self {
-        std::io::ErrorKind::TimedOut.into()
-    }
+/// A `Sleep`'s `Debug`, shared with a `Timeout` that has not made its sleep
+/// yet, so both print the same.
+pub(super) fn fmt_sleep(
+    f: &mut fmt::Formatter<'_>,
+    deadline: Instant,
+    elapsed: bool,
+) -> fmt::Result {
+    f.debug_struct("Sleep").field("deadline", &deadline).field("elapsed", &elapsed).finish()
 }
