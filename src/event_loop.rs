@@ -8,13 +8,15 @@
 //!   │    poll phase     sleep in the poller; socket readiness,  │ a checkpoint
 //!   │                   remote wakes, worker-pool completions   │
 //!   │    check phase    immediates queued before the phase      │ after each
+//!   │    frame phase    when a frame slot came and a frame is   │
+//!   │                   requested: its callbacks, the render    │
 //!   └─── while alive ◄──────────────────────────────────────────┘
 //! ```
 //!
 //! Alive means: a ref'd timer, a ref'd immediate, a queued (next-tick /
 //! microtask / remote) item, a worker-pool job in flight, a task waiting on
 //! a ref'd socket, a ref'd message port with a listener or a waiting
-//! receiver, or a `KeepAlive` guard. A pending task alone
+//! receiver, a requested animation frame, or a `KeepAlive` guard. A pending task alone
 //! does not keep the loop alive, just as a JS promise nothing will settle
 //! does not keep Node running. `run` checks it before each iteration and
 //! again after the timers phase, where libuv checks it.
@@ -32,6 +34,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use crate::context;
+use crate::frame::{FrameQueue, RenderStep};
 use crate::immediate::{DueImmediate, ImmediateQueue};
 use crate::io::source::IoSources;
 use crate::io::stdio::LoopStdio;
@@ -72,6 +75,8 @@ pub(crate) struct Core {
     pub(crate) timers: TimerQueue,
     /// The check-phase queue.
     pub(crate) immediates: ImmediateQueue,
+    /// The frame phase's requests and pacing (`jsloop::frame`).
+    pub(crate) frames: FrameQueue,
     /// The worker pool (`spawn_blocking`).
     pub(crate) pool: WorkerPool,
     /// Sockets registered with the poller.
@@ -124,6 +129,9 @@ pub(crate) trait MainTask {
 }
 
 impl Core {
+    // The builder's settings, each passed on once: a struct for them would
+    // only repeat `Builder`'s fields.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         shared: Arc<Shared>,
         pool_size: usize,
@@ -132,8 +140,11 @@ impl Core {
         budget: WakeBudget,
         warnings: bool,
         observers: Option<Observers>,
+        frames: (u32, Option<RenderStep>),
     ) -> Rc<Core> {
         let pool = WorkerPool::new(pool_size, shared.clone());
+        let clock = Clock::new(virtual_time);
+        let frames = FrameQueue::new(clock.now(), frames.0, frames.1);
         Rc::new_cyclic(|weak_self| Core {
             id: shared.id,
             shared,
@@ -143,9 +154,10 @@ impl Core {
             current_task: Cell::new(None),
             timers: TimerQueue::default(),
             immediates: ImmediateQueue::default(),
+            frames,
             pool,
             io: IoSources::default(),
-            clock: Clock::new(virtual_time),
+            clock,
             panic_handler,
             shut_down: Cell::new(false),
             remote_events: RefCell::default(),
@@ -223,6 +235,7 @@ impl Core {
             || self.immediates.has_pending()
             || !self.microtasks.is_empty()
             || !self.remote_events.borrow().is_empty()
+            || self.frames.has_pending()
     }
 
     /// Runs `future` as the main script and then the loop, per `mode`,
@@ -331,6 +344,7 @@ impl Core {
         }
         self.check_phase(main);
         self.end_phase(Phase::Check);
+        self.frame_phase(main);
     }
 
     /// Runs every timer due at the loop's `now`, a checkpoint after each.
@@ -475,6 +489,30 @@ impl Core {
         }
     }
 
+    /// Runs a frame if its slot has come and one is requested: the
+    /// callbacks requested before now, a checkpoint after each, then the
+    /// render step and its checkpoint (`src/frame.rs`).
+    fn frame_phase(&self, main: &mut dyn MainTask) {
+        if !self.frames.has_pending() {
+            return;
+        }
+        let Some((info, keys)) = self.frames.take_due(self.clock.now()) else { return };
+        self.enter_phase(Phase::Frame);
+        for key in keys {
+            let Some(request) = self.frames.take_request(key) else { continue };
+            self.metrics.macrotask(Phase::Frame);
+            self.run_work(|| Work::AnimationFrame, || self.invoke(|| request.run(info)));
+            self.checkpoint(main);
+        }
+        if let Some(mut render) = self.frames.take_render() {
+            self.metrics.macrotask(Phase::Frame);
+            self.run_work(|| Work::Render, || self.invoke(|| render(info)));
+            self.frames.put_render(render);
+            self.checkpoint(main);
+        }
+        self.end_phase(Phase::Frame);
+    }
+
     /// The microtask checkpoint after a macrotask: next-ticks, then
     /// microtasks, until both queues are empty (`src/microtask.rs`).
     pub(crate) fn checkpoint(&self, main: &mut dyn MainTask) {
@@ -615,6 +653,15 @@ impl Core {
         }
         let until_timer =
             self.timers.next_deadline().and_then(|deadline| self.clock.until(deadline));
+        // A requested frame's slot bounds the sleep like a timer deadline.
+        let until_frame = self
+            .frames
+            .next_deadline()
+            .map(|slot| slot.saturating_duration_since(self.clock.now()));
+        let until_timer = match (until_timer, until_frame) {
+            (Some(timer), Some(frame)) => Some(timer.min(frame)),
+            (timer, frame) => timer.or(frame),
+        };
         match until_timer {
             Some(wait) if self.clock.is_paused() && !self.real_work_in_flight() => {
                 // Paused virtual time with nothing real to wait for: jump

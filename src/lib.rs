@@ -134,6 +134,7 @@ mod context;
 pub mod dump;
 mod event_loop;
 pub mod events;
+pub mod frame;
 pub mod fs;
 mod immediate;
 mod int_map;

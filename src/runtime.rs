@@ -17,6 +17,7 @@ use futures_task::{FutureObj, LocalFutureObj, LocalSpawn, Spawn, SpawnError};
 use crate::context;
 use crate::dump::{self, DumpHandle, TaskDump};
 use crate::event_loop::{Core, Mode, PanicHandler};
+use crate::frame::RenderStep;
 use crate::keep_alive::KeepAlive;
 use crate::pool::pool_size;
 use crate::process::UnhandledRejections;
@@ -484,6 +485,10 @@ pub struct Builder {
     /// `stall_watchdog`: its threshold and handler, started by `build`.
     stall_watchdog: Option<(Duration, StallHandler)>,
     unhandled_rejections: UnhandledRejections,
+    /// `frame_rate`: frames per second (`None`: the default, 60).
+    frame_rate: Option<u32>,
+    /// `on_render`: the frame phase's render step.
+    render: Option<RenderStep>,
 }
 
 impl Builder {
@@ -554,6 +559,72 @@ impl Builder {
     /// ```
     pub fn virtual_time(mut self, enabled: bool) -> Builder {
         self.virtual_time = enabled;
+        self
+    }
+
+    /// How many frame slots per second [`jsloop::frame`](crate::frame)
+    /// paces its frames to (60 by default).
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Builder::build) fails with `InvalidInput` for 0 or more
+    /// than 1,000 frames per second.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = jsloop::Runtime::builder().frame_rate(50).virtual_time(true).build()?;
+    /// rt.run(async {
+    ///     jsloop::frame::request_animation_frame(|first| {
+    ///         jsloop::frame::request_animation_frame(move |next| {
+    ///             assert_eq!(next.timestamp() - first.timestamp(), Duration::from_millis(20));
+    ///         });
+    ///     });
+    /// });
+    /// assert!(jsloop::Runtime::builder().frame_rate(0).build().is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn frame_rate(mut self, frames_per_second: u32) -> Builder {
+        self.frame_rate = Some(frames_per_second);
+        self
+    }
+
+    /// The frame phase's render step: run once per frame, after that
+    /// frame's animation-frame callbacks and their microtasks (the
+    /// browser's style, layout and paint), with the frame's
+    /// [`FrameInfo`](crate::frame::FrameInfo). A panic in it is handled like
+    /// a callback's ([`on_uncaught_panic`](Builder::on_uncaught_panic)), and
+    /// the step runs again next frame.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let position = Rc::new(Cell::new(0));
+    /// let drawn = Rc::new(Cell::new(Vec::new()));
+    /// let rt = jsloop::Runtime::builder()
+    ///     .virtual_time(true)
+    ///     .on_render({
+    ///         let (position, drawn) = (position.clone(), drawn.clone());
+    ///         move |_frame| {
+    ///             let mut seen = drawn.take();
+    ///             seen.push(position.get()); // draw once the state settled
+    ///             drawn.set(seen);
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// rt.run(async move {
+    ///     jsloop::frame::request_animation_frame(move |_| position.set(position.get() + 10));
+    /// });
+    /// assert_eq!(drawn.take(), [10]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_render(mut self, render: impl FnMut(crate::frame::FrameInfo) + 'static) -> Builder {
+        self.render = Some(Box::new(render));
         self
     }
 
@@ -949,6 +1020,7 @@ impl Builder {
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
         let pool_size = pool_size(self.worker_threads)?;
+        let frame_rate = crate::frame::checked_rate(self.frame_rate)?;
         let trace = self.trace_capacity.map(TraceRecorder::new).transpose()?;
         let job_observer = trace.as_ref().map(TraceRecorder::job_observer);
         let mut observers = self.observers;
@@ -971,6 +1043,7 @@ impl Builder {
             budget,
             warn,
             Observers::new(observers),
+            (frame_rate, self.render),
         );
         core.rejections.set_mode(self.unhandled_rejections);
         if let Some(observer) = job_observer {

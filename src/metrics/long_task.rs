@@ -31,6 +31,8 @@ pub enum Phase {
     Poll,
     /// Immediates.
     Check,
+    /// Animation-frame callbacks and the render step (`jsloop::frame`).
+    Frame,
 }
 
 impl fmt::Display for Phase {
@@ -40,6 +42,7 @@ impl fmt::Display for Phase {
             Phase::Timers => "timers",
             Phase::Poll => "poll",
             Phase::Check => "check",
+            Phase::Frame => "frame",
         })
     }
 }
@@ -84,6 +87,11 @@ pub enum Work {
     Wake,
     /// The before-exit listeners (`jsloop::process::on_before_exit`).
     BeforeExit,
+    /// A `request_animation_frame` callback (or a `frames()` stream's
+    /// wake), in the frame phase.
+    AnimationFrame,
+    /// The render step (`Builder::on_render`), at the end of a frame.
+    Render,
 }
 
 impl Work {
@@ -102,7 +110,9 @@ impl Work {
             | Work::Immediate(location)
             | Work::Microtask(location)
             | Work::NextTick(location) => Some(location),
-            Work::Main | Work::Wake | Work::BeforeExit => None,
+            Work::Main | Work::Wake | Work::BeforeExit | Work::AnimationFrame | Work::Render => {
+                None
+            }
         }
     }
 }
@@ -119,6 +129,8 @@ impl fmt::Display for Work {
             Work::NextTick(at) => write!(f, "a next-tick queued at {at}"),
             Work::Wake => f.write_str("a wake"),
             Work::BeforeExit => f.write_str("the before-exit listeners"),
+            Work::AnimationFrame => f.write_str("an animation-frame callback"),
+            Work::Render => f.write_str("the render step"),
         }
     }
 }

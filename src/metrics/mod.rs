@@ -226,8 +226,8 @@ pub struct LoopStats {
 ///
 /// ```
 /// let stats = jsloop::Runtime::new()?.stats();
-/// let jsloop::metrics::PerPhase { script, timers, poll, check } = stats.macrotasks;
-/// assert_eq!(script + timers + poll + check, 0);
+/// let jsloop::metrics::PerPhase { script, timers, poll, check, frame } = stats.macrotasks;
+/// assert_eq!(script + timers + poll + check + frame, 0);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -240,6 +240,8 @@ pub struct PerPhase<T> {
     pub poll: T,
     /// The check phase (immediates).
     pub check: T,
+    /// The frame phase (animation-frame callbacks, the render step).
+    pub frame: T,
 }
 
 /// The loop's counters (loop thread only): plain cells, bumped by
@@ -249,13 +251,13 @@ pub(crate) struct LoopCounters {
     pub(crate) iterations: Cell<u64>,
     /// The phase running now (what a long-task report says).
     pub(crate) phase: Cell<Phase>,
-    phase_nanos: [Cell<u64>; 4],
+    phase_nanos: [Cell<u64>; PHASES],
     idle_nanos: Cell<u64>,
     pub(crate) checkpoint_nanos: Cell<u64>,
     /// Where the current phase's time started counting (`None` outside a
     /// loop turn: between `run` calls nothing is counted).
     mark: Cell<Option<Instant>>,
-    macrotasks: [Cell<u64>; 4],
+    macrotasks: [Cell<u64>; PHASES],
     pub(crate) microtasks: Cell<u64>,
     pub(crate) next_ticks: Cell<u64>,
     pub(crate) tasks_spawned: Cell<u64>,
@@ -313,9 +315,8 @@ impl LoopCounters {
     /// The counters' part of a [`LoopStats`]; the caller fills in what the
     /// queues know.
     pub(crate) fn stats(&self, checkpoints_timed: bool) -> LoopStats {
-        let phases = |cells: &[Cell<u64>; 4]| [0, 1, 2, 3].map(|i| cells[i].get());
-        let [script, timers, poll, check] = phases(&self.macrotasks);
-        let time = [0, 1, 2, 3].map(|i| nanos(&self.phase_nanos[i]));
+        let [script, timers, poll, check, frame] = self.macrotasks.each_ref().map(Cell::get);
+        let time = self.phase_nanos.each_ref().map(nanos);
         LoopStats {
             iterations: self.iterations.get(),
             phase_time: PerPhase {
@@ -323,10 +324,11 @@ impl LoopCounters {
                 timers: time[1],
                 poll: time[2],
                 check: time[3],
+                frame: time[4],
             },
             idle_time: nanos(&self.idle_nanos),
             checkpoint_time: checkpoints_timed.then(|| nanos(&self.checkpoint_nanos)),
-            macrotasks: PerPhase { script, timers, poll, check },
+            macrotasks: PerPhase { script, timers, poll, check, frame },
             microtasks: self.microtasks.get(),
             next_ticks: self.next_ticks.get(),
             tasks_spawned: self.tasks_spawned.get(),
@@ -338,6 +340,9 @@ impl LoopCounters {
         }
     }
 }
+
+/// How many phases [`Phase`] names (the counters' array length).
+const PHASES: usize = 5;
 
 /// Adds one to a counter.
 #[inline]

@@ -175,6 +175,8 @@ impl fmt::Display for WorkArgs {
             Work::NextTick(_) => "next_tick",
             Work::Wake => "wake",
             Work::BeforeExit => "beforeExit",
+            Work::AnimationFrame => "animationFrame",
+            Work::Render => "render",
         };
         write!(f, "{{\"kind\":\"{kind}\"")?;
         if let Work::Task { id, .. } = self.0 {
