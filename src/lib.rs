@@ -38,8 +38,14 @@
 //!   │    poll phase     sleep in the poller; socket readiness,  │ a checkpoint
 //!   │                   remote wakes, worker-pool completions   │
 //!   │    check phase    immediates queued before the phase      │ after each
+//!   │    frame phase    when a frame slot came and a frame is   │
+//!   │                   requested: its callbacks, the render    │
 //!   └─── while alive ◄──────────────────────────────────────────┘
 //! ```
+//!
+//! The frame phase is the browser's rendering opportunity
+//! ([`frame::request_animation_frame`], `Builder::on_render`): it runs only
+//! while a frame is requested, at fixed slots of the frame rate.
 //!
 //! A *checkpoint* drains the next-tick queue, then the microtask ring, and
 //! repeats until both are empty. Every task wake, `queue_microtask` and a
@@ -84,6 +90,7 @@
 //! | fake timers in tests (`jest.useFakeTimers`, `mock.timers.tick(ms)`) | [`Builder::virtual_time`], [`time::pause`] / [`time::resume`] / [`time::advance`] |
 //! | `fs.promises.readFile`, `crypto.pbkdf2`, other threadpool work | [`fs::read`], [`spawn_blocking`] |
 //! | `queueMicrotask` batching (`scheduleUpdate`), `MutationObserver` | [`observe::Observer`] |
+//! | `requestAnimationFrame` / `cancelAnimationFrame`, the rendering step | [`frame::request_animation_frame`], [`frame::frames`], [`Builder::frame_rate`], [`Builder::on_render`] |
 //! | `new Promise(..)`, `.then` / `.catch` / `.finally`, `await p` | [`promise::Promise`] |
 //! | `.then(v => otherPromise)`, `for await (const x of promises)` | [`promise::Promise::then_promise`], [`promise::in_order`] |
 //! | `await p` of a value that cannot be copied | [`promise::Promise::take`] |
