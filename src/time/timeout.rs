@@ -26,7 +26,7 @@ use crate::context;
 /// A `duration` past the end of time (`Duration::MAX`) is no limit: it
 /// never elapses, on either clock, and the time limit itself does not keep
 /// the loop alive; `future` alone decides (see
-/// [`sleep`'s "Never"](sleep#never)).
+/// [`sleep`'s "Never"](super::sleep#never)).
 ///
 /// # Panics
 ///
