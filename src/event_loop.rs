@@ -499,7 +499,7 @@ impl Core {
         let Some((info, keys)) = self.frames.take_due(self.clock.now()) else { return };
         self.enter_phase(Phase::Frame);
         for key in keys {
-            let Some(request) = self.frames.take_request(key) else { continue };
+            let Some(request) = self.frames.remove(key) else { continue };
             self.metrics.macrotask(Phase::Frame);
             self.run_work(|| Work::AnimationFrame, || self.invoke(|| request.run(info)));
             self.checkpoint(main);

@@ -168,9 +168,9 @@ impl FrameQueue {
         requests.add(request)
     }
 
-    /// Takes a request out: cancelled, or about to run. `None` if it ran
-    /// or was cancelled already.
-    fn remove(&self, key: ListenerKey) -> Option<Request> {
+    /// Takes a request out: cancelled, or about to run in the frame phase.
+    /// `None` if it ran or was cancelled already.
+    pub(crate) fn remove(&self, key: ListenerKey) -> Option<Request> {
         self.requests.borrow_mut().remove(key)
     }
 
@@ -209,11 +209,6 @@ impl FrameQueue {
             missed: slot - due,
         };
         Some((info, self.requests.borrow().keys().collect()))
-    }
-
-    /// The request `key` of the running frame, unless it was cancelled.
-    pub(crate) fn take_request(&self, key: ListenerKey) -> Option<Request> {
-        self.remove(key)
     }
 
     /// Takes the render step out to run it (it may request frames, which
