@@ -1,7 +1,8 @@
 //! TCP echo on 127.0.0.1: 50 connections × 2,000 round trips × 64 bytes,
-//! client and server on one thread, for jsloop, tokio (current-thread),
-//! async-io (on async-executor's `LocalExecutor`) and monoio (io_uring if
-//! the kernel allows, else its epoll driver).
+//! client and server on one thread, for jsloop on each of its I/O drivers
+//! (epoll, io_uring), tokio (current-thread), async-io (on async-executor's
+//! `LocalExecutor`) and monoio on each of its drivers (io_uring, and its
+//! epoll `LegacyDriver`). A driver the kernel refuses is left out.
 //!
 //! Each runtime runs the same workload: a listener accepts 50 connections
 //! and echoes each on its own task (read up to 64 bytes, write them back);
@@ -151,16 +152,8 @@ fn async_io_round(w: &Workload) -> Duration {
 
 // --- monoio -----------------------------------------------------------------
 
-type MonoioRuntime = monoio::FusionRuntime<
-    monoio::time::TimeDriver<monoio::IoUringDriver>,
-    monoio::time::TimeDriver<monoio::LegacyDriver>,
->;
-
-fn monoio_runtime() -> MonoioRuntime {
-    monoio::RuntimeBuilder::<monoio::FusionDriver>::new().enable_timer().build().expect("monoio")
-}
-
-fn monoio_round(rt: &mut MonoioRuntime, w: &Workload) -> Duration {
+/// The workload on a monoio runtime of either driver.
+fn monoio_round<D: monoio::Driver>(rt: &mut monoio::Runtime<D>, w: &Workload) -> Duration {
     use monoio::io::{AsyncReadRent, AsyncReadRentExt, AsyncWriteRentExt};
     use monoio::net::{TcpListener, TcpStream};
     let connections = w.connections;
@@ -213,16 +206,10 @@ fn monoio_round(rt: &mut MonoioRuntime, w: &Workload) -> Duration {
     })
 }
 
-fn monoio_driver(rt: &MonoioRuntime) -> &'static str {
-    match rt {
-        MonoioRuntime::Uring(_) => "io_uring",
-        MonoioRuntime::Legacy(_) => "legacy (epoll)",
-    }
-}
-
 // --- the rounds -------------------------------------------------------------
 
-const NAMES: [&str; 4] = ["jsloop", "tokio", "async-io", "monoio"];
+const NAMES: [&str; 6] =
+    ["jsloop-epoll", "jsloop-io_uring", "tokio", "async-io", "monoio-io_uring", "monoio-epoll"];
 
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -240,19 +227,27 @@ fn main() -> io::Result<()> {
     if let Some(n) = std::env::var("TCP_ECHO_ROUNDS").ok().and_then(|n| n.parse().ok()) {
         rounds = n;
     }
-    let js = jsloop::Runtime::new()?;
+    use jsloop::IoDriver;
+    let js_epoll = jsloop::Runtime::builder().io_driver(IoDriver::Epoll).build()?;
+    let js_uring = jsloop::Runtime::builder().io_driver(IoDriver::IoUring).build();
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let mut monoio = monoio_runtime();
+    let mut monoio_uring =
+        monoio::RuntimeBuilder::<monoio::IoUringDriver>::new().enable_timer().build();
+    let mut monoio_epoll =
+        monoio::RuntimeBuilder::<monoio::LegacyDriver>::new().enable_timer().build()?;
+    let available = [true, js_uring.is_ok(), true, true, monoio_uring.is_ok(), true];
     let mut run = |runtime: usize| match runtime {
-        0 => jsloop_round(&js, &w),
-        1 => tokio_round(&tokio, &w),
-        2 => async_io_round(&w),
-        _ => monoio_round(&mut monoio, &w),
+        0 => jsloop_round(&js_epoll, &w),
+        1 => jsloop_round(js_uring.as_ref().unwrap(), &w),
+        2 => tokio_round(&tokio, &w),
+        3 => async_io_round(&w),
+        4 => monoio_round(monoio_uring.as_mut().unwrap(), &w),
+        _ => monoio_round(&mut monoio_epoll, &w),
     };
-    let mut per_second: [Vec<f64>; 4] = Default::default();
+    let mut per_second: [Vec<f64>; 6] = Default::default();
     for round in 0..=rounds {
         for (runtime, results) in per_second.iter_mut().enumerate() {
-            if only.as_deref().is_some_and(|only| only != NAMES[runtime]) {
+            if !available[runtime] || only.as_deref().is_some_and(|only| only != NAMES[runtime]) {
                 results.push(f64::NAN);
                 continue;
             }
@@ -276,24 +271,31 @@ fn main() -> io::Result<()> {
         return Ok(());
     }
     let medians: Vec<f64> = per_second.iter_mut().map(|r| median(r)).collect();
+    for (runtime, ok) in available.iter().enumerate() {
+        if !ok {
+            println!("{}: unavailable here, left out", NAMES[runtime]);
+        }
+    }
     println!();
     println!(
         "TCP echo, {} connections x {} round trips x {MESSAGE} B, one thread; median of {rounds} rounds",
         w.connections, w.round_trips
     );
-    println!("monoio driver: {}", monoio_driver(&monoio_runtime()));
     println!();
-    println!("| runtime | round trips/s (median) | min–max | jsloop / runtime |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| runtime | round trips/s (median) | min–max | jsloop-epoll / it | jsloop-io_uring / it |"
+    );
+    println!("|---|---:|---:|---:|---:|");
     for (i, name) in NAMES.iter().enumerate() {
         let (min, max) =
             per_second[i].iter().fold((f64::MAX, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         println!(
-            "| {name} | {:.0} | {:.0}–{:.0} | {:.2}x |",
+            "| {name} | {:.0} | {:.0}–{:.0} | {:.2}x | {:.2}x |",
             medians[i],
             min,
             max,
-            medians[0] / medians[i]
+            medians[0] / medians[i],
+            medians[1] / medians[i]
         );
     }
     Ok(())

@@ -191,6 +191,7 @@ pub use immediate::{Immediate, YieldToLoop, clear_immediate, set_immediate, yiel
 pub use keep_alive::{KeepAlive, keep_alive};
 pub use microtask::{next_tick, queue_microtask};
 pub use pool::spawn_blocking;
+pub use reactor::IoDriver;
 pub use runtime::{Builder, Handle, Runtime, block_on, run};
 pub use spawner::{RemoteJoinHandle, Spawner};
 pub use task::{JoinError, JoinHandle, TaskId, YieldNow, spawn, spawn_now, yield_now};

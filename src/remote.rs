@@ -268,7 +268,8 @@ mod tests {
             .map(|_| {
                 std::thread::spawn(move || {
                     for _ in 0..rounds {
-                        let shared = Shared::register(Poller::new().unwrap());
+                        let shared =
+                            Shared::register(Poller::with_driver(crate::IoDriver::Epoll).unwrap());
                         assert!(lookup(shared.id).is_some(), "runtime {} not found", shared.id);
                         shared.unregister();
                     }

@@ -22,7 +22,7 @@ use crate::keep_alive::KeepAlive;
 use crate::pool::pool_size;
 use crate::process::UnhandledRejections;
 use crate::progress::WakeBudget;
-use crate::reactor::Poller;
+use crate::reactor::{IoDriver, Poller};
 use crate::remote::Shared;
 use crate::task::JoinHandle;
 use crate::trace::{DEFAULT_CAPACITY, Trace, TraceRecorder};
@@ -276,6 +276,24 @@ impl Runtime {
         self.core.stats()
     }
 
+    /// The I/O driver this runtime's poll phase waits on:
+    /// [`IoDriver::Epoll`] or [`IoDriver::IoUring`], never `Auto` (see
+    /// [`Builder::io_driver`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::IoDriver;
+    ///
+    /// let rt = jsloop::Runtime::new()?;
+    /// // `Auto` took io_uring where the kernel offers it, else epoll.
+    /// assert!(matches!(rt.io_driver(), IoDriver::Epoll | IoDriver::IoUring));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn io_driver(&self) -> IoDriver {
+        self.core.shared.poller.driver()
+    }
+
     /// The runtime's id in the runtime table (for `Worker::terminate`).
     pub(crate) fn id(&self) -> u32 {
         self.core.id()
@@ -489,6 +507,8 @@ pub struct Builder {
     frame_rate: Option<u32>,
     /// `on_render`: the frame phase's render step.
     render: Option<RenderStep>,
+    /// `io_driver`: what the poll phase waits on.
+    io_driver: IoDriver,
 }
 
 impl Builder {
@@ -998,14 +1018,42 @@ impl Builder {
         self
     }
 
+    /// The OS interface the poll phase waits on ([`IoDriver`]). Without
+    /// it, [`IoDriver::Auto`]: `JSLOOP_IO=epoll|io_uring` forces one, else
+    /// io_uring where the kernel offers it and epoll otherwise. Check which
+    /// one runs with [`Runtime::io_driver`].
+    ///
+    /// Both drivers deliver readiness in the poll phase, a checkpoint after
+    /// each event, so the order of callbacks is the same on either.
+    /// [`build`](Builder::build) fails when io_uring is forced here and the
+    /// kernel does not offer it (the error says why), and with
+    /// `InvalidInput` for a `JSLOOP_IO` that names no driver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsloop::IoDriver;
+    ///
+    /// let rt = jsloop::Runtime::builder().io_driver(IoDriver::Epoll).build()?;
+    /// assert_eq!(rt.io_driver(), IoDriver::Epoll);
+    ///
+    /// match jsloop::Runtime::builder().io_driver(IoDriver::IoUring).build() {
+    ///     Ok(rt) => assert_eq!(rt.io_driver(), IoDriver::IoUring),
+    ///     Err(error) => println!("no io_uring here: {error}"),
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn io_driver(mut self, driver: IoDriver) -> Builder {
+        self.io_driver = driver;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
     ///
-    /// Fails if the OS poller cannot be created; with `InvalidInput` for a
-    /// [`worker_threads`](Builder::worker_threads) or
-    /// [`trace_capacity`](Builder::trace_capacity) of 0.
-    /// Fails if the OS poller cannot be created, and with `InvalidInput`
+    /// Fails if the OS poller cannot be created (or io_uring was forced and
+    /// is unavailable), and with `InvalidInput`
     /// for a bad setting ([`worker_threads`](Builder::worker_threads)`(0)`,
     /// a zero [`stall_watchdog`](Builder::stall_watchdog) threshold).
     ///
@@ -1032,7 +1080,7 @@ impl Builder {
             // Last, so that a long-task handler's time counts as its item's.
             observers.push(Box::new(StallWatch::start(threshold, handler)?));
         }
-        let shared = Shared::register(Poller::new()?);
+        let shared = Shared::register(Poller::with_driver(self.io_driver)?);
         let warn = self.warnings.unwrap_or(cfg!(debug_assertions));
         let budget = WakeBudget::new(self.strict_microtasks, warn);
         let core = Core::new(

@@ -45,8 +45,6 @@ use std::cell::{Cell, RefCell};
 use std::io;
 #[cfg(not(any(miri, jsloop_loom)))]
 use std::os::fd::AsFd;
-#[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
-use std::os::fd::AsRawFd;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -57,7 +55,7 @@ use crate::context;
 #[cfg(not(any(miri, jsloop_loom)))]
 use crate::event_loop::Core;
 use crate::listeners::{ListenerKey, Listeners};
-use crate::reactor::{Poller, Readiness};
+use crate::reactor::Readiness;
 use crate::remote::Shared;
 
 /// Index of the read direction.
@@ -310,7 +308,7 @@ impl Source {
             let key = core.io.reserve();
             let poller = &core.shared.poller;
             let edge = poller.is_edge_triggered();
-            if let Err(error) = add_to_poller(poller, fd, key) {
+            if let Err(error) = poller.register(fd, key) {
                 core.io.release(key);
                 return Err(error);
             }
@@ -348,7 +346,8 @@ impl Source {
         #[cfg(not(any(miri, jsloop_loom)))]
         {
             // It can only fail if it was never added (or already closed).
-            let _ = self.state().home.shared.poller.delete(fd.as_fd());
+            let state = self.state();
+            let _ = state.home.shared.poller.delete(fd.as_fd(), state.home.key);
         }
         #[cfg(any(miri, jsloop_loom))]
         let _ = fd;
@@ -494,7 +493,7 @@ impl Source {
         fd: BorrowedFd<'_>,
     ) -> io::Result<()> {
         let key = core.io.reserve();
-        if let Err(error) = add_to_poller(&core.shared.poller, fd, key) {
+        if let Err(error) = core.shared.poller.register(fd, key) {
             core.io.release(key);
             return Err(error);
         }
@@ -502,7 +501,7 @@ impl Source {
         let old = std::mem::replace(&mut state.home, Home { shared: core.shared.clone(), key });
         // Registered with the new poller first: had that failed, the source
         // would still be watched by the old one.
-        let _ = old.shared.poller.delete(fd);
+        let _ = old.shared.poller.delete(fd, old.key);
         old.shared.io.release_key(old.key);
         if state.refd {
             let waiting = state.waiting_directions();
@@ -669,25 +668,6 @@ impl Source {
     pub(crate) fn is_refd(&self) -> bool {
         self.state().refd
     }
-}
-
-/// Linux: the loop's own registration (edge-triggered, with `EPOLLRDHUP`).
-#[cfg(all(target_os = "linux", not(any(miri, jsloop_loom))))]
-fn add_to_poller(poller: &Poller, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-    poller.register(fd, key)
-}
-
-/// Elsewhere: through polling. Edge-triggered sources listen for both
-/// directions for good; oneshot ones are armed by each wait.
-#[cfg(all(not(target_os = "linux"), not(any(miri, jsloop_loom))))]
-fn add_to_poller(poller: &Poller, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-    let edge = poller.is_edge_triggered();
-    let interest = polling::Event::new(key, edge, edge);
-    // SAFETY: `polling` requires the source to be deleted from the poller
-    // before it is closed. `Async` owns the I/O object and calls
-    // `Source::deregister` before dropping it or handing it back, and a
-    // source that moves deletes itself from the poller it leaves.
-    unsafe { poller.os().add_with_mode(fd.as_raw_fd(), interest, poller.mode()) }
 }
 
 impl Drop for Source {

@@ -1,0 +1,350 @@
+//! Poll phase, OS side: the poller the loop sleeps in, on one of two
+//! drivers.
+//!
+//! The loop blocks in [`Poller::wait`] during the poll phase, until the next
+//! timer deadline or until another thread calls [`Poller::notify`] (a remote
+//! wake, a dropped `KeepAlive`). A notify that arrives while the loop is
+//! *not* waiting is remembered, so the next `wait` returns at once: that is
+//! what makes the remote-wake handshake free of lost wakeups.
+//!
+//! It is also where I/O readiness comes from: sockets are registered with
+//! it (see `io::source`), and each `wait` collects their events, which the
+//! poll phase then dispatches one by one, a checkpoint after each.
+//!
+//! Two drivers give the same events in the same shape:
+//! - `epoll`: readiness through `epoll_wait` (on other Unixes, `polling`'s
+//!   kqueue / event ports);
+//! - `uring` (Linux): the same readiness from multishot poll requests on an
+//!   io_uring, where registering a socket rides on the next wait instead of
+//!   costing a syscall of its own, and a remote wake is consumed by the ring.
+//!
+//! Which one a runtime gets is [`IoDriver`]'s choice, made once in
+//! `Builder::build`. Under Miri (which cannot run `epoll`) and loom (which
+//! cannot model it) a stand-in with the same sticky-notify shape replaces
+//! both (`stand_in`).
+
+use std::io;
+#[cfg(not(any(miri, jsloop_loom)))]
+use std::os::fd::BorrowedFd;
+#[cfg(not(any(miri, jsloop_loom)))]
+use std::time::Duration;
+
+#[cfg(not(any(miri, jsloop_loom)))]
+mod epoll;
+#[cfg(any(miri, jsloop_loom))]
+mod stand_in;
+#[cfg(all(target_os = "linux", not(any(miri, jsloop_loom))))]
+mod uring;
+
+#[cfg(any(miri, jsloop_loom))]
+pub use stand_in::Poller;
+
+/// The environment variable [`IoDriver::Auto`] reads: `epoll` or
+/// `io_uring` forces that driver.
+const DRIVER_VAR: &str = "JSLOOP_IO";
+
+/// Which OS interface a runtime's poll phase waits on
+/// ([`Builder::io_driver`](crate::Builder::io_driver)).
+///
+/// Both deliver the same readiness events at the same place in the loop,
+/// so programs print the same lines in the same order on either; they
+/// differ in the syscalls a loop turn costs.
+///
+/// # Examples
+///
+/// ```
+/// use jsloop::{IoDriver, Runtime};
+///
+/// let rt = Runtime::builder().io_driver(IoDriver::Epoll).build()?;
+/// assert_eq!(rt.io_driver(), IoDriver::Epoll);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IoDriver {
+    /// The default: `JSLOOP_IO=epoll` or `JSLOOP_IO=io_uring` in the
+    /// environment forces that driver (any other value is an
+    /// `InvalidInput` error from `build`); unset, the runtime takes
+    /// io_uring where the kernel offers what the driver needs (Linux 5.19
+    /// or later, not refused by a seccomp profile or `io_uring_disabled`)
+    /// and epoll otherwise.
+    #[default]
+    Auto,
+    /// Readiness through `epoll` (on other Unixes: kqueue or event ports,
+    /// through `polling`). Available everywhere.
+    Epoll,
+    /// Readiness through multishot poll requests on an io_uring (Linux).
+    /// Where io_uring is unavailable, `build` fails with the reason.
+    IoUring,
+}
+
+impl IoDriver {
+    /// What `Auto` stands for here: the environment's forced driver, or
+    /// `Auto` itself (try io_uring, fall back to epoll).
+    fn from_environment(self) -> io::Result<IoDriver> {
+        if self != IoDriver::Auto {
+            return Ok(self);
+        }
+        match std::env::var(DRIVER_VAR) {
+            Ok(value) => IoDriver::parse(&value),
+            Err(_) => Ok(IoDriver::Auto),
+        }
+    }
+
+    /// A `JSLOOP_IO` value.
+    fn parse(value: &str) -> io::Result<IoDriver> {
+        match value.trim() {
+            "epoll" => Ok(IoDriver::Epoll),
+            "io_uring" => Ok(IoDriver::IoUring),
+            "" | "auto" => Ok(IoDriver::Auto),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{DRIVER_VAR}={value:?} names no I/O driver (epoll, io_uring, auto)"),
+            )),
+        }
+    }
+}
+
+/// One readiness event: the source's key and which directions are ready.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Readiness {
+    pub(crate) key: usize,
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    /// The peer will send nothing more (FIN, hang-up or error).
+    pub(crate) read_closed: bool,
+    /// `read_closed` is known: Linux's own `epoll_wait` and io_uring's
+    /// poll report `RDHUP`; events that come through polling cannot say.
+    pub(crate) hangup_known: bool,
+}
+
+/// The loop's poller, on the driver chosen when it was built.
+#[cfg(not(any(miri, jsloop_loom)))]
+pub struct Poller {
+    driver: Driver,
+}
+
+#[cfg(not(any(miri, jsloop_loom)))]
+enum Driver {
+    Epoll(epoll::Epoll),
+    #[cfg(target_os = "linux")]
+    Uring(uring::Uring),
+}
+
+/// Runs `$body` with `$d` bound to the poller's driver, whichever it is.
+#[cfg(not(any(miri, jsloop_loom)))]
+macro_rules! on_driver {
+    ($poller:expr, $d:ident => $body:expr) => {
+        match &$poller.driver {
+            Driver::Epoll($d) => $body,
+            #[cfg(target_os = "linux")]
+            Driver::Uring($d) => $body,
+        }
+    };
+}
+
+#[cfg(not(any(miri, jsloop_loom)))]
+impl Poller {
+    /// Creates the poller `choice` asks for.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad `JSLOOP_IO`; io_uring's setup error when it
+    /// was forced and is unavailable; the OS error if epoll cannot be set
+    /// up.
+    pub(crate) fn with_driver(choice: IoDriver) -> io::Result<Self> {
+        let driver = match choice.from_environment()? {
+            IoDriver::Epoll => Driver::Epoll(epoll::Epoll::new()?),
+            #[cfg(target_os = "linux")]
+            IoDriver::IoUring => Driver::Uring(uring::Uring::new()?),
+            #[cfg(target_os = "linux")]
+            IoDriver::Auto => match uring::Uring::new() {
+                Ok(ring) => Driver::Uring(ring),
+                Err(_) => Driver::Epoll(epoll::Epoll::new()?),
+            },
+            #[cfg(not(target_os = "linux"))]
+            IoDriver::IoUring => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "jsloop: the io_uring driver needs Linux",
+                ));
+            }
+            #[cfg(not(target_os = "linux"))]
+            IoDriver::Auto => Driver::Epoll(epoll::Epoll::new()?),
+        };
+        Ok(Poller { driver })
+    }
+
+    /// The driver this poller runs on (never `Auto`).
+    pub(crate) fn driver(&self) -> IoDriver {
+        match self.driver {
+            Driver::Epoll(_) => IoDriver::Epoll,
+            #[cfg(target_os = "linux")]
+            Driver::Uring(_) => IoDriver::IoUring,
+        }
+    }
+
+    /// Blocks until `timeout` passes (`None`: forever) or `notify` is called.
+    ///
+    /// # Errors
+    /// Fails if the OS wait fails (not for `EINTR`).
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+        on_driver!(self, d => d.wait(timeout))
+    }
+
+    /// Moves the I/O events of the last `wait` into `out`.
+    pub(crate) fn take_events(&self, out: &mut Vec<Readiness>) {
+        on_driver!(self, d => d.take_events(out))
+    }
+
+    /// Registers `fd` under `key` for both directions, edge-triggered where
+    /// the driver allows it (see `is_edge_triggered`).
+    ///
+    /// The caller deletes it (`delete`) before `fd` is closed.
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        on_driver!(self, d => d.register(fd, key))
+    }
+
+    /// Whether sources are edge-triggered (no re-arming per wait).
+    pub(crate) fn is_edge_triggered(&self) -> bool {
+        on_driver!(self, d => d.is_edge_triggered())
+    }
+
+    /// Sets the interest of a registered source (re-arms a oneshot one;
+    /// only sources that are not edge-triggered need it).
+    pub(crate) fn modify(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        readable: bool,
+        writable: bool,
+    ) -> io::Result<()> {
+        match &self.driver {
+            Driver::Epoll(epoll) => epoll.modify(fd, key, readable, writable),
+            // Always edge-triggered: never re-armed by hand.
+            #[cfg(target_os = "linux")]
+            Driver::Uring(_) => Ok(()),
+        }
+    }
+
+    /// Removes the source registered as `fd` under `key`. Callable from
+    /// any thread.
+    pub(crate) fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        match &self.driver {
+            Driver::Epoll(epoll) => epoll.delete(fd),
+            #[cfg(target_os = "linux")]
+            Driver::Uring(ring) => ring.delete(fd, key),
+        }
+    }
+
+    /// Wakes the loop from `wait`, or makes its next `wait` return at once.
+    pub fn notify(&self) {
+        on_driver!(self, d => d.notify())
+    }
+}
+
+#[cfg(not(any(miri, jsloop_loom)))]
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poller").field("driver", &self.driver()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(any(miri, jsloop_loom))))]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Both drivers where this machine has both.
+    fn pollers() -> Vec<Poller> {
+        let mut pollers = vec![Poller::with_driver(IoDriver::Epoll).unwrap()];
+        if let Ok(ring) = Poller::with_driver(IoDriver::IoUring) {
+            pollers.push(ring);
+        }
+        pollers
+    }
+
+    #[test]
+    fn every_notify_wakes_a_wait_not_only_the_first() {
+        // A notify whose wake-up is consumed must leave the next one armed
+        // (polling's oneshot notifier is re-armed by a hand-over; the
+        // ring's eventfd read by the wait that reaped it).
+        for poller in pollers() {
+            let mut events = Vec::new();
+            for _ in 0..3 {
+                poller.notify();
+                let start = Instant::now();
+                poller.wait(Some(Duration::from_secs(10))).unwrap();
+                assert!(start.elapsed() < Duration::from_secs(5), "{poller:?}: a notify was lost");
+                poller.take_events(&mut events);
+                assert!(events.is_empty(), "{poller:?}: the notifier surfaced as I/O: {events:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_notify_from_another_thread_wakes_a_wait_without_timeout() {
+        for poller in pollers() {
+            let poller = std::sync::Arc::new(poller);
+            let notifier = poller.clone();
+            let thread = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                notifier.notify();
+            });
+            poller.wait(None).unwrap();
+            thread.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_wait_with_a_timeout_and_nothing_ready_returns_after_it() {
+        for poller in pollers() {
+            let start = Instant::now();
+            poller.wait(Some(Duration::from_millis(30))).unwrap();
+            assert!(start.elapsed() >= Duration::from_millis(25), "{poller:?} woke early");
+        }
+    }
+
+    #[test]
+    fn a_registered_socket_reports_readiness_then_nothing_once_deleted() {
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        for poller in pollers() {
+            let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+            b.set_nonblocking(true).unwrap();
+            poller.register(b.as_fd(), 7).unwrap();
+            // Writable at once: an edge-triggered registration reports the
+            // readiness the socket has when it is added.
+            let events = wait_for_events(&poller);
+            assert!(events.iter().any(|e| e.key == 7 && e.writable), "{poller:?}: {events:?}");
+            a.write_all(b"x").unwrap();
+            let events = wait_for_events(&poller);
+            assert!(events.iter().any(|e| e.key == 7 && e.readable), "{poller:?}: {events:?}");
+            poller.delete(b.as_fd(), 7).unwrap();
+            a.write_all(b"y").unwrap();
+            poller.wait(Some(Duration::from_millis(20))).unwrap();
+            let mut events = Vec::new();
+            poller.take_events(&mut events);
+            assert!(events.is_empty(), "{poller:?}: an event after delete: {events:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_driver_variable_is_an_error_that_names_it() {
+        // Parsed as a value: the process environment is shared by tests.
+        let error = IoDriver::parse("nope").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("JSLOOP_IO"), "{error}");
+    }
+
+    fn wait_for_events(poller: &Poller) -> Vec<Readiness> {
+        let mut events = Vec::new();
+        for _ in 0..100 {
+            poller.wait(Some(Duration::from_millis(50))).unwrap();
+            poller.take_events(&mut events);
+            if !events.is_empty() {
+                break;
+            }
+        }
+        events
+    }
+}
