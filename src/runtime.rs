@@ -286,7 +286,7 @@ impl Runtime {
     /// use jsloop::IoDriver;
     ///
     /// let rt = jsloop::Runtime::new()?;
-    /// // `Auto` took io_uring where the kernel offers it, else epoll.
+    /// // `Auto`: epoll, unless `JSLOOP_IO=io_uring` forced the ring.
     /// assert!(matches!(rt.io_driver(), IoDriver::Epoll | IoDriver::IoUring));
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -1020,8 +1020,7 @@ impl Builder {
 
     /// The OS interface the poll phase waits on ([`IoDriver`]). Without
     /// it, [`IoDriver::Auto`]: `JSLOOP_IO=epoll|io_uring` forces one, else
-    /// io_uring where the kernel offers it and epoll otherwise. Check which
-    /// one runs with [`Runtime::io_driver`].
+    /// epoll. Check which one runs with [`Runtime::io_driver`].
     ///
     /// Both drivers deliver readiness in the poll phase, a checkpoint after
     /// each event, so the order of callbacks is the same on either.

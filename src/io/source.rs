@@ -110,8 +110,51 @@ impl Direction {
     }
 
     /// Takes every waiter out (to wake them once the lock is released).
-    fn take_waiters(&mut self, into: &mut Vec<Waker>) {
-        into.extend(self.waiters.take_all().chain(self.poller.take()));
+    fn take_waiters(&mut self, into: &mut Woken) {
+        // Most sockets only ever have the poll-style waiter: skip the list
+        // then (holes left in it stay bounded by its sweeping).
+        if !self.waiters.is_empty() {
+            for waker in self.waiters.take_all() {
+                into.push(waker);
+            }
+        }
+        if let Some(waker) = self.poller.take() {
+            into.push(waker);
+        }
+    }
+}
+
+/// The wakers an event takes out, to wake once the source's lock is
+/// released. An event usually wakes one task per direction: those fit
+/// inline, so an event allocates nothing (a `Vec` here was a malloc and a
+/// free per readiness event).
+#[derive(Default)]
+struct Woken {
+    inline: [Option<Waker>; 2],
+    more: Vec<Waker>,
+}
+
+impl Woken {
+    fn push(&mut self, waker: Waker) {
+        match self.inline.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(waker),
+            None => self.more.push(waker),
+        }
+    }
+
+    fn wake_all(self) {
+        let [first, second] = self.inline;
+        if let Some(waker) = first {
+            waker.wake();
+        }
+        if let Some(waker) = second {
+            waker.wake();
+        }
+        if !self.more.is_empty() {
+            for waker in self.more {
+                waker.wake();
+            }
+        }
     }
 }
 
@@ -556,7 +599,7 @@ impl Source {
         // A oneshot registration is disarmed by any event: waiters of the
         // other direction re-arm it when they poll again.
         let oneshot = !self.edge;
-        let mut woken = Vec::new();
+        let mut woken = Woken::default();
         self.fire(&mut state, READ, event.readable, oneshot, &mut woken);
         self.fire(&mut state, WRITE, event.writable, oneshot, &mut woken);
         Self::wake(state, woken);
@@ -571,7 +614,7 @@ impl Source {
         direction: usize,
         ready: bool,
         oneshot: bool,
-        woken: &mut Vec<Waker>,
+        woken: &mut Woken,
     ) {
         if !ready && !oneshot {
             return;
@@ -593,11 +636,9 @@ impl Source {
 
     /// Wakes `woken` once the lock is released: a waker may poll, and so
     /// lock this source, at once.
-    fn wake(state: MutexGuard<'_, SourceState>, woken: Vec<Waker>) {
+    fn wake(state: MutexGuard<'_, SourceState>, woken: Woken) {
         drop(state);
-        for waker in woken {
-            waker.wake();
-        }
+        woken.wake_all();
     }
 
     /// Marks `direction` ready and wakes its waiters, as a readiness event
@@ -606,7 +647,7 @@ impl Source {
     /// for a real event again.
     pub(crate) fn make_ready(&self, direction: usize) {
         let mut state = self.state();
-        let mut woken = Vec::new();
+        let mut woken = Woken::default();
         self.fire(&mut state, direction, true, false, &mut woken);
         Self::wake(state, woken);
     }
@@ -615,7 +656,7 @@ impl Source {
     /// and find out where the source stands (its runtime was dropped).
     fn wake_all(&self) {
         let mut state = self.state();
-        let mut woken = Vec::new();
+        let mut woken = Woken::default();
         let waiting = state.waiting_directions();
         for entry in &mut state.directions {
             entry.take_waiters(&mut woken);

@@ -64,17 +64,20 @@ const DRIVER_VAR: &str = "JSLOOP_IO";
 pub enum IoDriver {
     /// The default: `JSLOOP_IO=epoll` or `JSLOOP_IO=io_uring` in the
     /// environment forces that driver (any other value is an
-    /// `InvalidInput` error from `build`); unset, the runtime takes
-    /// io_uring where the kernel offers what the driver needs (Linux 5.19
-    /// or later, not refused by a seccomp profile or `io_uring_disabled`)
-    /// and epoll otherwise.
+    /// `InvalidInput` error from `build`); unset, epoll, which is the
+    /// faster of the two on every benchmark so far (readiness through the
+    /// ring costs more per event than `epoll_wait`). `Auto` will take
+    /// io_uring where the kernel offers it once sockets read and write
+    /// through the ring.
     #[default]
     Auto,
     /// Readiness through `epoll` (on other Unixes: kqueue or event ports,
     /// through `polling`). Available everywhere.
     Epoll,
-    /// Readiness through multishot poll requests on an io_uring (Linux).
-    /// Where io_uring is unavailable, `build` fails with the reason.
+    /// Readiness through multishot poll requests on an io_uring (Linux 5.13
+    /// or later with `EXT_ARG` and `NODROP`, which 5.11 brought). Where
+    /// io_uring is unavailable (an old kernel, a seccomp profile, the
+    /// `kernel.io_uring_disabled` sysctl), `build` fails with the reason.
     IoUring,
 }
 
@@ -156,11 +159,6 @@ impl Poller {
             IoDriver::Epoll => Driver::Epoll(epoll::Epoll::new()?),
             #[cfg(target_os = "linux")]
             IoDriver::IoUring => Driver::Uring(uring::Uring::new()?),
-            #[cfg(target_os = "linux")]
-            IoDriver::Auto => match uring::Uring::new() {
-                Ok(ring) => Driver::Uring(ring),
-                Err(_) => Driver::Epoll(epoll::Epoll::new()?),
-            },
             #[cfg(not(target_os = "linux"))]
             IoDriver::IoUring => {
                 return Err(io::Error::new(
@@ -168,7 +166,9 @@ impl Poller {
                     "jsloop: the io_uring driver needs Linux",
                 ));
             }
-            #[cfg(not(target_os = "linux"))]
+            // Readiness on the ring costs more per event than epoll today
+            // (BENCHMARKS.md, "I/O drivers"): `Auto` takes epoll until
+            // sockets read and write through the ring.
             IoDriver::Auto => Driver::Epoll(epoll::Epoll::new()?),
         };
         Ok(Poller { driver })

@@ -97,7 +97,9 @@ impl PollSlot {
 impl Uring {
     /// Sets up a ring and checks that the kernel has what the driver uses:
     /// multishot poll, `POLL_REMOVE`, `READ`, `ASYNC_CANCEL`, waits with a
-    /// timeout (`EXT_ARG`) and completions never dropped (`NODROP`).
+    /// timeout (`EXT_ARG`) and completions never dropped (`NODROP`). A
+    /// kernel without one of them is refused, never given a ring that half
+    /// works.
     ///
     /// # Errors
     /// `Unsupported` naming what is missing, or the setup's own error
@@ -107,8 +109,8 @@ impl Uring {
         let unavailable = |error: io::Error| {
             io::Error::new(error.kind(), format!("jsloop: io_uring is unavailable: {error}"))
         };
-        // Cooperative task running: completions are posted when the loop
-        // next enters the kernel, without interrupting it (Linux 5.19).
+        // Not `COOP_TASKRUN`: it defers the end of a removed poll, and with
+        // it the close of its socket, to the loop's next wait.
         let ring =
             IoUring::builder().setup_cqsize(CQ_ENTRIES).build(SQ_ENTRIES).map_err(unavailable)?;
         let params = ring.params();
@@ -117,6 +119,8 @@ impl Uring {
         let missing = [
             (!params.is_feature_nodrop()).then_some("IORING_FEAT_NODROP"),
             (!params.is_feature_ext_arg()).then_some("IORING_FEAT_EXT_ARG"),
+            // No feature bit says "multishot poll"; both came with 5.13.
+            (!params.is_feature_resource_tagging()).then_some("multishot poll (Linux 5.13)"),
             (!probe.is_supported(opcode::PollAdd::CODE)).then_some("POLL_ADD"),
             (!probe.is_supported(opcode::PollRemove::CODE)).then_some("POLL_REMOVE"),
             (!probe.is_supported(opcode::Read::CODE)).then_some("READ"),
