@@ -253,3 +253,22 @@ fn refuse_io_uring_setup() {
         );
     }
 }
+
+#[test]
+fn the_driver_the_environment_forces_builds_or_says_it_is_unavailable() {
+    // `.ci/run` runs this with `JSLOOP_IO=io_uring` to learn whether the
+    // machine can run the io_uring pass: the marker below means it cannot.
+    let Ok(forced) = std::env::var("JSLOOP_IO") else { return };
+    match Runtime::new() {
+        Ok(rt) => {
+            let expected = if forced == "io_uring" { IoDriver::IoUring } else { IoDriver::Epoll };
+            assert_eq!(rt.io_driver(), expected);
+        }
+        Err(error)
+            if forced == "io_uring" && error.to_string().contains("io_uring is unavailable") =>
+        {
+            println!("IO_URING_UNAVAILABLE: {error}");
+        }
+        Err(error) => panic!("JSLOOP_IO={forced}: {error}"),
+    }
+}
