@@ -84,7 +84,7 @@ pub enum IoDriver {
 impl IoDriver {
     /// What `Auto` stands for here: the environment's forced driver, or
     /// `Auto` itself (try io_uring, fall back to epoll).
-    fn from_environment(self) -> io::Result<IoDriver> {
+    fn or_environment(self) -> io::Result<IoDriver> {
         if self != IoDriver::Auto {
             return Ok(self);
         }
@@ -130,8 +130,9 @@ pub struct Poller {
 #[cfg(not(any(miri, jsloop_loom)))]
 enum Driver {
     Epoll(epoll::Epoll),
+    /// Boxed: the ring's state is several times epoll's.
     #[cfg(target_os = "linux")]
-    Uring(uring::Uring),
+    Uring(Box<uring::Uring>),
 }
 
 /// Runs `$body` with `$d` bound to the poller's driver, whichever it is.
@@ -155,10 +156,10 @@ impl Poller {
     /// was forced and is unavailable; the OS error if epoll cannot be set
     /// up.
     pub(crate) fn with_driver(choice: IoDriver) -> io::Result<Self> {
-        let driver = match choice.from_environment()? {
+        let driver = match choice.or_environment()? {
             IoDriver::Epoll => Driver::Epoll(epoll::Epoll::new()?),
             #[cfg(target_os = "linux")]
-            IoDriver::IoUring => Driver::Uring(uring::Uring::new()?),
+            IoDriver::IoUring => Driver::Uring(Box::new(uring::Uring::new()?)),
             #[cfg(not(target_os = "linux"))]
             IoDriver::IoUring => {
                 return Err(io::Error::new(
