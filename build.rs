@@ -1,6 +1,7 @@
 //! Stops the build on a target jsloop does not support, with one clear
-//! message, and sets `cfg(jsloop_tsan)` when the crate is built under
-//! ThreadSanitizer.
+//! message, sets `cfg(jsloop_tsan)` when the crate is built under
+//! ThreadSanitizer, and `cfg(jsloop_uring)` where the io_uring driver
+//! builds.
 //!
 //! jsloop's poll phase, sockets, pipes, child processes and signals are
 //! built on Unix file descriptors. On another target the crate would fail
@@ -15,6 +16,10 @@
 //! task cell's last release then uses the `Acquire` load TSan understands
 //! instead of the fence it does not (`src/task/raw.rs`).
 //! crossbeam-utils and getrandom detect their sanitizers the same way.
+//!
+//! `jsloop_uring`: Linux on an architecture the `io-uring` crate ships
+//! kernel bindings for (the same list as the target dependency in
+//! Cargo.toml); elsewhere `IoDriver::IoUring` is a clear `Unsupported`.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -25,6 +30,12 @@ fn main() {
              written for), and `{target}` is not one: its event loop is built on Unix file \
              descriptors (epoll / kqueue, pidfds, signal handlers)"
         );
+    }
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let uring_arch = ["x86_64", "aarch64", "riscv64", "loongarch64", "powerpc64"];
+    if os == "linux" && uring_arch.contains(&arch.as_str()) {
+        println!("cargo:rustc-cfg=jsloop_uring");
     }
     let sanitizers = std::env::var("CARGO_CFG_SANITIZE").unwrap_or_default();
     if sanitizers.split(',').any(|s| s == "thread") {

@@ -33,7 +33,7 @@ use std::time::Duration;
 mod epoll;
 #[cfg(any(miri, jsloop_loom))]
 mod stand_in;
-#[cfg(all(target_os = "linux", not(any(miri, jsloop_loom))))]
+#[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
 mod uring;
 
 #[cfg(any(miri, jsloop_loom))]
@@ -131,7 +131,7 @@ pub struct Poller {
 enum Driver {
     Epoll(epoll::Epoll),
     /// Boxed: the ring's state is several times epoll's.
-    #[cfg(target_os = "linux")]
+    #[cfg(jsloop_uring)]
     Uring(Box<uring::Uring>),
 }
 
@@ -141,7 +141,7 @@ macro_rules! on_driver {
     ($poller:expr, $d:ident => $body:expr) => {
         match &$poller.driver {
             Driver::Epoll($d) => $body,
-            #[cfg(target_os = "linux")]
+            #[cfg(jsloop_uring)]
             Driver::Uring($d) => $body,
         }
     };
@@ -158,13 +158,13 @@ impl Poller {
     pub(crate) fn with_driver(choice: IoDriver) -> io::Result<Self> {
         let driver = match choice.or_environment()? {
             IoDriver::Epoll => Driver::Epoll(epoll::Epoll::new()?),
-            #[cfg(target_os = "linux")]
+            #[cfg(jsloop_uring)]
             IoDriver::IoUring => Driver::Uring(Box::new(uring::Uring::new()?)),
-            #[cfg(not(target_os = "linux"))]
+            #[cfg(not(jsloop_uring))]
             IoDriver::IoUring => {
                 return Err(io::Error::new(
                     io::ErrorKind::Unsupported,
-                    "jsloop: the io_uring driver needs Linux",
+                    "jsloop: the io_uring driver needs Linux on x86_64, aarch64, riscv64, loongarch64 or powerpc64",
                 ));
             }
             // Readiness on the ring costs more per event than epoll today
@@ -179,7 +179,7 @@ impl Poller {
     pub(crate) fn driver(&self) -> IoDriver {
         match self.driver {
             Driver::Epoll(_) => IoDriver::Epoll,
-            #[cfg(target_os = "linux")]
+            #[cfg(jsloop_uring)]
             Driver::Uring(_) => IoDriver::IoUring,
         }
     }
@@ -222,17 +222,19 @@ impl Poller {
         match &self.driver {
             Driver::Epoll(epoll) => epoll.modify(fd, key, readable, writable),
             // Always edge-triggered: never re-armed by hand.
-            #[cfg(target_os = "linux")]
+            #[cfg(jsloop_uring)]
             Driver::Uring(_) => Ok(()),
         }
     }
 
     /// Removes the source registered as `fd` under `key`. Callable from
     /// any thread.
+    /// (epoll deletes by descriptor; only the ring needs `key`.)
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
     pub(crate) fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
         match &self.driver {
             Driver::Epoll(epoll) => epoll.delete(fd),
-            #[cfg(target_os = "linux")]
+            #[cfg(jsloop_uring)]
             Driver::Uring(ring) => ring.delete(fd, key),
         }
     }

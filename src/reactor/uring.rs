@@ -199,7 +199,7 @@ impl Uring {
         if matches!(kind, FileType::RegularFile | FileType::Directory) {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }
-        if key >= 1 << 32 {
+        if u32::try_from(key).is_err() {
             return Err(io::Error::other("jsloop: more than 2^32 sources on one io_uring"));
         }
         let mut polls = lock(&self.polls);
