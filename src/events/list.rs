@@ -199,6 +199,7 @@ impl<A> ListenerList<A> {
     /// Adds the `once` listener `listener` under `key` (from
     /// [`Keys::next`]): lone if the event has no other listener, else as
     /// [`insert`](Self::insert) does.
+    #[inline]
     pub(super) fn insert_once(&mut self, key: i64, listener: impl FnOnce(&A) + 'static)
     where
         A: 'static,
