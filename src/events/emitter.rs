@@ -351,6 +351,8 @@ impl<T, E> EventEmitter<T, E> {
             return false;
         };
         if let Some(lone) = list.take_lone() {
+            // Out of the list already; called (and dropped) with the
+            // emitter free, so it may register, remove or emit.
             drop(events);
             lone(&payload);
             return true;
