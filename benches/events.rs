@@ -16,6 +16,18 @@
 //! takes a reaction task and a microtask).
 //!
 //! `cargo test -p jsloop-benches --benches` runs each routine once.
+//!
+//! Wall time on this VM is noisy, so the first two groups also run as
+//! plain loops for callgrind's exact instruction counts: `count <workload>
+//! <n>` runs one of `emit_10`, `emit_10_floor`, `once_round_trip`,
+//! `once_round_trip_floor` `n` times and exits (no criterion). The count
+//! of one op is the difference between two sizes, over their difference:
+//!
+//! ```sh
+//! cargo bench -p jsloop-benches --bench events --no-run   # prints the binary's path
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/deps/events-<hash> count once_round_trip 100000
+//! ```
 
 mod common;
 
@@ -40,24 +52,45 @@ fn adder(sink: &Rc<Cell<u64>>) -> impl Fn(&u64) + 'static + use<> {
     move |v| sink.set(sink.get().wrapping_add(*v))
 }
 
-fn emit_10(c: &mut Criterion) {
-    let sink = Rc::new(Cell::new(0));
+/// An emitter with 10 `on` listeners of "data", and the floor's 10.
+fn ten_listeners(sink: &Rc<Cell<u64>>) -> (EventEmitter<u64>, Floor) {
     let ee = EventEmitter::<u64>::new();
     for _ in 0..LISTENERS {
-        ee.on("data", adder(&sink));
+        ee.on("data", adder(sink));
     }
-    let floor: Floor =
-        (0..LISTENERS).map(|_| Box::new(adder(&sink)) as Box<dyn Fn(&u64)>).collect();
+    let floor = (0..LISTENERS).map(|_| Box::new(adder(sink)) as Box<dyn Fn(&u64)>).collect();
+    (ee, floor)
+}
+
+/// One op of `emit_10`, floor side.
+fn emit_10_floor(floor: &Floor) {
+    let v = black_box(1);
+    for listener in floor {
+        listener(&v);
+    }
+}
+
+/// One op of `once_round_trip`, jsloop side.
+fn once_round_trip_jsloop(ee: &EventEmitter<u64>, sink: &Rc<Cell<u64>>) -> bool {
+    ee.once(black_box("data"), adder(sink));
+    ee.emit(black_box("data"), black_box(1))
+}
+
+/// One op of `once_round_trip`, floor side.
+fn once_round_trip_floor(floor: &mut Floor, sink: &Rc<Cell<u64>>) {
+    floor.push(Box::new(adder(sink)));
+    let v = black_box(1);
+    for listener in floor.drain(..) {
+        listener(&v);
+    }
+}
+
+fn emit_10(c: &mut Criterion) {
+    let sink = Rc::new(Cell::new(0));
+    let (ee, floor) = ten_listeners(&sink);
     let mut group = c.benchmark_group("emit_10");
     group.bench_function("jsloop", |b| b.iter(|| ee.emit(black_box("data"), black_box(1))));
-    group.bench_function("floor", |b| {
-        b.iter(|| {
-            let v = black_box(1);
-            for listener in &floor {
-                listener(&v);
-            }
-        })
-    });
+    group.bench_function("floor", |b| b.iter(|| emit_10_floor(&floor)));
     group.finish();
 }
 
@@ -65,23 +98,31 @@ fn once_round_trip(c: &mut Criterion) {
     let sink = Rc::new(Cell::new(0));
     let ee = EventEmitter::<u64>::new();
     let mut group = c.benchmark_group("once_round_trip");
-    group.bench_function("jsloop", |b| {
-        b.iter(|| {
-            ee.once(black_box("data"), adder(&sink));
-            ee.emit(black_box("data"), black_box(1))
-        })
-    });
+    group.bench_function("jsloop", |b| b.iter(|| once_round_trip_jsloop(&ee, &sink)));
     group.bench_function("floor", |b| {
         let mut floor: Floor = Vec::new();
-        b.iter(|| {
-            floor.push(Box::new(adder(&sink)));
-            let v = black_box(1);
-            for listener in floor.drain(..) {
-                listener(&v);
-            }
-        })
+        b.iter(|| once_round_trip_floor(&mut floor, &sink))
     });
     group.finish();
+}
+
+/// `count <workload> <n>`: `n` ops of one workload, for callgrind.
+fn count(workload: &str, n: u64) {
+    let sink = Rc::new(Cell::new(0));
+    let (ee, floor) = ten_listeners(&sink);
+    let once_ee = EventEmitter::<u64>::new();
+    let mut once_floor = Floor::new();
+    // One loop per workload: the name is matched once, not per op.
+    match workload {
+        "emit_10" => (0..n).for_each(|_| assert!(ee.emit(black_box("data"), black_box(1)))),
+        "emit_10_floor" => (0..n).for_each(|_| emit_10_floor(&floor)),
+        "once_round_trip" => (0..n).for_each(|_| assert!(once_round_trip_jsloop(&once_ee, &sink))),
+        "once_round_trip_floor" => {
+            (0..n).for_each(|_| once_round_trip_floor(&mut once_floor, &sink))
+        }
+        other => panic!("unknown workload {other}"),
+    }
+    println!("{workload}: {n} ops, sum {}", sink.get());
 }
 
 fn events_once_await(c: &mut Criterion) {
@@ -142,6 +183,12 @@ fn summary(dir: &Path, since: SystemTime) {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, workload, n, ..] = &args[..] {
+        if mode == "count" {
+            return count(workload, n.parse().expect("count <workload> <n>"));
+        }
+    }
     let since = SystemTime::now();
     let output = common::criterion_dir();
     let mut c = common::criterion(&output);

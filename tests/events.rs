@@ -104,6 +104,117 @@ fn once_listener_runs_once_and_is_removed_before_it_runs() {
 }
 
 #[test]
+fn once_listener_joined_by_others_keeps_registration_order() {
+    // Registered alone, then others appended and prepended around it.
+    for prepended_once in [false, true] {
+        let log = Log::default();
+        let ee = EventEmitter::<u32>::new();
+        let id = if prepended_once {
+            ee.prepend_once_listener("x", log.listener("once"))
+        } else {
+            ee.once("x", log.listener("once"))
+        };
+        ee.on("x", log.listener("on"));
+        ee.prepend_listener("x", log.listener("prepended"));
+        assert_eq!(ee.listener_count("x"), 3);
+        ee.emit("x", 1);
+        ee.emit("x", 2);
+        assert_eq!(log.take(), ["prepended 1", "once 1", "on 1", "prepended 2", "on 2"]);
+        assert!(!ee.off(id), "removed before it ran");
+    }
+}
+
+#[test]
+fn lone_once_listener_is_removed_before_it_runs_so_a_nested_emit_skips_it() {
+    let log = Log::default();
+    let ee = EventEmitter::<u32>::new();
+    let id: Rc<Cell<Option<ListenerId>>> = Rc::default();
+    id.set(Some(ee.once("x", {
+        let (ee, id, log) = (ee.clone(), id.clone(), log.clone());
+        move |v| {
+            log.push(format!("once {v}, count {}", ee.listener_count("x")));
+            log.push(format!("off itself: {}", ee.off(id.get().unwrap())));
+            log.push(format!("nested emit: {}", ee.emit("x", v + 1)));
+        }
+    })));
+    assert!(ee.emit("x", 1));
+    assert_eq!(log.take(), ["once 1, count 0", "off itself: false", "nested emit: false"]);
+}
+
+#[test]
+fn once_listener_registered_alone_during_an_emit_runs_from_the_next_emit() {
+    // The first listener removes every listener, itself included, then
+    // registers a once listener, which is then the event's only one. The
+    // emit under way calls its snapshot: "second" (removed during it), not
+    // the newcomer. Alone (the emit holds just that listener) and with a
+    // second one (it holds the entries).
+    for with_second in [false, true] {
+        let log = Log::default();
+        let ee = EventEmitter::<u32>::new();
+        let first = ee.on("x", {
+            let (ee, log) = (ee.clone(), log.clone());
+            move |v| {
+                log.push(format!("first {v}"));
+                ee.remove_all_listeners("x");
+                ee.once("x", log.listener("once"));
+            }
+        });
+        if with_second {
+            ee.on("x", log.listener("second"));
+        }
+        assert!(ee.emit("x", 1));
+        assert!(!ee.off(first));
+        assert_eq!(ee.listener_count("x"), 1);
+        assert!(ee.emit("x", 2));
+        assert!(!ee.emit("x", 3));
+        let mut expected = vec!["first 1"];
+        if with_second {
+            expected.push("second 1");
+        }
+        expected.push("once 2");
+        assert_eq!(log.take(), expected);
+    }
+}
+
+#[test]
+fn off_removes_a_lone_once_listener_and_drops_it_outside_the_emitter() {
+    /// Uses the emitter when dropped: fine only outside its borrows.
+    struct UsesEmitter(EventEmitter<u32, u32>, Rc<Cell<u32>>);
+    impl Drop for UsesEmitter {
+        fn drop(&mut self) {
+            let _ = self.0.listener_count("x") + self.0.error_listener_count();
+            self.1.set(self.1.get() + 1);
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    let ee = EventEmitter::<u32, u32>::new();
+    let guarded = || {
+        let guard = UsesEmitter(ee.clone(), drops.clone());
+        move |_: &u32| {
+            let _ = &guard;
+        }
+    };
+    let id = ee.once("x", guarded());
+    assert_eq!(ee.listener_count("x"), 1);
+    assert!(ee.off(id));
+    assert!(!ee.off(id));
+    assert_eq!((drops.get(), ee.listener_count("x")), (1, 0));
+    assert!(!ee.emit("x", 1));
+
+    let id = ee.once_error(guarded());
+    assert!(ee.off(id));
+    assert_eq!((drops.get(), ee.error_listener_count()), (2, 0));
+    assert_eq!(ee.emit_error(1), Err(UnhandledError(1)));
+
+    ee.once("x", guarded());
+    ee.remove_all_listeners("x");
+    assert_eq!(drops.get(), 3, "remove_all_listeners");
+    ee.once("x", guarded());
+    assert!(ee.emit("x", 1));
+    assert_eq!(drops.get(), 4, "called: dropped after its call");
+}
+
+#[test]
 fn listener_removed_during_emit_still_runs_in_that_emit_only() {
     let log = Log::default();
     let ee = EventEmitter::<u32>::new();
@@ -480,6 +591,18 @@ fn once_error_handles_one_error() {
     assert!(ee.emit_error("first").is_ok());
     assert_eq!(ee.emit_error("second"), Err(UnhandledError("second")));
     assert_eq!(log.take(), ["once first"]);
+}
+
+#[test]
+fn once_error_joined_by_an_error_listener_keeps_order() {
+    let log = Log::default();
+    let ee = EventEmitter::<(), &str>::new();
+    ee.once_error(log.listener("once"));
+    ee.on_error(log.listener("on"));
+    assert_eq!(ee.error_listener_count(), 2);
+    assert!(ee.emit_error("first").is_ok());
+    assert!(ee.emit_error("second").is_ok());
+    assert_eq!(log.take(), ["once first", "on first", "on second"]);
 }
 
 #[test]

@@ -1,13 +1,13 @@
 //! `EventEmitter<T, E>`: Node's `EventEmitter`, its events and listeners.
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{RefCell, RefMut};
 use std::convert::Infallible;
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::list::{self, Call, Clock, Every, Keys, ListenerList, Once};
+use super::list::{self, Clock, Every, Keys, ListenerList};
 use super::names::EventLists;
 
 /// An event emitter: listeners registered by event name, called
@@ -103,6 +103,7 @@ const ERROR_NAME: &str = concat!(
 );
 
 /// Panics on `"error"`, which names the typed error event.
+#[inline]
 fn event_name(name: &str) -> &str {
     assert!(name != "error", "{ERROR_NAME}");
     name
@@ -157,7 +158,7 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
         name: impl Into<Cow<'static, str>>,
         listener: impl Fn(&T) + 'static,
     ) -> ListenerId {
-        self.add(name.into(), Every(listener), false, false)
+        self.add(name.into(), listener, false)
     }
 
     /// Calls `listener` on the next emit of `name` only: it is removed just
@@ -182,7 +183,7 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
         name: impl Into<Cow<'static, str>>,
         listener: impl FnOnce(&T) + 'static,
     ) -> ListenerId {
-        self.add(name.into(), Once(Cell::new(Some(listener))), true, false)
+        self.add_once(name.into(), listener, false)
     }
 
     /// Like [`on`](Self::on), but `listener` goes before the listeners
@@ -211,7 +212,7 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
         name: impl Into<Cow<'static, str>>,
         listener: impl Fn(&T) + 'static,
     ) -> ListenerId {
-        self.add(name.into(), Every(listener), false, true)
+        self.add(name.into(), listener, true)
     }
 
     /// Like [`once`](Self::once), but `listener` goes before the listeners
@@ -241,22 +242,37 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
         name: impl Into<Cow<'static, str>>,
         listener: impl FnOnce(&T) + 'static,
     ) -> ListenerId {
-        self.add(name.into(), Once(Cell::new(Some(listener))), true, true)
+        self.add_once(name.into(), listener, true)
     }
 
-    /// Registers `call` under `name`: last, or first with `prepend`.
+    /// Registers `listener` under `name`: last, or first with `prepend`.
     fn add(
         &self,
         name: Cow<'static, str>,
-        call: impl Call<T> + 'static,
-        once: bool,
+        listener: impl Fn(&T) + 'static,
         prepend: bool,
     ) -> ListenerId {
         event_name(&name);
         let key = self.inner.keys.next(prepend);
         let mut events = self.inner.events.borrow_mut();
         let (slot, list) = events.get_or_insert(name);
-        list.insert(key, once, Rc::new(call));
+        list.insert(key, false, Rc::new(Every(listener)));
+        ListenerId { emitter: self.inner.id, list: ListOf::Event(slot), key }
+    }
+
+    /// Registers the `once` listener `listener` under `name`: last, or
+    /// first with `prepend`.
+    fn add_once(
+        &self,
+        name: Cow<'static, str>,
+        listener: impl FnOnce(&T) + 'static,
+        prepend: bool,
+    ) -> ListenerId {
+        event_name(&name);
+        let key = self.inner.keys.next(prepend);
+        let mut events = self.inner.events.borrow_mut();
+        let (slot, list) = events.get_or_insert(name);
+        list.insert_once(key, listener);
         ListenerId { emitter: self.inner.id, list: ListOf::Event(slot), key }
     }
 }
@@ -334,6 +350,13 @@ impl<T, E> EventEmitter<T, E> {
         let Some((slot, list)) = events.get_mut(event_name(name)) else {
             return false;
         };
+        if let Some(lone) = list.take_lone() {
+            // Out of the list already; called (and dropped) with the
+            // emitter free, so it may register, remove or emit.
+            drop(events);
+            lone(&payload);
+            return true;
+        }
         if list.len() == 0 {
             return false;
         }
@@ -388,8 +411,7 @@ impl<T, E> EventEmitter<T, E> {
         let Some((_, list)) = events.get_mut(event_name(name)) else {
             return;
         };
-        list.remove_all(&self.inner.clock);
-        let removed = list.sweep();
+        let removed = list.remove_all(&self.inner.clock);
         drop(events);
         drop(removed);
     }
@@ -409,14 +431,12 @@ impl<T, E> EventEmitter<T, E> {
     pub fn clear(&self) {
         let mut removed = Vec::new();
         for list in self.inner.events.borrow_mut().lists_mut() {
-            list.remove_all(&self.inner.clock);
-            removed.extend(list.sweep());
+            removed.push(list.remove_all(&self.inner.clock));
         }
         let mut errors_removed = Vec::new();
         for list in [&self.inner.errors, &self.inner.monitors] {
             let mut list = list.borrow_mut();
-            list.remove_all(&self.inner.clock);
-            errors_removed.extend(list.sweep());
+            errors_removed.push(list.remove_all(&self.inner.clock));
         }
         // Dropped last: a closure's captures may use the emitter.
         drop((removed, errors_removed));
@@ -434,10 +454,9 @@ fn remove<A>(list: Option<RefMut<'_, ListenerList<A>>>, key: i64, clock: &Clock)
     let Some(mut list) = list else {
         return false;
     };
-    if !list.remove(key, clock) {
+    let Some(removed) = list.off(key, clock) else {
         return false;
-    }
-    let removed = list.sweep();
+    };
     drop(list);
     drop(removed);
     true

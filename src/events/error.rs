@@ -1,13 +1,13 @@
 //! The `'error'` event: typed listeners, the error monitor, and Node's rule
 //! that an error nobody listens to is not silently dropped.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::rc::Rc;
 
 use super::emitter::{EventEmitter, ListOf, ListenerId};
-use super::list::{self, Call, Every, ListenerList, Once};
+use super::list::{self, Every, ListenerList};
 
 /// An error emitted with no `'error'` listener, handed back by
 /// [`EventEmitter::emit_error`]: where Node's `emit('error', err)` throws
@@ -51,7 +51,9 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
     /// assert!(ee.emit_error("boom".into()).is_ok());
     /// ```
     pub fn on_error(&self, listener: impl Fn(&E) + 'static) -> ListenerId {
-        self.add_error(ListOf::Error, Every(listener), false)
+        self.add_error(ListOf::Error, |list, key| {
+            list.insert(key, false, Rc::new(Every(listener)));
+        })
     }
 
     /// Calls `listener` on the next [`emit_error`](Self::emit_error) only:
@@ -66,7 +68,7 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
     /// assert!(ee.emit_error("two").is_err()); // nobody listens any more
     /// ```
     pub fn once_error(&self, listener: impl FnOnce(&E) + 'static) -> ListenerId {
-        self.add_error(ListOf::Error, Once(Cell::new(Some(listener))), true)
+        self.add_error(ListOf::Error, |list, key| list.insert_once(key, listener))
     }
 
     /// Calls `listener` on every [`emit_error`](Self::emit_error), before
@@ -89,14 +91,22 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
     /// assert_eq!(seen.get(), 1);
     /// ```
     pub fn on_error_monitor(&self, listener: impl Fn(&E) + 'static) -> ListenerId {
-        self.add_error(ListOf::ErrorMonitor, Every(listener), false)
+        self.add_error(ListOf::ErrorMonitor, |list, key| {
+            list.insert(key, false, Rc::new(Every(listener)));
+        })
     }
 
-    fn add_error(&self, kind: ListOf, call: impl Call<E> + 'static, once: bool) -> ListenerId {
+    /// Registers a listener in the `kind` list, by `insert`ing it with a
+    /// new key.
+    fn add_error(
+        &self,
+        kind: ListOf,
+        insert: impl FnOnce(&mut ListenerList<E>, i64),
+    ) -> ListenerId {
         let key = self.inner.keys.next(false);
         let list =
             if kind == ListOf::ErrorMonitor { &self.inner.monitors } else { &self.inner.errors };
-        list.borrow_mut().insert(key, once, Rc::new(call));
+        insert(&mut list.borrow_mut(), key);
         ListenerId { emitter: self.inner.id, list: kind, key }
     }
 
@@ -133,6 +143,11 @@ impl<T: 'static, E: 'static> EventEmitter<T, E> {
     /// Emits `error` to the listeners of `list`; false if there were none.
     fn emit_to(&self, list: &RefCell<ListenerList<E>>, error: &E) -> bool {
         let mut listeners = list.borrow_mut();
+        if let Some(lone) = listeners.take_lone() {
+            drop(listeners);
+            lone(error);
+            return true;
+        }
         if listeners.len() == 0 {
             return false;
         }

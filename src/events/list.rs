@@ -22,6 +22,15 @@
 //! has nothing to skip and reads no stamps, and one during which nothing
 //! was removed has nothing to sweep.
 //!
+//! A `once` listener registered while its event has no other listener is
+//! not an entry at all: the list keeps it aside, boxed (*lone*), and the
+//! emit that finds it takes it out, lets go of the list and calls it. That
+//! is the common round trip (`once`, then the `emit` it waits for) and it
+//! needs no shared entries, no reference count and no removal stamp: the
+//! listener is out of the list before it runs, which is Node's `once`
+//! rule, and no emit but that one can reach it. A listener registered
+//! beside it moves it into the entries first, where keys keep the order.
+//!
 //! Order is kept by keys: appended listeners take keys from a counter that
 //! only grows, prepended ones from one that only shrinks (below zero), so
 //! every list is sorted by key and a removal is a binary search. The
@@ -146,8 +155,29 @@ impl Clock {
 
 type Entries<A> = Vec<Entry<A>>;
 
+/// A lone `once` listener: the closure itself, called by value.
+pub(super) type LoneCall<A> = Box<dyn FnOnce(&A)>;
+
+/// The lone `once` listener of a list, with its key (for `off`).
+struct Lone<A> {
+    key: i64,
+    call: LoneCall<A>,
+}
+
+/// Listeners taken out of a list whose closures are still alive, for the
+/// caller to drop once it has let go of the emitter: their captures'
+/// `Drop` may use it.
+#[must_use = "drop the removed listeners after releasing the emitter"]
+pub(super) struct Removed<A> {
+    entries: Vec<Rc<dyn Call<A>>>,
+    lone: Option<LoneCall<A>>,
+}
+
 /// The listeners of one event, in call order (sorted by key).
 pub(super) struct ListenerList<A> {
+    /// A `once` listener with no live listener beside it, kept out of
+    /// `entries` (see the module doc).
+    lone: Option<Lone<A>>,
     entries: Rc<Entries<A>>,
     /// Removed listeners still in `entries`, kept there for a snapshot.
     stale: usize,
@@ -158,18 +188,40 @@ pub(super) struct ListenerList<A> {
 
 impl<A> ListenerList<A> {
     pub(super) fn new() -> Self {
-        ListenerList { entries: Rc::new(Vec::new()), stale: 0, onces: 0 }
+        ListenerList { lone: None, entries: Rc::new(Vec::new()), stale: 0, onces: 0 }
     }
 
     /// The number of listeners registered.
     pub(super) fn len(&self) -> usize {
-        self.entries.len() - self.stale
+        self.entries.len() - self.stale + usize::from(self.lone.is_some())
+    }
+
+    /// Adds the `once` listener `listener` under `key` (from
+    /// [`Keys::next`]): lone if the event has no other listener, else as
+    /// [`insert`](Self::insert) does.
+    #[inline]
+    pub(super) fn insert_once(&mut self, key: i64, listener: impl FnOnce(&A) + 'static)
+    where
+        A: 'static,
+    {
+        if self.len() == 0 {
+            self.lone = Some(Lone { key, call: Box::new(listener) });
+        } else {
+            self.insert(key, true, Rc::new(Once(Cell::new(Some(listener)))));
+        }
     }
 
     /// Adds the listener `call` under `key` (from [`Keys::next`]) where the
     /// key sorts it: last, or first if prepended. Copies the entries if an
     /// emit is calling them.
-    pub(super) fn insert(&mut self, key: i64, once: bool, call: Rc<dyn Call<A>>) {
+    pub(super) fn insert(&mut self, key: i64, once: bool, call: Rc<dyn Call<A>>)
+    where
+        A: 'static,
+    {
+        if let Some(lone) = self.lone.take() {
+            // Not alone any more: an entry like the others, ordered by key.
+            self.insert(lone.key, true, Rc::new(Once(Cell::new(Some(lone.call)))));
+        }
         self.onces += usize::from(once);
         let entries = Rc::make_mut(&mut self.entries);
         let entry = Entry { key, removed_at: Cell::new(LIVE), once, call };
@@ -180,9 +232,19 @@ impl<A> ListenerList<A> {
         }
     }
 
-    /// Removes the listener with `key`; false if it is not registered.
+    /// Removes the listener with `key` and sweeps the list (`None` if it
+    /// is not registered): `off`.
+    pub(super) fn off(&mut self, key: i64, clock: &Clock) -> Option<Removed<A>> {
+        if self.lone.as_ref().is_some_and(|lone| lone.key == key) {
+            let lone = self.lone.take().map(|lone| lone.call);
+            return Some(Removed { entries: Vec::new(), lone });
+        }
+        self.remove(key, clock).then(|| self.sweep())
+    }
+
+    /// Removes the entry with `key`; false if it is not registered.
     /// [`sweep`](Self::sweep) takes it out of the entries.
-    pub(super) fn remove(&mut self, key: i64, clock: &Clock) -> bool {
+    fn remove(&mut self, key: i64, clock: &Clock) -> bool {
         let Ok(index) = self.entries.binary_search_by_key(&key, |listener| listener.key) else {
             return false;
         };
@@ -195,21 +257,22 @@ impl<A> ListenerList<A> {
         true
     }
 
-    /// Removes every listener.
-    pub(super) fn remove_all(&mut self, clock: &Clock) {
+    /// Removes every listener, and sweeps the list.
+    pub(super) fn remove_all(&mut self, clock: &Clock) -> Removed<A> {
         for listener in self.entries.iter().filter(|listener| listener.is_live()) {
             clock.stamp_removal(listener);
         }
         self.stale = self.entries.len();
+        let mut removed = self.sweep();
+        removed.lone = self.lone.take().map(|lone| lone.call);
+        removed
     }
 
     /// Takes the removed listeners out of the entries, unless a snapshot
     /// still shares them (the emit holding it sweeps when it ends). Returns
-    /// the ones whose closures are still alive, for the caller to drop once
-    /// it has let go of the emitter: their captures' `Drop` may use it.
-    #[must_use = "drop the removed listeners after releasing the emitter"]
-    pub(super) fn sweep(&mut self) -> Vec<Rc<dyn Call<A>>> {
-        let mut alive = Vec::new();
+    /// the ones whose closures are still alive.
+    fn sweep(&mut self) -> Removed<A> {
+        let mut alive = Removed { entries: Vec::new(), lone: None };
         if self.stale == 0 {
             return alive;
         }
@@ -228,18 +291,31 @@ impl<A> ListenerList<A> {
             let Some(removed) = entries.pop() else { break };
             self.onces -= usize::from(removed.once);
             if Rc::strong_count(&removed.call) == 1 && !removed.call.is_spent() {
-                alive.push(removed.call);
+                alive.entries.push(removed.call);
             }
         }
         self.stale = 0;
         alive
     }
 
-    /// Starts an emit: what it calls. A lone listener is handed out by
-    /// itself, as Node stores a lone listener unwrapped: no snapshot to
-    /// share, so a `once` one is taken out of the list at once (removed
-    /// before it runs), with nothing left to sweep.
+    /// Starts an emit of a lone `once` listener, if the list has one:
+    /// takes it out (it is removed before it runs), for the caller to call
+    /// once it has let go of the emitter. Nothing else is needed: it is
+    /// the only listener, no other emit can reach it, and the emit clock,
+    /// which orders removals against the emits holding a snapshot, has no
+    /// snapshot to order here.
+    #[inline]
+    pub(super) fn take_lone(&mut self) -> Option<LoneCall<A>> {
+        self.lone.take().map(|lone| lone.call)
+    }
+
+    /// Starts an emit, after [`take_lone`](Self::take_lone) found none:
+    /// what it calls. A lone entry is handed out by itself, as Node stores
+    /// a lone listener unwrapped: no snapshot to share, so a `once` one is
+    /// taken out of the list at once (removed before it runs), with
+    /// nothing left to sweep.
     pub(super) fn start_emit(&mut self, clock: &Clock) -> Snapshot<A> {
+        debug_assert!(self.lone.is_none(), "take_lone first");
         clock.emits.set(clock.emits.get() + 1);
         if self.stale == 0 && self.entries.len() == 1 {
             if !self.entries[0].once {

@@ -84,6 +84,7 @@ impl<T> EventLists<T> {
     }
 
     /// The slot and list of `name`, if it has one, to change.
+    #[inline]
     pub(super) fn get_mut(&mut self, name: &str) -> Option<(u32, &mut ListenerList<T>)> {
         let slot = self.find(name)?;
         self.slots[slot as usize].list.as_mut().map(|list| (slot, list))
@@ -95,6 +96,9 @@ impl<T> EventLists<T> {
     }
 
     /// The slot and list of `name`, made if it has none.
+    // Always inline: where the name is a literal, its `Cow` is then known
+    // to be borrowed, and a hit has nothing to drop.
+    #[inline(always)]
     pub(super) fn get_or_insert(&mut self, name: Cow<'static, str>) -> (u32, &mut ListenerList<T>) {
         let slot = match self.find(&name) {
             Some(slot) => slot,
