@@ -46,6 +46,9 @@ const TIMERS_N: usize = if DEBUG { 1_000 } else { 100_000 };
 /// Timer `i` sleeps `i % TIMER_SPREAD_MS + 1` ms.
 const TIMER_SPREAD_MS: u64 = 50;
 const REGISTER_CANCEL_N: usize = if DEBUG { 1_000 } else { 100_000 };
+const TIMEOUT_READY_N: usize = if DEBUG { 1_000 } else { 1_000_000 };
+/// The `timeout_ready` workload's limit, never reached.
+const TIMEOUT: Duration = Duration::from_secs(10);
 const MICROTASK_N: usize = if DEBUG { 10_000 } else { 1_000_000 };
 
 const JSLOOP: &str = "jsloop";
@@ -74,6 +77,10 @@ trait Spawner: Clone + 'static {
 
     /// The runtime's timer future.
     fn sleep(duration: Duration) -> impl Future<Output = ()>;
+
+    /// The runtime's `timeout(10 s, ..)` over a future ready at its first
+    /// poll (the timer never needs to fire).
+    fn timeout_ready(value: u64) -> impl Future<Output = u64>;
 }
 
 /// A runtime instance, built once per bench function.
@@ -105,6 +112,9 @@ impl Spawner for JsloopSpawner {
 
     fn sleep(duration: Duration) -> impl Future<Output = ()> {
         jsloop::time::sleep(duration)
+    }
+    async fn timeout_ready(value: u64) -> u64 {
+        jsloop::time::timeout(TIMEOUT, std::future::ready(value)).await.unwrap()
     }
 }
 
@@ -143,6 +153,9 @@ impl Spawner for TokioSpawner {
 
     fn sleep(duration: Duration) -> impl Future<Output = ()> {
         tokio::time::sleep(duration)
+    }
+    async fn timeout_ready(value: u64) -> u64 {
+        tokio::time::timeout(TIMEOUT, std::future::ready(value)).await.unwrap()
     }
 }
 
@@ -190,6 +203,17 @@ impl Spawner for AsyncExecutorSpawner {
         async move {
             timer.await;
         }
+    }
+    /// smol's idiom (`smol-timeout`, `FutureExt::or` with a timer): the
+    /// timer is made only if the future is pending.
+    async fn timeout_ready(value: u64) -> u64 {
+        use futures_lite::FutureExt;
+        std::future::ready(value)
+            .or(async {
+                async_io::Timer::after(TIMEOUT).await;
+                panic!("timed out")
+            })
+            .await
     }
 }
 
@@ -241,6 +265,9 @@ impl Spawner for LocalPoolSpawner {
         // Never called: the timer groups skip LocalPool.
         unreachable!("futures LocalPool has no timers")
     }
+    async fn timeout_ready(_value: u64) -> u64 {
+        unreachable!("futures LocalPool has no timers")
+    }
 }
 
 struct LocalPoolPeer(LocalPool);
@@ -279,6 +306,9 @@ impl Spawner for MonoioSpawner {
 
     fn sleep(duration: Duration) -> impl Future<Output = ()> {
         monoio::time::sleep(duration)
+    }
+    async fn timeout_ready(value: u64) -> u64 {
+        monoio::time::timeout(TIMEOUT, std::future::ready(value)).await.unwrap()
     }
 }
 
@@ -440,6 +470,16 @@ async fn timer_register_cancel<S: Spawner>(n: usize) {
         })
         .await;
     }
+}
+
+/// 6. `n` x `timeout(10 s, ready(i)).await`: what a timeout costs when the
+/// future does not need it.
+async fn timeout_ready_many<S: Spawner>(n: usize) {
+    let mut sum = 0u64;
+    for i in 0..n as u64 {
+        sum = sum.wrapping_add(S::timeout_ready(black_box(i)).await);
+    }
+    black_box(sum);
 }
 
 thread_local! {
@@ -635,6 +675,19 @@ fn group_timer_register_cancel(c: &mut Criterion) {
     group.finish();
 }
 
+fn group_timeout_ready(c: &mut Criterion) {
+    const G: &str = "timeout_ready";
+    let mut group = configure(c, G, TIMEOUT_READY_N as u64, false);
+    async fn work<S: Spawner>(s: S) {
+        in_task(s, |_| timeout_ready_many::<S>(TIMEOUT_READY_N)).await
+    }
+    bench_all!(group, G, TIMEOUT_READY_N, true, work, [
+        JsloopPeer => JSLOOP, TokioPeer => TOKIO, AsyncExecutorPeer => ASYNC_EXECUTOR,
+        MonoioPeer => MONOIO
+    ]);
+    group.finish();
+}
+
 fn group_queue_microtask(c: &mut Criterion) {
     const G: &str = "queue_microtask";
     let mut group = configure(c, G, MICROTASK_N as u64, false);
@@ -670,13 +723,15 @@ fn group_queue_microtask(c: &mut Criterion) {
 // Summary table.
 // ---------------------------------------------------------------------------
 
-/// The targets: (workload, max ratio, against "best" peer or "tokio").
-const TARGETS: [(&str, f64, &str); 5] = [
+/// The issues' targets: (workload, max ratio, against "best" peer or the
+/// peer named).
+const TARGETS: [(&str, f64, &str); 6] = [
     ("spawn", 0.85, "best"),
     ("yield", 0.9, "best"),
     ("ping_pong", 0.9, "best"),
     ("timers_fire", 0.8, "tokio"),
     ("timer_register_cancel", 0.8, "best"),
+    ("timeout_ready", 0.9, ASYNC_EXECUTOR),
 ];
 
 fn summary(dir: &Path, since: SystemTime) {
@@ -731,7 +786,10 @@ fn summary(dir: &Path, since: SystemTime) {
         let tokio = peers[0];
         let target = match TARGETS.iter().find(|t| t.0 == g) {
             Some(&(_, max, against)) => {
-                let base = if against == "tokio" { tokio } else { best.map(|b| b.1) };
+                let base = match PEERS.iter().position(|&p| p == against) {
+                    Some(i) => peers[i],
+                    None => best.map(|b| b.1),
+                };
                 match (js, base) {
                     (Some(js), Some(base)) => {
                         let r = js / base;
@@ -789,6 +847,7 @@ fn main() {
     group_ping_pong(&mut c);
     group_timers_fire(&mut c);
     group_timer_register_cancel(&mut c);
+    group_timeout_ready(&mut c);
     group_queue_microtask(&mut c);
     base().final_summary();
     summary(&output.0, since);

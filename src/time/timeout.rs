@@ -1,12 +1,14 @@
 //! `timeout` and `timeout_at`: a time limit around a future.
 //!
-//! The limit is lazy, as async-io's `Timer` is: the deadline's start is
-//! read at the call (tokio's `timeout` takes `Instant::now()` there, so the
-//! limit counts from the call however late the first poll comes), but the
-//! [`Sleep`] that enforces it — its runtime handle, its rounded tick, its
-//! wheel entry — is made only the first time the wrapped future is pending.
-//! A future that is done at its first poll, the common case of a time limit
-//! around a fast call, costs one clock read and nothing else.
+//! The limit is lazy, as smol's is (a timer raced with `or`, made only when
+//! it is first polled): the clock is read, and the [`Sleep`] that enforces
+//! the limit — its runtime handle, its rounded tick, its wheel entry — is
+//! made, only the first time the wrapped future is pending. A future that
+//! is done at its first poll, the common case of a time limit around a fast
+//! call, costs no clock read and no timer. So `timeout`'s limit counts from
+//! that first wait, not from the call (tokio reads `Instant::now()` at the
+//! call); the two differ only for a `Timeout` built long before it is
+//! awaited. `timeout_at`'s deadline is absolute either way.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -23,6 +25,9 @@ use crate::context;
 /// Runs `future` with a time limit: `Err(Elapsed)` if it is not done within
 /// `duration`, in which case the future is dropped.
 ///
+/// The limit counts from the first poll at which `future` is pending (the
+/// module doc): build the `Timeout` where it is awaited.
+///
 /// A `duration` past the end of time (`Duration::MAX`) is no limit: it
 /// never elapses, on either clock, and the time limit itself does not keep
 /// the loop alive; `future` alone decides (see
@@ -30,7 +35,8 @@ use crate::context;
 ///
 /// # Panics
 ///
-/// Panics outside a runtime.
+/// Panics if `future` is pending at a poll outside any runtime (nothing
+/// could fire the limit). A future ready at once needs no runtime.
 ///
 /// # Examples
 ///
@@ -45,9 +51,8 @@ use crate::context;
 /// });
 /// ```
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    // Read now, not at the first pending poll: the limit counts from here.
-    let start = context::with_current(|core| core.clock.now());
-    Timeout::new(future.into_future(), start, duration)
+    // Nothing to read yet: the clock is read at the first wait.
+    Timeout::new(future.into_future(), None, duration)
 }
 
 /// Like [`timeout`], with a deadline instead of a duration (one past the end
@@ -55,7 +60,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///
 /// # Panics
 ///
-/// Panics outside a runtime.
+/// As [`timeout`]: if `future` is pending at a poll outside any runtime.
 ///
 /// # Examples
 ///
@@ -73,9 +78,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
-    // Only for the documented panic: the deadline needs no clock.
-    context::with_current(|_| ());
-    Timeout::new(future.into_future(), deadline.into_std(), Duration::ZERO)
+    Timeout::new(future.into_future(), Some(deadline.into_std()), Duration::ZERO)
 }
 
 pin_project! {
@@ -109,8 +112,9 @@ pin_project! {
         #[pin]
         future: F,
         // The deadline is `start + duration` (as in `Sleep`, no `Instant`
-        // addition until someone asks for it).
-        start: std::time::Instant,
+        // addition until someone asks for it); `timeout`'s start is read
+        // when the future is first pending.
+        start: Option<std::time::Instant>,
         duration: Duration,
         // `None` until the future is first pending (module doc).
         sleep: Option<Sleep>,
@@ -118,7 +122,7 @@ pin_project! {
 }
 
 impl<F> Timeout<F> {
-    fn new(future: F, start: std::time::Instant, duration: Duration) -> Self {
+    fn new(future: F, start: Option<std::time::Instant>, duration: Duration) -> Self {
         Timeout { future, start, duration, sleep: None }
     }
 }
@@ -150,8 +154,11 @@ impl<F> Timeout<F> {
 /// a future done at its first poll never gets here.
 #[cold]
 #[inline(never)]
-fn arm(start: std::time::Instant, duration: Duration) -> Sleep {
-    match context::try_with_current(|core| Sleep::new(core, start, duration)) {
+fn arm(start: Option<std::time::Instant>, duration: Duration) -> Sleep {
+    let sleep = |core: &crate::event_loop::Core| {
+        Sleep::new(core, start.unwrap_or_else(|| core.clock.now()), duration)
+    };
+    match context::try_with_current(sleep) {
         Some(sleep) => sleep,
         None => panic!(
             "jsloop: a `Timeout` was first pending outside any runtime: nothing could ever fire \
@@ -187,16 +194,20 @@ impl<F: fmt::Debug> fmt::Debug for Timeout<F> {
 
 /// A `Timeout`'s limit as its `Debug` shows it: a `Sleep`, made or not.
 struct Limit<'a> {
-    start: std::time::Instant,
+    start: Option<std::time::Instant>,
     duration: Duration,
     sleep: Option<&'a Sleep>,
 }
 
 impl fmt::Debug for Limit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.sleep {
-            Some(sleep) => sleep.fmt(f),
-            None => fmt_sleep(f, deadline_after(self.start, self.duration), false),
+        match (self.sleep, self.start) {
+            (Some(sleep), _) => sleep.fmt(f),
+            (None, Some(start)) => fmt_sleep(f, deadline_after(start, self.duration), false),
+            (None, None) => f
+                .debug_struct("Sleep")
+                .field("duration_from_first_wait", &self.duration)
+                .finish(),
         }
     }
 }
