@@ -26,7 +26,7 @@ use std::time::Duration;
 const SCALE: usize = if cfg!(debug_assertions) { 100 } else { 1 };
 
 /// The workloads by name, with their release sizes.
-const WORKLOADS: [(&str, usize); 9] = [
+const WORKLOADS: [(&str, usize); 10] = [
     ("spawn", 100_000),
     ("yield", 1_000_000),
     ("ping_pong", 100_000),
@@ -36,6 +36,7 @@ const WORKLOADS: [(&str, usize); 9] = [
     ("set_timeout_fire", 100_000),
     ("queue_microtask", 1_000_000),
     ("timeout_ready", 1_000_000),
+    ("animation_frame", 1_000_000),
 ];
 
 fn main() {
@@ -51,7 +52,7 @@ fn main() {
 fn run(name: &'static str, n: usize) {
     // Virtual time where a workload waits for its timers: the count then
     // does not depend on how the waits fell.
-    let virtual_time = name == "set_timeout_fire";
+    let virtual_time = matches!(name, "set_timeout_fire" | "animation_frame");
     let rt = jsloop::Runtime::builder().virtual_time(virtual_time).build().expect("jsloop runtime");
     rt.block_on(async move {
         let task = jsloop::spawn(async move {
@@ -65,6 +66,7 @@ fn run(name: &'static str, n: usize) {
                 "set_timeout_fire" => set_timeout_fire(n).await,
                 "queue_microtask" => queue_microtasks(n).await,
                 "timeout_ready" => timeout_ready(n).await,
+                "animation_frame" => animation_frames(n).await,
                 other => unreachable!("unknown workload {other}"),
             }
         });
@@ -201,4 +203,21 @@ async fn timeout_ready(n: usize) {
         let limited = jsloop::time::timeout(Duration::from_secs(10), std::future::ready(i));
         assert_eq!(limited.await, Ok(i));
     }
+}
+
+/// `n` `request_animation_frame` closures, 10 000 per frame (virtual
+/// time), as in `benches/frames.rs`: the frame phase's cost per callback,
+/// beside `queue_microtask`'s.
+async fn animation_frames(n: usize) {
+    use futures::StreamExt;
+    let ran = Rc::new(RefCell::new(0usize));
+    let mut next_frame = jsloop::frame::frames();
+    for round in (0..n).step_by(10_000) {
+        for _ in round..n.min(round + 10_000) {
+            let ran = ran.clone();
+            jsloop::frame::request_animation_frame(move |_| *ran.borrow_mut() += 1);
+        }
+        next_frame.next().await;
+    }
+    assert_eq!(*ran.borrow(), n);
 }

@@ -496,10 +496,9 @@ impl Core {
         if !self.frames.has_pending() {
             return;
         }
-        let Some((info, keys)) = self.frames.take_due(self.clock.now()) else { return };
+        let Some(info) = self.frames.take_due(self.clock.now()) else { return };
         self.enter_phase(Phase::Frame);
-        for key in keys {
-            let Some(request) = self.frames.remove(key) else { continue };
+        while let Some(request) = self.frames.next_request() {
             self.metrics.macrotask(Phase::Frame);
             self.run_work(|| Work::AnimationFrame, || self.invoke(|| request.run(info)));
             self.checkpoint(main);
