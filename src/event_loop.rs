@@ -503,10 +503,10 @@ impl Core {
             self.run_work(|| Work::AnimationFrame, || self.invoke(|| request.run(info)));
             self.checkpoint(main);
         }
-        if let Some(mut render) = self.frames.take_render() {
+        if let Some(mut render) = self.frames.render_turn() {
             self.metrics.macrotask(Phase::Frame);
-            self.run_work(|| Work::Render, || self.invoke(|| render(info)));
-            self.frames.put_render(render);
+            self.run_work(|| Work::Render, || self.invoke(|| render.run(info)));
+            drop(render); // back in the queue before the checkpoint's code
             self.checkpoint(main);
         }
         self.end_phase(Phase::Frame);

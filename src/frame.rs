@@ -269,13 +269,32 @@ impl FrameQueue {
     }
 
     /// Takes the render step out to run it (it may request frames, which
-    /// borrows the queue); [`put_render`](Self::put_render) puts it back.
-    pub(crate) fn take_render(&self) -> Option<RenderStep> {
-        self.render.borrow_mut().take()
+    /// borrows the queue); the turn puts it back when dropped.
+    pub(crate) fn render_turn(&self) -> Option<RenderTurn<'_>> {
+        let render = self.render.borrow_mut().take()?;
+        Some(RenderTurn { frames: self, render: Some(render) })
     }
+}
 
-    pub(crate) fn put_render(&self, render: RenderStep) {
-        *self.render.borrow_mut() = Some(render);
+/// The render step, out of its [`FrameQueue`] while it runs. Dropping the
+/// turn puts it back, also when its panic unwinds out of `run` (no
+/// uncaught handler): the runtime stays usable, render step included.
+pub(crate) struct RenderTurn<'a> {
+    frames: &'a FrameQueue,
+    render: Option<RenderStep>,
+}
+
+impl RenderTurn<'_> {
+    pub(crate) fn run(&mut self, info: FrameInfo) {
+        if let Some(render) = &mut self.render {
+            render(info);
+        }
+    }
+}
+
+impl Drop for RenderTurn<'_> {
+    fn drop(&mut self) {
+        *self.frames.render.borrow_mut() = self.render.take();
     }
 }
 
