@@ -41,7 +41,7 @@ const WORKLOADS: [(&str, usize); 9] = [
 /// The frame phase's workload, run on a runtime of its own (virtual
 /// time) and in a future of its own: in [`run`]'s, its code would change
 /// how the compiler inlines every other workload's poll (yield moved by
-/// 10 % in callgrind when it was there).
+/// 10 % in callgrind, built with codegen-units=1, when it was there).
 const FRAME_WORKLOAD: (&str, usize) = ("animation_frame", 1_000_000);
 
 fn main() {
