@@ -38,6 +38,12 @@ const WORKLOADS: [(&str, usize); 9] = [
     ("timeout_ready", 1_000_000),
 ];
 
+/// The frame phase's workload, run on a runtime of its own (virtual
+/// time) and in a future of its own: in [`run`]'s, its code would change
+/// how the compiler inlines every other workload's poll (yield moved by
+/// 10 % in callgrind, built with codegen-units=1, when it was there).
+const FRAME_WORKLOAD: (&str, usize) = ("animation_frame", 1_000_000);
+
 fn main() {
     // `cargo bench` passes `--bench`; a name selects one workload.
     let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
@@ -45,6 +51,12 @@ fn main() {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
             run(name, n / SCALE);
         }
+    }
+    let (name, n) = FRAME_WORKLOAD;
+    if wanted.is_empty() || wanted.iter().any(|w| w == name) {
+        let n = n / SCALE;
+        run_frames(n);
+        println!("{name}: {n} ops");
     }
 }
 
@@ -201,4 +213,27 @@ async fn timeout_ready(n: usize) {
         let limited = jsloop::time::timeout(Duration::from_secs(10), std::future::ready(i));
         assert_eq!(limited.await, Ok(i));
     }
+}
+
+/// `n` `request_animation_frame` closures, 10 000 per frame, as in
+/// `benches/frames.rs`: the frame phase's cost per callback, beside
+/// `queue_microtask`'s (which queues all of its `n` at once).
+fn run_frames(n: usize) {
+    use futures::StreamExt;
+    let rt = jsloop::Runtime::builder().virtual_time(true).build().expect("jsloop runtime");
+    rt.block_on(async move {
+        let task = jsloop::spawn(async move {
+            let ran = Rc::new(RefCell::new(0usize));
+            let mut next_frame = jsloop::frame::frames();
+            for round in (0..n).step_by(10_000) {
+                for _ in round..n.min(round + 10_000) {
+                    let ran = ran.clone();
+                    jsloop::frame::request_animation_frame(move |_| *ran.borrow_mut() += 1);
+                }
+                next_frame.next().await;
+            }
+            assert_eq!(*ran.borrow(), n);
+        });
+        task.await.expect("workload task");
+    });
 }

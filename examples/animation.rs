@@ -11,7 +11,17 @@
 //! long task it draws one late frame that says how many slots it missed,
 //! then goes on at the old pace.
 //!
-//! `cargo run --example animation`
+//! `cargo run --release --example animation [-- --no-long-tasks] [--run-for MS]`
+//!
+//! - `--no-long-tasks`: no long task, to see the pacing itself (its jitter
+//!   on this machine): the frame version's worst interval should stay
+//!   within one period of 1/60 s.
+//! - `--run-for MS`: how long each version runs, in milliseconds (default
+//!   3000).
+//!
+//! "Empty slots" counts, for both versions alike, the 1/60 s slots between
+//! the first frame and the last that no frame was drawn in; "missed slots"
+//! is what the frame phase itself reported (`FrameInfo::missed`).
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -21,8 +31,10 @@ use std::time::{Duration, Instant};
 use jsloop::frame::request_animation_frame;
 use jsloop::{clear_interval, set_interval};
 
-/// How long each version runs.
+/// How long each version runs, unless `--run-for` says.
 const RUN_FOR: Duration = Duration::from_secs(3);
+/// The slots `empty slots` counts in.
+const PERIOD: Duration = Duration::from_nanos(1_000_000_000 / 60);
 /// The bar's track, in characters.
 const WIDTH: usize = 40;
 /// The interval version's period: one 60 Hz frame, rounded as people do.
@@ -39,17 +51,57 @@ struct Pace {
 }
 
 impl Pace {
+    /// The 1/60 s slots from the first frame to the last with no frame
+    /// in them: each frame is put in its nearest slot counted from the
+    /// first (nearest, so that a frame a little late or early is not
+    /// taken for a missed one).
+    fn empty_slots(&self) -> u64 {
+        let Some(&first) = self.drawn.first() else { return 0 };
+        let mut slots: Vec<u64> = self
+            .drawn
+            .iter()
+            .map(|&at| ((at - first).as_secs_f64() / PERIOD.as_secs_f64()).round() as u64)
+            .collect();
+        slots.dedup();
+        slots.last().map_or(0, |last| last + 1 - slots.len() as u64)
+    }
+
     fn report(&self, name: &str) {
         let gaps: Vec<Duration> = self.drawn.windows(2).map(|w| w[1] - w[0]).collect();
         let mean = gaps.iter().sum::<Duration>() / gaps.len().max(1) as u32;
         let worst = gaps.iter().max().copied().unwrap_or_default();
         println!(
-            "{name:<14} {:>6} {:>12.2} ms {:>12.2} ms {:>13}",
+            "{name:<14} {:>6} {:>12.2} ms {:>12.2} ms {:>11} {:>13}",
             self.drawn.len(),
             mean.as_secs_f64() * 1e3,
             worst.as_secs_f64() * 1e3,
+            self.empty_slots(),
             if name.starts_with("frame") { self.missed.to_string() } else { "?".to_owned() },
         );
+    }
+}
+
+/// The command line: `--no-long-tasks`, `--run-for MS`.
+struct Options {
+    long_tasks: bool,
+    run_for: Duration,
+}
+
+impl Options {
+    fn from_args() -> Options {
+        let mut options = Options { long_tasks: true, run_for: RUN_FOR };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--no-long-tasks" => options.long_tasks = false,
+                "--run-for" => {
+                    let ms = args.next().and_then(|ms| ms.parse().ok());
+                    options.run_for = Duration::from_millis(ms.expect("--run-for MS"));
+                }
+                other => panic!("unknown argument {other:?} (--no-long-tasks, --run-for MS)"),
+            }
+        }
+        options
     }
 }
 
@@ -72,8 +124,8 @@ fn long_task() {
     }
 }
 
-/// Draws one frame and asks for the next until `RUN_FOR` is over.
-fn next_frame(pace: Rc<RefCell<Pace>>, start: Instant) {
+/// Draws one frame and asks for the next until `run_for` is over.
+fn next_frame(pace: Rc<RefCell<Pace>>, start: Instant, run_for: Duration) {
     request_animation_frame(move |frame| {
         let now = Instant::now();
         {
@@ -82,21 +134,25 @@ fn next_frame(pace: Rc<RefCell<Pace>>, start: Instant) {
             pace.missed += frame.missed();
         }
         draw("frames", start, now);
-        if now - start < RUN_FOR {
-            next_frame(pace, start);
+        if now - start < run_for {
+            next_frame(pace, start, run_for);
         }
     });
 }
 
-/// Runs one version of the animation, with its long tasks, to the end.
-fn animate(version: impl FnOnce(Rc<RefCell<Pace>>, Instant)) -> Pace {
+/// Runs one version of the animation, with its long tasks if asked, to
+/// the end.
+fn animate(options: &Options, version: impl FnOnce(Rc<RefCell<Pace>>, Instant)) -> Pace {
     let pace = Rc::new(RefCell::new(Pace::default()));
     jsloop::run({
         let pace = pace.clone();
+        let (long_tasks, run_for) = (options.long_tasks, options.run_for);
         async move {
             let start = Instant::now();
-            let long_tasks = set_interval(LONG_TASK_EVERY, long_task);
-            jsloop::set_timeout(RUN_FOR, move || clear_interval(&long_tasks));
+            if long_tasks {
+                let long_tasks = set_interval(LONG_TASK_EVERY, long_task);
+                jsloop::set_timeout(run_for, move || clear_interval(&long_tasks));
+            }
             version(pace, start);
         }
     });
@@ -105,24 +161,29 @@ fn animate(version: impl FnOnce(Rc<RefCell<Pace>>, Instant)) -> Pace {
 }
 
 fn main() {
-    let frames = animate(next_frame);
-    let interval = animate(|pace, start| {
+    let options = Options::from_args();
+    let run_for = options.run_for;
+    let frames = animate(&options, |pace, start| next_frame(pace, start, run_for));
+    let interval = animate(&options, |pace, start| {
         let ticks = set_interval(INTERVAL, move || {
             let now = Instant::now();
             pace.borrow_mut().drawn.push(now);
             draw("interval", start, now);
         });
-        jsloop::set_timeout(RUN_FOR, move || clear_interval(&ticks));
+        jsloop::set_timeout(run_for, move || clear_interval(&ticks));
     });
     println!();
     println!(
-        "{:<14} {:>6} {:>15} {:>15} {:>13}",
-        "paced by", "frames", "mean interval", "worst interval", "missed slots"
+        "{:<14} {:>6} {:>15} {:>15} {:>11} {:>13}",
+        "paced by", "frames", "mean interval", "worst interval", "empty slots", "missed slots"
     );
     frames.report("frame phase");
     interval.report("set_interval");
-    let slots = RUN_FOR.as_secs_f64() * 60.0;
-    println!(
-        "({slots:.0} slots of 1/60 s in {RUN_FOR:?}; a long task of {LONG_TASK:?} every {LONG_TASK_EVERY:?})"
-    );
+    let slots = run_for.as_secs_f64() * 60.0;
+    let long_tasks = if options.long_tasks {
+        format!("a long task of {LONG_TASK:?} every {LONG_TASK_EVERY:?}")
+    } else {
+        "no long tasks".to_owned()
+    };
+    println!("({slots:.0} slots of 1/60 s in {run_for:?}; {long_tasks})");
 }

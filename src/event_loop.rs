@@ -496,18 +496,17 @@ impl Core {
         if !self.frames.has_pending() {
             return;
         }
-        let Some((info, keys)) = self.frames.take_due(self.clock.now()) else { return };
+        let Some(info) = self.frames.take_due(self.clock.now()) else { return };
         self.enter_phase(Phase::Frame);
-        for key in keys {
-            let Some(request) = self.frames.remove(key) else { continue };
+        while let Some(request) = self.frames.next_request() {
             self.metrics.macrotask(Phase::Frame);
             self.run_work(|| Work::AnimationFrame, || self.invoke(|| request.run(info)));
             self.checkpoint(main);
         }
-        if let Some(mut render) = self.frames.take_render() {
+        if let Some(mut render) = self.frames.render_turn() {
             self.metrics.macrotask(Phase::Frame);
-            self.run_work(|| Work::Render, || self.invoke(|| render(info)));
-            self.frames.put_render(render);
+            self.run_work(|| Work::Render, || self.invoke(|| render.run(info)));
+            drop(render); // back in the queue before the checkpoint's code
             self.checkpoint(main);
         }
         self.end_phase(Phase::Frame);

@@ -35,6 +35,7 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -114,13 +115,28 @@ pub(crate) enum Request {
 pub(crate) type RenderStep = Box<dyn FnMut(FrameInfo)>;
 
 /// The loop's frame state.
+///
+/// A frame takes every request made so far out of `requests` at once, into
+/// `running`, and the phase pops them off the front: one step per callback
+/// (no search by key), while a `cancel` during the phase still finds a
+/// callback of the same frame that has not run, by a binary search of
+/// `running` (keys only grow, so both lists are sorted by key, and every
+/// key in `running` is below every key in `requests`).
 pub(crate) struct FrameQueue {
     /// Slot 0: the runtime's start.
     origin: StdInstant,
     /// Nanoseconds between slots.
     period_nanos: u128,
+    /// The requests for the next frame.
     requests: RefCell<Listeners<Request>>,
-    /// The slot the pending requests are due at (`None`: none pending).
+    /// The frame being run: its requests not run yet (`None`: cancelled).
+    running: RefCell<VecDeque<(ListenerKey, Option<Request>)>>,
+    /// Requests neither run nor cancelled, in both lists: a count, so that
+    /// the loop's liveness check and an iteration with no frame requested
+    /// cost no borrow.
+    pending: Cell<usize>,
+    /// The slot the pending requests are due at (set by the first request
+    /// made while none is pending).
     due: Cell<Option<u64>>,
     /// The slot of the last frame run.
     last_slot: Cell<Option<u64>>,
@@ -135,6 +151,8 @@ impl FrameQueue {
             origin,
             period_nanos: 1_000_000_000 / u128::from(rate.max(1)),
             requests: RefCell::default(),
+            running: RefCell::default(),
+            pending: Cell::new(0),
             due: Cell::new(None),
             last_slot: Cell::new(None),
             frames: Cell::new(0),
@@ -157,26 +175,37 @@ impl FrameQueue {
     }
 
     /// Queues `request` for the next frame: the first slot after `now`
-    /// (and after the last frame's).
-    fn push(&self, request: Request, now: StdInstant) -> ListenerKey {
-        let mut requests = self.requests.borrow_mut();
-        if requests.is_empty() {
-            let next = self.slot_at(now).saturating_add(1);
+    /// (and after the last frame's). `now` is read only for the first
+    /// request while none is pending: the others share its slot.
+    fn push(&self, request: Request, now: impl FnOnce() -> StdInstant) -> ListenerKey {
+        if self.pending.get() == 0 {
+            let next = self.slot_at(now()).saturating_add(1);
             let after_last = self.last_slot.get().map_or(0, |slot| slot.saturating_add(1));
             self.due.set(Some(next.max(after_last)));
         }
-        requests.add(request)
+        self.pending.set(self.pending.get() + 1);
+        self.requests.borrow_mut().add(request)
     }
 
-    /// Takes a request out: cancelled, or about to run in the frame phase.
-    /// `None` if it ran or was cancelled already.
+    /// Takes a request back (cancelled): from the next frame's, or from
+    /// the running frame's not run yet. `None` if it ran or was cancelled
+    /// already.
     pub(crate) fn remove(&self, key: ListenerKey) -> Option<Request> {
-        self.requests.borrow_mut().remove(key)
+        let in_running = self.running.borrow().back().is_some_and(|(last, _)| key <= *last);
+        let request = if in_running {
+            let mut running = self.running.borrow_mut();
+            let index = running.binary_search_by_key(&key, |(key, _)| *key).ok()?;
+            running[index].1.take()
+        } else {
+            self.requests.borrow_mut().remove(key)
+        }?;
+        self.pending.set(self.pending.get() - 1);
+        Some(request)
     }
 
     /// Whether a request waits for a frame (it keeps the loop alive).
     pub(crate) fn has_pending(&self) -> bool {
-        !self.requests.borrow().is_empty()
+        self.pending.get() != 0
     }
 
     /// When the next frame is due, if one is requested: the poll phase
@@ -188,17 +217,20 @@ impl FrameQueue {
         self.due.get().map(|slot| self.slot_time(slot))
     }
 
-    /// The frame to run now, if one is due: its info and the requests made
-    /// so far, by key (later ones wait for the next frame; one cancelled
-    /// before its turn is skipped, as the browser's `cancelAnimationFrame`
-    /// in the same frame).
-    pub(crate) fn take_due(&self, now: StdInstant) -> Option<(FrameInfo, Vec<ListenerKey>)> {
-        let due = self.due.get()?;
-        let slot = self.slot_at(now);
-        if slot < due || !self.has_pending() {
+    /// Starts the frame due now, if there is one: its info; the requests
+    /// made so far become the frame's, for [`next_request`]
+    /// (Self::next_request) to hand out (later ones wait for the next
+    /// frame).
+    pub(crate) fn take_due(&self, now: StdInstant) -> Option<FrameInfo> {
+        if !self.has_pending() {
             return None;
         }
-        // What is left or requested from here on is the next slot's.
+        let due = self.due.get()?;
+        let slot = self.slot_at(now);
+        if slot < due {
+            return None;
+        }
+        // What is requested from here on is the next slot's.
         self.due.set(Some(slot.saturating_add(1)));
         self.last_slot.set(Some(slot));
         let number = self.frames.get() + 1;
@@ -208,17 +240,61 @@ impl FrameQueue {
             number,
             missed: slot - due,
         };
-        Some((info, self.requests.borrow().keys().collect()))
+        let (mut running, mut requests) = (self.running.borrow_mut(), self.requests.borrow_mut());
+        if running.is_empty() {
+            // The last frame's list, run empty, keeps its capacity for
+            // the next frame's requests.
+            let spare = Vec::from(std::mem::take(&mut *running));
+            *running = VecDeque::from(requests.replace_entries(spare));
+        } else {
+            // Left by a panic that unwound out of the last frame phase:
+            // they run first, as they were requested first.
+            running.extend(requests.replace_entries(Vec::new()));
+        }
+        Some(info)
+    }
+
+    /// The running frame's next request, in the order they were made
+    /// (one cancelled before its turn is skipped, as the browser's
+    /// `cancelAnimationFrame` in the same frame); `None` once all ran.
+    pub(crate) fn next_request(&self) -> Option<Request> {
+        let mut running = self.running.borrow_mut();
+        while let Some((_, request)) = running.pop_front() {
+            if let Some(request) = request {
+                self.pending.set(self.pending.get() - 1);
+                return Some(request);
+            }
+        }
+        None
     }
 
     /// Takes the render step out to run it (it may request frames, which
-    /// borrows the queue); [`put_render`](Self::put_render) puts it back.
-    pub(crate) fn take_render(&self) -> Option<RenderStep> {
-        self.render.borrow_mut().take()
+    /// borrows the queue); the turn puts it back when dropped.
+    pub(crate) fn render_turn(&self) -> Option<RenderTurn<'_>> {
+        let render = self.render.borrow_mut().take()?;
+        Some(RenderTurn { frames: self, render: Some(render) })
     }
+}
 
-    pub(crate) fn put_render(&self, render: RenderStep) {
-        *self.render.borrow_mut() = Some(render);
+/// The render step, out of its [`FrameQueue`] while it runs. Dropping the
+/// turn puts it back, also when its panic unwinds out of `run` (no
+/// uncaught handler): the runtime stays usable, render step included.
+pub(crate) struct RenderTurn<'a> {
+    frames: &'a FrameQueue,
+    render: Option<RenderStep>,
+}
+
+impl RenderTurn<'_> {
+    pub(crate) fn run(&mut self, info: FrameInfo) {
+        if let Some(render) = &mut self.render {
+            render(info);
+        }
+    }
+}
+
+impl Drop for RenderTurn<'_> {
+    fn drop(&mut self) {
+        *self.frames.render.borrow_mut() = self.render.take();
     }
 }
 
@@ -314,7 +390,7 @@ impl fmt::Debug for FrameRequest {
 /// ```
 pub fn request_animation_frame(callback: impl FnOnce(FrameInfo) + 'static) -> FrameRequest {
     context::with_current(|core| {
-        let key = core.frames.push(Request::Callback(Box::new(callback)), core.clock.now());
+        let key = core.frames.push(Request::Callback(Box::new(callback)), || core.clock.now());
         FrameRequest { core: core.weak(), key }
     })
 }
@@ -400,7 +476,7 @@ impl futures_core::Stream for Frames {
         }
         let slot = Rc::new(StreamSlot::default());
         *slot.waker.borrow_mut() = Some(cx.waker().clone());
-        let key = core.frames.push(Request::Stream(slot.clone()), core.clock.now());
+        let key = core.frames.push(Request::Stream(slot.clone()), || core.clock.now());
         self.request = Some((key, slot));
         Poll::Pending
     }

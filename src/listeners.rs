@@ -7,8 +7,8 @@
 //! once they make up half the list (amortized O(log n) per removal, where a
 //! plain `Vec::remove` would be O(n)).
 
-/// The key an added listener is known by.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// The key an added listener is known by; later keys are greater.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub(crate) struct ListenerKey(u64);
 
 /// Listeners in the order they were added.
@@ -69,6 +69,20 @@ impl<T> Listeners<T> {
     /// The listeners present, in the order they were added.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.entries.iter().filter_map(|(_, listener)| listener.as_ref())
+    }
+
+    /// Takes out every entry, in key order, removed ones as `None`, and
+    /// goes on in `spare` (emptied first; its capacity is what it keeps):
+    /// for a caller that runs the entries one by one and may still take
+    /// one out by key meanwhile (the frame phase, `src/frame.rs`). Keys
+    /// keep growing, so the entries taken out are all below the next key.
+    pub(crate) fn replace_entries(
+        &mut self,
+        mut spare: Vec<(ListenerKey, Option<T>)>,
+    ) -> Vec<(ListenerKey, Option<T>)> {
+        spare.clear();
+        self.holes = 0;
+        std::mem::replace(&mut self.entries, spare)
     }
 
     /// Takes out every listener, in the order they were added.

@@ -4,7 +4,8 @@
 //! and `examples/graceful.rs` (a server that drains on SIGTERM), driven
 //! through their stdin, their stdout, signals and sockets; and
 //! `examples/observer.rs`, which must print what the JavaScript in its
-//! header prints under `node`.
+//! header prints under `node`; and `examples/animation.rs`, whose table
+//! is checked for its shape only (its numbers are timings).
 //!
 //! `cargo test` builds the examples before it runs any test; a run that
 //! builds only this target (`cargo test --test examples`) uses the example
@@ -339,4 +340,36 @@ fn observer_renders_once_per_turn_as_its_javascript_does_under_node() {
     assert!(node.status.success(), "node failed: {node:?}");
     let node_out = String::from_utf8(node.stdout).expect("UTF-8");
     assert_eq!(printed, node_out, "the Rust prints (left), node prints (right)");
+}
+
+#[test]
+fn animation_prints_a_row_for_each_pacing() {
+    let Some(animation) = example("animation") else { return };
+    // A short run, with and without long tasks; only the table's shape is
+    // checked: its numbers are timings of a shared machine.
+    for args in [&["--run-for", "300"][..], &["--run-for", "300", "--no-long-tasks"]] {
+        let output = Command::new(&animation).args(args).output().expect("the example runs");
+        assert!(output.status.success(), "{args:?}: the example failed: {output:?}");
+        let printed = String::from_utf8(output.stdout).expect("UTF-8");
+        let header = printed.lines().position(|line| line.starts_with("paced by"));
+        let header = header.unwrap_or_else(|| panic!("{args:?}: no table: {printed}"));
+        let rows: Vec<&str> = printed.lines().skip(header + 1).take(2).collect();
+        assert_eq!(rows.len(), 2, "{args:?}: {printed}");
+        for (row, (name, missed)) in
+            rows.iter().zip([("frame phase", true), ("set_interval", false)])
+        {
+            assert!(row.starts_with(name), "{args:?}: {row:?}");
+            // frames, mean "ms", worst "ms", empty slots, missed slots
+            // (which only the frame phase knows).
+            let fields: Vec<&str> = row[name.len()..].split_whitespace().collect();
+            assert_eq!(fields.len(), 7, "{args:?}: {row:?}");
+            assert!(fields[0].parse::<u32>().unwrap() > 0, "{args:?}: nothing drawn: {row:?}");
+            assert!(fields[1].parse::<f64>().is_ok() && fields[3].parse::<f64>().is_ok());
+            assert!(fields[5].parse::<u64>().is_ok(), "{args:?}: {row:?}");
+            assert_eq!(fields[6].parse::<u64>().is_ok(), missed, "{args:?}: {row:?}");
+        }
+        let long_tasks =
+            if args.contains(&"--no-long-tasks") { "no long tasks" } else { "a long task" };
+        assert!(printed.contains(long_tasks), "{args:?}: {printed}");
+    }
 }

@@ -149,6 +149,29 @@ fn cancel_within_the_same_frame_skips_the_callback_and_cancel_after_it_ran_is_a_
 }
 
 #[test]
+fn a_request_made_and_cancelled_during_a_frame_never_runs_and_leaves_the_frame_whole() {
+    let events: Log = Rc::default();
+    virtual_runtime().run({
+        let events = events.clone();
+        async move {
+            for name in ["a", "b"] {
+                let events = events.clone();
+                request_animation_frame(move |frame| {
+                    log(&events, format!("{name} {}", frame.number()));
+                    if name == "a" {
+                        // For the next frame, taken back at once: the
+                        // frame's own `b` still runs, the new one never.
+                        let ran = events.clone();
+                        request_animation_frame(move |_| log(&ran, "cancelled one ran")).cancel();
+                    }
+                });
+            }
+        }
+    });
+    assert_eq!(*events.borrow(), ["a 1", "b 1"]);
+}
+
+#[test]
 fn a_panicking_callback_is_reported_and_the_frames_other_callbacks_and_render_still_run() {
     let events: Log = Rc::default();
     let rt = Runtime::builder()

@@ -126,3 +126,55 @@ fn socket_readiness_of_the_phase_of_a_panicking_callback_is_not_lost() {
     assert!(caught.is_err());
     assert_eq!(rt.block_on(second).unwrap(), b'2');
 }
+
+#[test]
+fn frame_callbacks_after_a_panicking_one_run_first_in_the_next_frame() {
+    use jsloop::frame::request_animation_frame;
+    let rt = jsloop::Runtime::builder().virtual_time(true).build().unwrap();
+    let ran = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        rt.run(async {
+            request_animation_frame(|_| boom());
+            let ran = ran.clone();
+            request_animation_frame(move |frame| ran.borrow_mut().push(("left", frame.number())));
+        })
+    }));
+    assert!(caught.is_err());
+    rt.run({
+        let ran = ran.clone();
+        async move {
+            request_animation_frame(move |frame| ran.borrow_mut().push(("new", frame.number())));
+        }
+    });
+    // The one left over was requested first: it runs first, in frame 2.
+    assert_eq!(*ran.borrow(), [("left", 2), ("new", 2)]);
+}
+
+#[test]
+fn the_render_step_survives_its_own_panic() {
+    use jsloop::frame::request_animation_frame;
+    let renders = std::rc::Rc::new(std::cell::Cell::new(0));
+    let rt = jsloop::Runtime::builder()
+        .virtual_time(true)
+        .on_render({
+            let renders = renders.clone();
+            move |_| {
+                renders.set(renders.get() + 1);
+                if renders.get() == 1 {
+                    boom();
+                }
+            }
+        })
+        .build()
+        .unwrap();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        rt.run(async {
+            request_animation_frame(|_| {});
+        })
+    }));
+    assert!(caught.is_err());
+    rt.run(async {
+        request_animation_frame(|_| {});
+    });
+    assert_eq!(renders.get(), 2, "the render step is still there after its panic escaped `run`");
+}
