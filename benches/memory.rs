@@ -101,6 +101,8 @@ thread_local! {
     /// freed inside the measurement), the senders stay until after it.
     static RECEIVERS: RefCell<Vec<oneshot::Receiver<u64>>> = const { RefCell::new(Vec::new()) };
     static SENDERS: RefCell<Vec<oneshot::Sender<u64>>> = const { RefCell::new(Vec::new()) };
+    /// glommio's kept handles, dropped inside its `run` (`Glommio::drop`).
+    static GLOMMIO_KEPT: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
 }
 
 /// Zero-sized: holding it across the await adds nothing to the future.
@@ -206,6 +208,14 @@ impl Kept {
     fn new<H: 'static>(handles: Vec<H>) -> Kept {
         let vec_bytes = handles.capacity() * std::mem::size_of::<H>();
         Kept { _handles: Box::new(handles), vec_bytes }
+    }
+
+    /// As `new`, but the handles wait in [`GLOMMIO_KEPT`] until the
+    /// executor drops them inside `run` (glommio's handles need it).
+    fn stashed<H: 'static>(handles: Vec<H>) -> Kept {
+        let vec_bytes = handles.capacity() * std::mem::size_of::<H>();
+        GLOMMIO_KEPT.set(Some(Box::new(handles)));
+        Kept { _handles: Box::new(()), vec_bytes }
     }
 }
 
@@ -360,14 +370,57 @@ fn monoio_row(keep: bool, workload: Workload) -> Option<f64> {
     )
 }
 
+/// A glommio executor that, when dropped, first drops the oneshot senders
+/// inside `run` and lets the woken tasks finish (as [`Monoio`]).
+struct Glommio(glommio::LocalExecutor);
+
+impl Drop for Glommio {
+    fn drop(&mut self) {
+        self.0.run(async {
+            GLOMMIO_KEPT.take();
+            let senders = SENDERS.take();
+            let settled = DROPPED.get() + senders.len();
+            drop(senders);
+            while DROPPED.get() < settled {
+                futures_lite::future::yield_now().await;
+            }
+        });
+    }
+}
+
+fn glommio_row(keep: bool, workload: Workload) -> Option<f64> {
+    measure(
+        workload,
+        || {
+            // The default 10 MiB of io_uring buffers starts here too.
+            Glommio(
+                glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+                    .make()
+                    .expect("glommio executor"),
+            )
+        },
+        |Glommio(ex)| {
+            let yield_now = futures_lite::future::yield_now;
+            per_workload!(workload, make => if keep {
+                let work = workload!(glommio::spawn_local, yield_now(), make);
+                Kept::stashed(ex.run(async move { glommio::spawn_local(work).await }))
+            } else {
+                let work = workload!(|f| drop(glommio::spawn_local(f).detach()), yield_now(), make);
+                Kept::stashed(ex.run(async move { glommio::spawn_local(work).await }))
+            })
+        },
+    )
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing here takes arguments.
-    let runtimes: [(&str, RowFn); 5] = [
+    let runtimes: [(&str, RowFn); 6] = [
         ("jsloop", jsloop_row),
         ("tokio", tokio_row),
         ("async-executor", async_executor_row),
         ("futures-localpool", localpool_row),
         ("monoio", monoio_row),
+        ("glommio", glommio_row),
     ];
     println!("Memory per pending task: N = {N}, every task polled once, fresh runtime.");
     println!("Live heap bytes as requested from the allocator, (after - before) / N.");

@@ -393,10 +393,9 @@ impl Core {
             .borrow()
             .iter()
             .filter(|task| {
-                let awaiter = task.header().awaiter.take();
-                let parked_here = awaiter.as_ref().is_some_and(|awaiter| awaiter.will_wake(waker));
-                task.header().awaiter.set(awaiter);
-                parked_here
+                task.header()
+                    .awaiter
+                    .inspect(|awaiter| awaiter.is_some_and(|awaiter| awaiter.will_wake(waker)))
             })
             .collect();
         if clones > parked.len() {
