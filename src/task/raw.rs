@@ -1,7 +1,8 @@
 //! Task cell: one allocation per spawned task, holding the future, then its
 //! output, and the bookkeeping the loop needs to schedule it.
 //!
-//! This file, `waker.rs` and `foreign.rs` hold the executor's `unsafe`. The
+//! This file, `waker.rs`, `awaiter.rs` and `foreign.rs` hold the executor's
+//! `unsafe`. The
 //! rules they rely on:
 //!
 //! - A cell is shared by the loop thread (which polls it and owns the
@@ -41,9 +42,10 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 
+use super::awaiter::AwaiterSlot;
 use super::cell_cache::{CellCache, cell_layout};
 use super::join::JoinError;
-use super::waker::{self, AwaiterSlot};
+use super::waker;
 use crate::context;
 
 /// Loop-side flag: the task is in the microtask ring.
