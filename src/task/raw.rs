@@ -2,8 +2,8 @@
 //! output, and the bookkeeping the loop needs to schedule it.
 //!
 //! This file, `waker.rs`, `awaiter.rs` and `foreign.rs` hold the executor's
-//! `unsafe`. The
-//! rules they rely on:
+//! `unsafe` (and the microtask ring's `push`, one assumption). The rules
+//! they rely on:
 //!
 //! - A cell is shared by the loop thread (which polls it and owns the
 //!   loop-side flags) and by any number of [`Waker`]s, which may live on any
