@@ -113,10 +113,8 @@ impl Scan {
         for index in 0..self.tasks.len() {
             let awaited = self.tasks[index];
             let header = awaited.header();
-            // Taken out to look at and put back: a `Cell` has no borrow.
-            let awaiter = header.awaiter.take();
-            let owner = awaiter.as_ref().and_then(|waker| self.owner_of(waker));
-            header.awaiter.set(awaiter);
+            let owner =
+                header.awaiter.inspect(|awaiter| awaiter.and_then(|waker| self.owner_of(waker)));
             if let Some(owner) = owner {
                 self.infos[owner].waiting_on.push(WaitingOn::JoinHandle { task: awaited.id() });
             }

@@ -231,11 +231,7 @@ impl<T> Future for JoinHandle<T> {
         };
         let header = task.header();
         if header.flags.get() & LIVE != 0 {
-            let awaiter = match header.awaiter.take() {
-                Some(waker) if waker.will_wake(cx.waker()) => waker,
-                _ => cx.waker().clone(),
-            };
-            header.awaiter.set(Some(awaiter));
+            header.awaiter.register(cx.waker());
             return Poll::Pending;
         }
         let mut output = Poll::Pending;

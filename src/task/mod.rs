@@ -10,6 +10,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+mod awaiter;
 mod cell_cache;
 pub(crate) mod foreign;
 pub(crate) mod join;
@@ -393,10 +394,9 @@ impl Core {
             .borrow()
             .iter()
             .filter(|task| {
-                let awaiter = task.header().awaiter.take();
-                let parked_here = awaiter.as_ref().is_some_and(|awaiter| awaiter.will_wake(waker));
-                task.header().awaiter.set(awaiter);
-                parked_here
+                task.header()
+                    .awaiter
+                    .inspect(|awaiter| awaiter.is_some_and(|awaiter| awaiter.will_wake(waker)))
             })
             .collect();
         if clones > parked.len() {
@@ -442,7 +442,8 @@ impl Core {
 
     /// Marks a task finished (out of the registry already) and hands its
     /// outcome to the handle's awaiter, or drops it if the task is detached.
-    #[inline]
+    // Always inlined: `finish_task` is the call once per task.
+    #[inline(always)]
     fn settle(&self, task: TaskRef) {
         let header = task.header();
         let flags = header.flags.get() & !(LIVE | ABORT);

@@ -1,8 +1,9 @@
 //! Task cell: one allocation per spawned task, holding the future, then its
 //! output, and the bookkeeping the loop needs to schedule it.
 //!
-//! This file, `waker.rs` and `foreign.rs` hold the executor's `unsafe`. The
-//! rules they rely on:
+//! This file, `waker.rs`, `awaiter.rs` and `foreign.rs` hold the executor's
+//! `unsafe` (and the microtask ring's `push`, one assumption). The rules
+//! they rely on:
 //!
 //! - A cell is shared by the loop thread (which polls it and owns the
 //!   loop-side flags) and by any number of [`Waker`]s, which may live on any
@@ -41,6 +42,7 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 
+use super::awaiter::AwaiterSlot;
 use super::cell_cache::{CellCache, cell_layout};
 use super::join::JoinError;
 use super::waker;
@@ -90,7 +92,7 @@ pub(crate) struct Header {
     pub(crate) slot: Cell<u32>,
     vtable: &'static TaskVTable,
     /// The waker of whoever awaits the `JoinHandle`; loop thread only.
-    pub(crate) awaiter: Cell<Option<Waker>>,
+    pub(crate) awaiter: AwaiterSlot,
     /// Where the task was spawned, to name it in reports.
     pub(crate) location: &'static Location<'static>,
 }
@@ -153,7 +155,7 @@ impl TaskRef {
                 generation: Cell::new(0),
                 slot: Cell::new(0),
                 vtable: &TaskCell::<F>::VTABLE,
-                awaiter: Cell::new(None),
+                awaiter: AwaiterSlot::new(),
                 location,
             },
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -614,5 +616,45 @@ where
             // it back, so this frees it, once.
             unsafe { alloc::dealloc(block.as_ptr(), Self::LAYOUT) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use super::*;
+
+    /// Stands for the memory bench's oneshot task: an `async` block holding
+    /// a receiver (an `Arc`) twice, plus its state byte: 24 bytes, 8-aligned,
+    /// no niche the stage could use.
+    struct OneshotLike(#[allow(dead_code)] [u64; 3]);
+
+    impl Future for OneshotLike {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    /// The figures of BENCHMARKS.md's byte table: a change to the header
+    /// shows up here first (`cargo test --lib task::raw -- --nocapture`).
+    #[test]
+    fn header_is_five_words() {
+        let cell = Layout::new::<TaskCell<OneshotLike>>();
+        println!(
+            "header {} (awaiter slot {}, vtable {}, location {}), 24-byte future's stage {}, \
+             its cell {} (allocated as {})",
+            size_of::<Header>(),
+            size_of::<AwaiterSlot>(),
+            size_of::<&TaskVTable>(),
+            size_of::<&Location<'_>>(),
+            size_of::<Stage<OneshotLike>>(),
+            cell.size(),
+            cell_layout(cell).size(),
+        );
+        assert_eq!(size_of::<Header>(), 40);
+        assert_eq!(size_of::<AwaiterSlot>(), 8);
     }
 }

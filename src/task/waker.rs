@@ -15,13 +15,14 @@ use super::raw::{self, Header, TaskRef};
 use crate::context;
 use crate::remote::{self, RemoteEvent, RemoteTask};
 
-static TASK_WAKER: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
+pub(super) static TASK_WAKER: RawWakerVTable =
+    RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
 
 pub(crate) fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
     RawWaker::new(ptr.as_ptr().cast_const().cast(), &TASK_WAKER)
 }
 
-fn header_ptr(data: *const ()) -> NonNull<Header> {
+pub(super) fn header_ptr(data: *const ()) -> NonNull<Header> {
     // SAFETY: every raw waker built with `TASK_WAKER` carries a non-null
     // task cell pointer (`raw_waker`).
     unsafe { NonNull::new_unchecked(data.cast_mut().cast()) }
