@@ -472,8 +472,8 @@ async fn timer_register_cancel<S: Spawner>(n: usize) {
     }
 }
 
-/// 6. `n` x `timeout(10 s, ready(i)).await`: what a timeout costs when the
-/// future does not need it.
+/// 6. `n` x `timeout(10 s, ready(i)).await`: what a timeout costs when
+///    the future does not need it.
 async fn timeout_ready_many<S: Spawner>(n: usize) {
     let mut sum = 0u64;
     for i in 0..n as u64 {

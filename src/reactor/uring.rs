@@ -289,11 +289,11 @@ impl Uring {
     fn reap(&self) -> io::Result<()> {
         let mut events = lock(&self.events);
         let polls = lock(&self.polls);
-        // SAFETY: the only `CompletionQueue` view: made only while `events`
-        // is held.
-        let completions: Vec<cqueue::Entry> = unsafe { self.ring.completion_shared() }.collect();
         let mut result = Ok(());
-        for completion in completions {
+        // SAFETY: the only `CompletionQueue` view: made only while `events`
+        // is held. Its head moves past what was read when it drops, at the
+        // end of the loop.
+        for completion in unsafe { self.ring.completion_shared() } {
             match completion.user_data() {
                 NOTIFY => {
                     self.notify_armed.store(false, Ordering::Relaxed);

@@ -204,10 +204,9 @@ impl fmt::Debug for Limit<'_> {
         match (self.sleep, self.start) {
             (Some(sleep), _) => sleep.fmt(f),
             (None, Some(start)) => fmt_sleep(f, deadline_after(start, self.duration), false),
-            (None, None) => f
-                .debug_struct("Sleep")
-                .field("duration_from_first_wait", &self.duration)
-                .finish(),
+            (None, None) => {
+                f.debug_struct("Sleep").field("duration_from_first_wait", &self.duration).finish()
+            }
         }
     }
 }
