@@ -4,8 +4,11 @@
 //! Sources are registered edge-triggered where the OS allows it (epoll,
 //! kqueue): one registration for the life of the socket and no re-arming
 //! syscall per wait; elsewhere oneshot, re-armed by each wait. `notify` is
-//! polling's notifier (an eventfd or a pipe), sticky: a notify while the loop
-//! is not waiting makes its next wait return at once.
+//! sticky: a notify while the loop is not waiting makes its next wait return
+//! at once. On Linux it writes an eventfd of the loop's own, registered
+//! edge-triggered, so a remote wake costs one `write` and the wait it ends
+//! (each write is a new edge; the counter is never read back). Elsewhere it
+//! is polling's notifier.
 
 use std::io;
 use std::os::fd::BorrowedFd;
@@ -25,6 +28,11 @@ const EPOLL_BATCH: usize = 256;
 #[cfg(target_os = "linux")]
 const POLLING_NOTIFY_DATA: u64 = usize::MAX as u64;
 
+/// The `epoll_data` of the loop's own eventfd (Linux). Source keys are
+/// table indexes, far below it, and polling's reserved key is `usize::MAX`.
+#[cfg(target_os = "linux")]
+const WAKE_DATA: u64 = usize::MAX as u64 - 1;
+
 /// `polling::Poller` plus a reusable event buffer.
 pub(super) struct Epoll {
     poller: polling::Poller,
@@ -35,18 +43,33 @@ pub(super) struct Epoll {
     /// Linux: events of our own `epoll_wait` on polling's epoll descriptor.
     #[cfg(target_os = "linux")]
     epoll_events: std::sync::Mutex<Vec<Readiness>>,
+    /// Linux: what `notify` writes (module doc).
+    #[cfg(target_os = "linux")]
+    wake: std::os::fd::OwnedFd,
 }
 
 impl Epoll {
     pub(super) fn new() -> io::Result<Self> {
         let poller = polling::Poller::new()?;
         let edge = poller.supports_edge();
+        #[cfg(target_os = "linux")]
+        let wake = {
+            use rustix::event::epoll::{self, EventData, EventFlags as Flags};
+            use rustix::event::{EventfdFlags, eventfd};
+            use std::os::fd::AsFd;
+            let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+            let data = EventData::new_u64(WAKE_DATA);
+            epoll::add(poller.as_fd(), &wake, data, Flags::IN | Flags::ET)?;
+            wake
+        };
         Ok(Epoll {
             poller,
             events: std::sync::Mutex::new(polling::Events::new()),
             edge,
             #[cfg(target_os = "linux")]
             epoll_events: std::sync::Mutex::new(Vec::with_capacity(EPOLL_BATCH)),
+            #[cfg(target_os = "linux")]
+            wake,
         })
     }
 
@@ -96,6 +119,10 @@ impl Epoll {
         let mut ready = crate::sync::lock(&self.epoll_events);
         for event in events {
             let key = event.data.u64();
+            if key == WAKE_DATA {
+                // A notify: nothing to dispatch, the wait has ended.
+                continue;
+            }
             if key == POLLING_NOTIFY_DATA {
                 notified = true;
                 continue;
@@ -183,6 +210,9 @@ impl Epoll {
     pub(super) fn notify(&self) {
         // Failing to write the eventfd / pipe only happens when it is full,
         // and a full one already guarantees the loop wakes up.
+        #[cfg(target_os = "linux")]
+        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        #[cfg(not(target_os = "linux"))]
         let _ = self.poller.notify();
     }
 }
