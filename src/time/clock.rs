@@ -9,6 +9,13 @@
 //! waited for something real, and by `time::advance`. `time::resume` makes
 //! it follow real time until `time::pause`.
 //!
+//! Real time is read as integer nanoseconds of `CLOCK_MONOTONIC` (the
+//! clock `std::time::Instant` reads on Linux) counted from a reading taken
+//! just *after* the origin `Instant`: the timer paths then need no `Instant`
+//! subtraction (the most expensive step of a sleep's register + cancel), and
+//! a moment's raw tick is never ahead of its `Instant` tick, so a deadline
+//! converted from an `Instant` still never fires early.
+//!
 //! The last tick, [`NEVER`], is the end of time: every deadline that
 //! saturates (`Duration::MAX`, an `Instant` past `u64::MAX` ms from the
 //! origin) lands on it, and nothing scheduled there ever fires. The timer
@@ -25,6 +32,8 @@ pub(crate) const NEVER: u64 = u64::MAX;
 #[derive(Debug)]
 pub(crate) struct Clock {
     origin: Instant,
+    /// [`raw_nanos`] read right after `origin`: real ticks count from here.
+    origin_raw: u64,
     /// The loop's `now` in ticks, updated at the start of the timers phase.
     cached: Cell<u64>,
     /// `Some(elapsed)` when time is virtual.
@@ -40,8 +49,10 @@ const LAST_VIRTUAL: Duration = Duration::from_millis(NEVER - 1);
 
 impl Clock {
     pub(crate) fn new(virtual_time: bool) -> Self {
+        let origin = Instant::now();
         Clock {
-            origin: Instant::now(),
+            origin,
+            origin_raw: raw_nanos(origin),
             cached: Cell::new(0),
             virtual_elapsed: virtual_time.then(|| Cell::new(Duration::ZERO)),
             running_since: Cell::new(None),
@@ -65,34 +76,67 @@ impl Clock {
 
     /// Reads the clock into the loop's cached `now`; returns it.
     pub(crate) fn update(&self) -> u64 {
-        let now = self.floor_ticks(self.now());
+        let now = self.now_ticks();
         self.cached.set(now);
         now
     }
 
-    /// Whole milliseconds from the origin to `instant`, rounded down.
-    pub(crate) fn floor_ticks(&self, instant: Instant) -> u64 {
-        ticks(instant.saturating_duration_since(self.origin)).0
+    /// The current tick, read fresh (rounded down).
+    pub(crate) fn now_ticks(&self) -> u64 {
+        match &self.virtual_elapsed {
+            Some(elapsed) => ticks(self.virtual_now(elapsed)).0,
+            None => self.raw_elapsed() / NANOS_PER_TICK,
+        }
+    }
+
+    /// Real nanoseconds since `origin_raw`.
+    #[inline]
+    fn raw_elapsed(&self) -> u64 {
+        raw_nanos(self.origin).saturating_sub(self.origin_raw)
+    }
+
+    /// A sleep of `duration` from now: the current instant (its start) and
+    /// the first tick at or after `start + duration` ([`NEVER`] if that is
+    /// at or past the end of time). On the real clock the tick comes from a
+    /// raw reading taken after `start`, so it is never before the deadline
+    /// `start + duration` reports, without an `Instant` subtraction.
+    #[inline]
+    pub(crate) fn sleep_from_now(&self, duration: Duration) -> (Instant, u64) {
+        match &self.virtual_elapsed {
+            Some(elapsed) => {
+                let since = self.virtual_now(elapsed);
+                (self.origin + since, ceil_ticks(since.checked_add(duration)))
+            }
+            None => {
+                let start = Instant::now();
+                let nanos = self.raw_elapsed();
+                let since = Duration::new(nanos / 1_000_000_000, (nanos % 1_000_000_000) as u32);
+                (start, ceil_ticks(since.checked_add(duration)))
+            }
+        }
     }
 
     /// The first tick at or after `instant + duration`, without building
     /// that `Instant` ([`NEVER`] if it is at or past the end of time).
     pub(crate) fn ceil_ticks_after(&self, instant: Instant, duration: Duration) -> u64 {
-        let Some(since) = instant.saturating_duration_since(self.origin).checked_add(duration)
-        else {
-            return NEVER;
-        };
-        match ticks(since) {
-            (floor, true) => floor,
-            (floor, false) => floor.saturating_add(1),
-        }
+        ceil_ticks(instant.saturating_duration_since(self.origin).checked_add(duration))
     }
 
     /// How long from now until tick `deadline`; `None` if it is too far to
-    /// express as an `Instant` (the loop then waits without a timeout).
+    /// express (the loop then waits without a timeout).
     pub(crate) fn until(&self, deadline: u64) -> Option<Duration> {
-        let at = self.origin.checked_add(Duration::from_millis(deadline))?;
-        Some(at.saturating_duration_since(self.now()))
+        match &self.virtual_elapsed {
+            Some(_) => {
+                let at = self.origin.checked_add(Duration::from_millis(deadline))?;
+                Some(at.saturating_duration_since(self.now()))
+            }
+            // Real ticks start at `origin_raw`, so the wait is measured on
+            // the raw clock too (else the loop would wake just short of it).
+            None => {
+                let at = deadline.checked_mul(NANOS_PER_TICK)?;
+                Some(Duration::from_nanos(at.saturating_sub(self.raw_elapsed())))
+            }
+        }
     }
 
     pub(crate) fn is_virtual(&self) -> bool {
@@ -129,6 +173,43 @@ impl Clock {
         }
         self.running_since.set(Some(Instant::now()));
         true
+    }
+}
+
+/// Nanoseconds in a tick.
+const NANOS_PER_TICK: u64 = 1_000_000;
+
+/// `CLOCK_MONOTONIC` in nanoseconds, as integers (`Instant` would need a
+/// `Timespec` subtraction to give the same). `u64` nanoseconds last 584
+/// years of uptime.
+#[cfg(target_os = "linux")]
+#[inline]
+fn raw_nanos(_origin: Instant) -> u64 {
+    // Through glibc, as `Instant::now` reads it (rustix's own vDSO lookup
+    // crashes under valgrind, which the instruction benchmarks run in).
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable `timespec` for the call's duration,
+    // and `CLOCK_MONOTONIC` is always supported on Linux.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    debug_assert_eq!(status, 0, "clock_gettime(CLOCK_MONOTONIC) failed");
+    (now.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(now.tv_nsec as u64)
+}
+
+/// Elsewhere `Instant` may read another clock (macOS: `CLOCK_UPTIME_RAW`),
+/// so the raw reading is the `Instant` itself, from the origin.
+#[cfg(not(target_os = "linux"))]
+fn raw_nanos(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The first tick at or after `since` from the origin ([`NEVER`] for
+/// `None`, an overflowed deadline).
+#[inline]
+fn ceil_ticks(since: Option<Duration>) -> u64 {
+    match since.map(ticks) {
+        None => NEVER,
+        Some((floor, true)) => floor,
+        Some((floor, false)) => floor.saturating_add(1),
     }
 }
 

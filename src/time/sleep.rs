@@ -87,7 +87,10 @@ use crate::event_loop::Core;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    context::with_current(|core| Sleep::new(core, core.clock.now(), duration))
+    context::with_current(|core| {
+        let (start, deadline_tick) = core.clock.sleep_from_now(duration);
+        Sleep::with_tick(core, start, duration, deadline_tick)
+    })
 }
 
 /// Waits until `deadline`.
@@ -173,7 +176,16 @@ enum SleepState {
 
 impl Sleep {
     pub(super) fn new(core: &Core, start: std::time::Instant, duration: Duration) -> Sleep {
-        let deadline_tick = core.clock.ceil_ticks_after(start, duration);
+        Sleep::with_tick(core, start, duration, core.clock.ceil_ticks_after(start, duration))
+    }
+
+    /// A sleep from `start` whose deadline tick is already known.
+    fn with_tick(
+        core: &Core,
+        start: std::time::Instant,
+        duration: Duration,
+        deadline_tick: u64,
+    ) -> Sleep {
         Sleep {
             core: core.weak(),
             start,

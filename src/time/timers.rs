@@ -272,7 +272,7 @@ impl TimerQueue {
                     // Node's next start: the clock read before the callback,
                     // so a slow callback delays later ticks instead of
                     // bursting.
-                    let next = Some(clock.floor_ticks(clock.now()));
+                    let next = Some(clock.now_ticks());
                     DueTimer::Repeatable(DueRepeatable { timer: timer.clone(), callback, next })
                 }
                 Some(TimerCallback::Refreshable(callback)) => DueTimer::Repeatable(DueRepeatable {
@@ -471,7 +471,7 @@ fn new_timer(
         callback: Cell::new(Some(callback)),
     });
     // A new timer counts from the clock read now, not the cached `now`.
-    let start = core.clock.floor_ticks(core.clock.now());
+    let start = core.clock.now_ticks();
     core.timers.arm(&timer, start);
     Timer { state: timer }
 }
@@ -846,7 +846,7 @@ impl Timer {
         }
         // To the end of its duration's list, from a fresh clock read.
         core.timers.unlink(state);
-        let start = core.clock.floor_ticks(core.clock.now());
+        let start = core.clock.now_ticks();
         core.timers.arm(&self.state, start);
         self
     }

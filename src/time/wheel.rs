@@ -155,31 +155,39 @@ impl<T> TimerWheel<T> {
     // inlining these (callgrind: sleep register + cancel +5 %).
     #[inline(always)]
     pub(crate) fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
-        let index = match self.free {
+        // One pass: the list is chosen first, so the entry is written once,
+        // already linked, instead of being stored and then re-read to link.
+        let list = self.list_for(deadline);
+        let tail = self.lists[list].tail;
+        let (index, generation) = match self.free {
             NONE => {
                 let index = self.entries.len();
                 assert!(index < NONE as usize, "timer wheel: too many timers");
                 self.entries.push(Entry {
                     deadline,
-                    prev: NONE,
+                    prev: tail,
                     next: NONE,
                     generation: 0,
-                    list: 0,
+                    list: list as u32,
                     value: Some(value),
                 });
-                index as u32
+                (index as u32, 0)
             }
             index => {
-                let e = &mut self.entries[index as usize];
-                self.free = e.next;
+                let e = self.entry_mut(index);
+                let next_free = e.next;
                 e.deadline = deadline;
+                e.prev = tail;
+                e.next = NONE;
+                e.list = list as u32;
                 e.value = Some(value);
-                index
+                let generation = e.generation;
+                self.free = next_free;
+                (index, generation)
             }
         };
         self.len += 1;
-        self.link(index);
-        let generation = self.entries[index as usize].generation;
+        self.append(list, tail, index, deadline);
         TimerKey { index, generation }
     }
 
@@ -194,8 +202,15 @@ impl<T> TimerWheel<T> {
         }
         let value = e.value.take()?;
         let (prev, next, list) = (e.prev, e.next, e.list as usize);
+        // Freed through the same borrow (the links are copied out above;
+        // `detach` touches only the neighbours and the list).
+        if e.generation != u32::MAX {
+            e.generation += 1;
+            e.next = self.free;
+            self.free = key.index;
+        }
+        self.len -= 1;
         self.detach(prev, next, list);
-        self.free_slot(key.index);
         Some(value)
     }
 
@@ -297,33 +312,50 @@ impl<T> TimerWheel<T> {
         Some((level, self.occupied[level].trailing_zeros() as usize))
     }
 
-    /// Append entry `index` to the list its deadline belongs on right now.
+    /// Append entry `index` (unlinked) to the list its deadline belongs on
+    /// right now.
     #[inline]
     fn link(&mut self, index: u32) {
-        let deadline = self.entries[index as usize].deadline;
-        let list = if deadline <= self.elapsed {
-            DUE
-        } else {
-            let level = level_for(self.elapsed, deadline);
-            let slot = slot_for(deadline, level);
-            self.occupied[level] |= 1 << slot;
-            level * SLOTS + slot
-        };
+        let deadline = self.entry(index).deadline;
+        let list = self.list_for(deadline);
         let tail = self.lists[list].tail;
+        let e = self.entry_mut(index);
+        e.prev = tail;
+        e.next = NONE;
+        e.list = list as u32;
+        self.append(list, tail, index, deadline);
+    }
+
+    /// The list a `deadline` belongs on right now, marked occupied.
+    #[inline(always)]
+    fn list_for(&mut self, deadline: u64) -> usize {
+        if deadline <= self.elapsed {
+            return DUE;
+        }
+        let level = level_for(self.elapsed, deadline);
+        let slot = slot_for(deadline, level);
+        // `level_for` is at most 63 / 6 = 10; the mask tells the compiler
+        // (a no-op on the value, it drops the bounds check).
+        let level = level.min(LEVELS - 1);
+        self.occupied[level] |= 1 << slot;
+        level * SLOTS + slot
+    }
+
+    /// Makes `index`, whose own links already say `prev: tail, next: NONE,
+    /// list`, the tail of `list`.
+    #[inline(always)]
+    fn append(&mut self, list: usize, tail: u32, index: u32, deadline: u64) {
         if tail == NONE {
             self.lists[list].head = index;
         } else {
-            let t = &mut self.entries[tail as usize];
+            let due = list == DUE;
+            let t = self.entry_mut(tail);
             t.next = index;
-            if list == DUE && t.deadline > deadline {
+            if due && t.deadline > deadline {
                 self.due_sorted = false;
             }
         }
         self.lists[list].tail = index;
-        let e = &mut self.entries[index as usize];
-        e.prev = tail;
-        e.next = NONE;
-        e.list = list as u32;
     }
 
     #[inline]
@@ -339,12 +371,12 @@ impl<T> TimerWheel<T> {
         if prev == NONE {
             self.lists[list].head = next;
         } else {
-            self.entries[prev as usize].next = next;
+            self.entry_mut(prev).next = next;
         }
         if next == NONE {
             self.lists[list].tail = prev;
         } else {
-            self.entries[next as usize].prev = prev;
+            self.entry_mut(next).prev = prev;
         }
         if prev == NONE && next == NONE {
             if list == DUE {
@@ -375,6 +407,29 @@ impl<T> TimerWheel<T> {
             self.free = index;
         }
         self.len -= 1;
+    }
+
+    /// The entry at a *linked or free-listed* index: a list head or tail,
+    /// an entry's `prev` / `next`, or `free`. Every such index is below
+    /// `entries.len()`: it was the index of an entry when stored, and
+    /// `entries` only grows (`push`; nothing truncates or removes). Keys,
+    /// which come from outside, go through the checked `get_mut` instead.
+    #[inline(always)]
+    fn entry(&self, index: u32) -> &Entry<T> {
+        debug_assert!((index as usize) < self.entries.len(), "timer wheel: dangling link");
+        // SAFETY: `index` is a linked or free-listed index (the caller's
+        // contract above), so it is in bounds: it named an entry when it was
+        // stored and `entries` never shrinks.
+        unsafe { self.entries.get_unchecked(index as usize) }
+    }
+
+    /// [`entry`](Self::entry), mutably; same contract.
+    #[inline(always)]
+    fn entry_mut(&mut self, index: u32) -> &mut Entry<T> {
+        debug_assert!((index as usize) < self.entries.len(), "timer wheel: dangling link");
+        // SAFETY: as in `entry`: a linked or free-listed index is below
+        // `entries.len()`, which never decreases.
+        unsafe { self.entries.get_unchecked_mut(index as usize) }
     }
 
     fn drain_due_list(&mut self, now: u64, out: &mut Vec<T>) {

@@ -160,7 +160,7 @@ impl Jsloop {
     }
 
     fn fired(self: &Rc<Self>, index: usize) {
-        let now = context::with_current(|core| core.clock.floor_ticks(core.clock.now()));
+        let now = context::with_current(|core| core.clock.now_ticks());
         let outcome = self.book.borrow_mut().fire(index, now, &self.program);
         match outcome {
             Ok(actions) => self.act(&actions, Some(index)),
