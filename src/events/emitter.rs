@@ -347,7 +347,10 @@ impl<T, E> EventEmitter<T, E> {
     /// ```
     pub fn emit(&self, name: &str, payload: T) -> bool {
         let mut events = self.inner.events.borrow_mut();
-        let Some((slot, list)) = events.get_mut(event_name(name)) else {
+        // `"error"` is checked only when no list is found: registering
+        // under it panics, so it never has one.
+        let Some((slot, list)) = events.get_mut(name) else {
+            event_name(name);
             return false;
         };
         if let Some(lone) = list.take_lone() {
@@ -355,6 +358,14 @@ impl<T, E> EventEmitter<T, E> {
             // emitter free, so it may register, remove or emit.
             drop(events);
             lone(&payload);
+            return true;
+        }
+        if let Some(entries) = list.start_plain_emit(&self.inner.clock) {
+            drop(events);
+            list::emit_plain(entries, &payload, &self.inner.clock, move || {
+                RefMut::filter_map(self.inner.events.borrow_mut(), |events| events.slot_mut(slot))
+                    .ok()
+            });
             return true;
         }
         if list.len() == 0 {

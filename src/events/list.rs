@@ -20,7 +20,11 @@
 //! which is right: the emits holding the older entries began before it and
 //! still call the listener. An emit whose snapshot holds no stale entries
 //! has nothing to skip and reads no stamps, and one during which nothing
-//! was removed has nothing to sweep.
+//! was removed has nothing to sweep. The common emit, to two or more
+//! listeners none of which is stale or `once`, is told so once when it
+//! starts ([`emit_plain`]): its loop does nothing per listener but call
+//! it, through a pointer each entry keeps to its listener (found when it
+//! was registered, not on every call through the `Rc`).
 //!
 //! A `once` listener registered while its event has no other listener is
 //! not an entry at all: the list keeps it aside, boxed (*lone*), and the
@@ -38,6 +42,7 @@
 //! that emitter for good: an id kept after removal matches nothing.
 
 use std::cell::{Cell, RefMut};
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 /// `removed_at` of a listener still registered.
@@ -93,11 +98,29 @@ pub(super) struct Entry<A> {
     once: bool,
     /// Shared by the copies a change during an emit makes.
     call: Rc<dyn Call<A>>,
+    /// `call`'s listener, found once: a call through the `Rc` would work
+    /// out where the listener sits behind the counts (from its alignment,
+    /// read from the vtable) on every call, a third of an emit's loop.
+    target: NonNull<dyn Call<A>>,
 }
 
 impl<A> Entry<A> {
+    fn new(key: i64, once: bool, call: Rc<dyn Call<A>>) -> Self {
+        let target = NonNull::from(&*call);
+        Entry { key, removed_at: Cell::new(LIVE), once, call, target }
+    }
+
     fn is_live(&self) -> bool {
         self.removed_at.get() == LIVE
+    }
+
+    /// Calls the listener.
+    #[inline(always)]
+    fn call(&self, payload: &A) {
+        // SAFETY: `target` points into the allocation of `self.call`, which
+        // this entry keeps alive; it is only ever read through `&`, as
+        // `Rc` allows.
+        unsafe { self.target.as_ref() }.call(payload)
     }
 }
 
@@ -108,6 +131,7 @@ impl<A> Clone for Entry<A> {
             removed_at: self.removed_at.clone(),
             once: self.once,
             call: self.call.clone(),
+            target: self.target,
         }
     }
 }
@@ -224,7 +248,7 @@ impl<A> ListenerList<A> {
         }
         self.onces += usize::from(once);
         let entries = Rc::make_mut(&mut self.entries);
-        let entry = Entry { key, removed_at: Cell::new(LIVE), once, call };
+        let entry = Entry::new(key, once, call);
         if key < 0 {
             entries.insert(0, entry);
         } else {
@@ -271,6 +295,7 @@ impl<A> ListenerList<A> {
     /// Takes the removed listeners out of the entries, unless a snapshot
     /// still shares them (the emit holding it sweeps when it ends). Returns
     /// the ones whose closures are still alive.
+    #[inline(never)]
     fn sweep(&mut self) -> Removed<A> {
         let mut alive = Removed { entries: Vec::new(), lone: None };
         if self.stale == 0 {
@@ -309,11 +334,28 @@ impl<A> ListenerList<A> {
         self.lone.take().map(|lone| lone.call)
     }
 
+    /// Starts an emit of a list with nothing to skip or remove, after
+    /// [`take_lone`](Self::take_lone) found no lone listener: the entries
+    /// to call, all of them, with [`emit_plain`]. `None` unless there are
+    /// two or more, none removed and none `once` ([`start_emit`] does the
+    /// rest).
+    ///
+    /// [`start_emit`]: Self::start_emit
+    #[inline(always)]
+    pub(super) fn start_plain_emit(&self, clock: &Clock) -> Option<Rc<Entries<A>>> {
+        if self.stale != 0 || self.onces != 0 || self.entries.len() < 2 {
+            return None;
+        }
+        clock.emits.set(clock.emits.get() + 1);
+        Some(self.entries.clone())
+    }
+
     /// Starts an emit, after [`take_lone`](Self::take_lone) found none:
     /// what it calls. A lone entry is handed out by itself, as Node stores
     /// a lone listener unwrapped: no snapshot to share, so a `once` one is
     /// taken out of the list at once (removed before it runs), with
     /// nothing left to sweep.
+    #[inline]
     pub(super) fn start_emit(&mut self, clock: &Clock) -> Snapshot<A> {
         debug_assert!(self.lone.is_none(), "take_lone first");
         clock.emits.set(clock.emits.get() + 1);
@@ -367,18 +409,21 @@ pub(super) enum Snapshot<A> {
 /// A `once` listener still registered is removed just before it is
 /// called. A panicking listener unwinds out of here and the later ones are
 /// not called; either way the list is swept on the way out.
-pub(super) fn emit<'a, A: 'a>(
+// Not inlined into `EventEmitter::emit`: that keeps the lone `once`
+// listener's path there free of this loop's registers.
+#[inline(never)]
+pub(super) fn emit<'a, A: 'a, L: Fn() -> Option<RefMut<'a, ListenerList<A>>> + Copy>(
     snapshot: Snapshot<A>,
     payload: &A,
     clock: &Clock,
-    live: impl Fn() -> Option<RefMut<'a, ListenerList<A>>>,
+    live: L,
 ) {
     let (entries, started, skip_stale, remove_onces) = match snapshot {
         Snapshot::Lone(call) => return call.call(payload),
         Snapshot::Shared { entries, started, stale, onces } => (entries, started, stale, onces),
     };
-    let emitting =
-        Emitting { entries: Some(entries), live: &live, clock, removals: clock.removals.get() };
+    let mut emitting =
+        Emitting { entries: Some(entries), live, clock, removals: clock.removals.get() };
     for listener in emitting.entries.as_deref().map_or(&[][..], |entries| &entries[..]) {
         if skip_stale && listener.removed_at.get() < started {
             continue; // removed before this emit began
@@ -386,38 +431,81 @@ pub(super) fn emit<'a, A: 'a>(
         if remove_onces && listener.once && listener.is_live() {
             // Its entry in the live list: this one, unless a listener
             // added during the emit made the list a copy.
-            if let Some(mut list) = live() {
+            if let Some(mut list) = (emitting.live)() {
                 list.remove(listener.key, clock);
             }
         }
-        listener.call.call(payload);
+        listener.call(payload);
     }
+    // The end, inlined here (the drop glue is not); `Drop` is for a panic.
+    emitting.end();
+    // Its end is done; `L` is `Copy`, so forgetting it leaks nothing.
+    std::mem::forget(emitting);
+}
+
+/// Calls every entry of `entries` with `payload`, in order: [`emit`] for a
+/// snapshot from [`ListenerList::start_plain_emit`], which has no removed
+/// entry to skip and no `once` one to remove, so the loop reads nothing
+/// but the listeners. (Those removed meanwhile are called: they were
+/// registered when the emit began.) `live` as for [`emit`].
+#[inline(never)]
+pub(super) fn emit_plain<'a, A: 'a, L: Fn() -> Option<RefMut<'a, ListenerList<A>>> + Copy>(
+    entries: Rc<Entries<A>>,
+    payload: &A,
+    clock: &Clock,
+    live: L,
+) {
+    let mut emitting =
+        Emitting { entries: Some(entries), live, clock, removals: clock.removals.get() };
+    for listener in emitting.entries.as_deref().map_or(&[][..], |entries| &entries[..]) {
+        listener.call(payload);
+    }
+    emitting.end();
+    // Its end is done; `L` is `Copy`, so forgetting it leaks nothing.
+    std::mem::forget(emitting);
 }
 
 /// Ends an emit, also when a listener panics: lets go of the snapshot,
 /// then sweeps the list if anything was removed meanwhile. (Removals made
 /// before the emit began, while an outer emit held the entries, are that
 /// emit's to sweep: they happened during it.)
-struct Emitting<'r, 'a, A: 'a> {
+struct Emitting<'r, 'a, A: 'a, L: Fn() -> Option<RefMut<'a, ListenerList<A>>> + Copy> {
     entries: Option<Rc<Entries<A>>>,
-    live: &'r dyn Fn() -> Option<RefMut<'a, ListenerList<A>>>,
+    live: L,
     clock: &'r Clock,
     /// `clock.removals` when the emit began.
     removals: u64,
 }
 
-impl<A> Drop for Emitting<'_, '_, A> {
+impl<'a, A: 'a, L: Fn() -> Option<RefMut<'a, ListenerList<A>>> + Copy> Drop
+    for Emitting<'_, 'a, A, L>
+{
     fn drop(&mut self) {
+        self.end();
+    }
+}
+
+impl<'a, A: 'a, L: Fn() -> Option<RefMut<'a, ListenerList<A>>> + Copy> Emitting<'_, 'a, A, L> {
+    #[inline(always)]
+    fn end(&mut self) {
         // Let go of the entries (the list may then sweep them in place).
         drop(self.entries.take());
-        if self.clock.removals.get() == self.removals {
-            return;
+        if self.clock.removals.get() != self.removals {
+            sweep_after_emit(&self.live);
         }
-        let Some(mut list) = (self.live)() else {
-            return;
-        };
-        let removed = list.sweep();
-        drop(list);
-        drop(removed);
     }
+}
+
+/// The end of an emit during which listeners were removed: takes them
+/// out of the list, and drops them once it is released. Out of line: most
+/// emits remove nothing.
+#[cold]
+#[inline(never)]
+fn sweep_after_emit<'a, A: 'a>(live: &impl Fn() -> Option<RefMut<'a, ListenerList<A>>>) {
+    let Some(mut list) = live() else {
+        return;
+    };
+    let removed = list.sweep();
+    drop(list);
+    drop(removed);
 }

@@ -60,7 +60,7 @@ impl<T> EventLists<T> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, name: &str) -> Option<u32> {
         let at = address(name);
         for (index, slot) in self.slots.iter().take(SCANNED).enumerate() {
