@@ -179,12 +179,16 @@ impl Epoll {
     pub(super) fn register(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
         use std::os::fd::AsRawFd;
         let interest = polling::Event::new(key, self.edge, self.edge);
-        let mode = if self.edge { polling::PollMode::Edge } else { polling::PollMode::Oneshot };
         // SAFETY: `polling` requires the source to be deleted from the poller
         // before it is closed. `Async` owns the I/O object and calls
         // `Source::deregister` before dropping it or handing it back, and a
         // source that moves deletes itself from the poller it leaves.
-        unsafe { self.poller.add_with_mode(fd.as_raw_fd(), interest, mode) }
+        unsafe { self.poller.add_with_mode(fd.as_raw_fd(), interest, self.mode()) }
+    }
+
+    /// The mode polling registers and re-arms sources in.
+    fn mode(&self) -> polling::PollMode {
+        if self.edge { polling::PollMode::Edge } else { polling::PollMode::Oneshot }
     }
 
     pub(super) fn is_edge_triggered(&self) -> bool {
@@ -199,8 +203,7 @@ impl Epoll {
         writable: bool,
     ) -> io::Result<()> {
         let event = polling::Event::new(key, readable, writable);
-        let mode = if self.edge { polling::PollMode::Edge } else { polling::PollMode::Oneshot };
-        self.poller.modify_with_mode(fd, event, mode)
+        self.poller.modify_with_mode(fd, event, self.mode())
     }
 
     pub(super) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
