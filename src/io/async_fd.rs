@@ -276,6 +276,12 @@ impl<T: AsFd> Async<T> {
         }
     }
 
+    /// A stream socket's read from bytes already in user space (see
+    /// `Source::stream_read`), or `None`: read the socket.
+    pub(crate) fn stream_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        self.source.stream_read(self.fd(), buf)
+    }
+
     /// Forgets readiness seen so far: the next wait in `direction` waits
     /// for a new event (a connect in progress, say).
     pub(crate) fn expect_event(&self, direction: usize) {

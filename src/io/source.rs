@@ -35,6 +35,13 @@
 //! loop, the socket moves there; polled anywhere else, it reports that its
 //! runtime is gone.
 //!
+//! **Stream reads the driver makes.** On io_uring the driver receives a
+//! stream socket's bytes itself once its reads moved to the ring (see
+//! `reactor::uring`): [`Source::stream_read`] takes them from there, and a
+//! readable event says more came. A socket that moves to another loop takes
+//! the bytes its old loop's ring received and nobody read along, and reads
+//! them first.
+//!
 //! Some readiness the poller cannot report: that a retry may now succeed
 //! because a descriptor was freed (a listener out of descriptors) or a
 //! backoff ran out. [`Source::make_ready`] marks it by hand, as an event
@@ -42,6 +49,7 @@
 //! descriptor registered with the same loop (an `Async` dropped) do so.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 #[cfg(not(any(miri, jsloop_loom)))]
 use std::os::fd::AsFd;
@@ -55,7 +63,7 @@ use crate::context;
 #[cfg(not(any(miri, jsloop_loom)))]
 use crate::event_loop::Core;
 use crate::listeners::{ListenerKey, Listeners};
-use crate::reactor::Readiness;
+use crate::reactor::{IoDriver, Readiness};
 use crate::remote::Shared;
 
 /// Index of the read direction.
@@ -79,6 +87,9 @@ pub(crate) struct Source {
     read_closed: AtomicBool,
     /// The last event could not say whether the peer hung up.
     hangup_unknown: AtomicBool,
+    /// Stream reads look at the state first (`stream_read`): its home's
+    /// driver may have received its bytes, or it carries some.
+    driver_reads: AtomicBool,
     state: Mutex<SourceState>,
 }
 
@@ -87,6 +98,9 @@ struct SourceState {
     directions: [Direction; 2],
     /// Waiting on this source keeps its home loop alive.
     refd: bool,
+    /// Bytes its last home's driver received and nobody read: the next
+    /// reads get them first.
+    carried: VecDeque<u8>,
 }
 
 /// The loop a source is registered with, and its key there.
@@ -362,10 +376,12 @@ impl Source {
                 marks: [Marks::new(), Marks::new()],
                 read_closed: AtomicBool::new(false),
                 hangup_unknown: AtomicBool::new(!cfg!(target_os = "linux")),
+                driver_reads: AtomicBool::new(poller.driver() == IoDriver::IoUring),
                 state: Mutex::new(SourceState {
                     home: Home { shared: core.shared.clone(), key },
                     directions: Default::default(),
                     refd: true,
+                    carried: VecDeque::new(),
                 }),
             });
             core.io.slots.borrow_mut()[key] = Some(Arc::downgrade(&source));
@@ -394,6 +410,38 @@ impl Source {
         }
         #[cfg(any(miri, jsloop_loom))]
         let _ = fd;
+    }
+
+    /// A read of this stream socket from bytes already in user space: those
+    /// it carried from its last loop, then those its home's driver
+    /// received. `None`: read the socket itself.
+    pub(crate) fn stream_read(
+        &self,
+        fd: BorrowedFd<'_>,
+        buf: &mut [u8],
+    ) -> Option<io::Result<usize>> {
+        if !self.driver_reads.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut state = self.state();
+        if !state.carried.is_empty() {
+            let read = io::Read::read(&mut state.carried, buf);
+            if state.carried.is_empty() && state.home.shared.poller.driver() == IoDriver::Epoll {
+                self.driver_reads.store(false, Ordering::Release);
+            }
+            return Some(read);
+        }
+        #[cfg(not(any(miri, jsloop_loom)))]
+        {
+            let home = &state.home;
+            let on_home = context::with_core_of(home.shared.id, |_| ()).is_some();
+            home.shared.poller.stream_read(fd, home.key, buf, on_home)
+        }
+        #[cfg(any(miri, jsloop_loom))]
+        {
+            let _ = fd;
+            None
+        }
     }
 
     /// The marks before an operation, if it is worth trying (not drained
@@ -543,7 +591,17 @@ impl Source {
         core.io.slots.borrow_mut()[key] = Some(Arc::downgrade(self));
         let old = std::mem::replace(&mut state.home, Home { shared: core.shared.clone(), key });
         // Registered with the new poller first: had that failed, the source
-        // would still be watched by the old one.
+        // would still be watched by the old one. What the old one's driver
+        // received comes along, to be read first, and makes the socket
+        // readable now: no event will announce it.
+        let received = old.shared.poller.leave(fd, old.key);
+        if !received.is_empty() {
+            state.carried.extend(received);
+            self.marks[READ].set_ready();
+        }
+        let driver_reads =
+            core.shared.poller.driver() == IoDriver::IoUring || !state.carried.is_empty();
+        self.driver_reads.store(driver_reads, Ordering::Release);
         let _ = old.shared.poller.delete(fd, old.key);
         old.shared.io.release_key(old.key);
         if state.refd {

@@ -62,7 +62,13 @@ macro_rules! stream_impls {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 use std::io::Read;
                 let len = buf.len();
-                self.inner.poll_op(crate::io::source::READ, Some(len), cx, |mut io| io.read(buf))
+                let inner = &self.inner;
+                inner.poll_op(crate::io::source::READ, Some(len), cx, |mut io| {
+                    match inner.stream_read(buf) {
+                        Some(result) => result,
+                        None => io.read(buf),
+                    }
+                })
             }
         }
 

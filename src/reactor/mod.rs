@@ -31,6 +31,8 @@ use std::time::Duration;
 
 #[cfg(not(any(miri, jsloop_loom)))]
 mod epoll;
+#[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
+mod received;
 #[cfg(any(miri, jsloop_loom))]
 mod stand_in;
 #[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
@@ -236,6 +238,40 @@ impl Poller {
             Driver::Epoll(epoll) => epoll.delete(fd),
             #[cfg(jsloop_uring)]
             Driver::Uring(ring) => ring.delete(fd, key),
+        }
+    }
+
+    /// A read of the stream socket `fd` (registered under `key`) from the
+    /// bytes the driver received for it, or `None`: read the socket
+    /// itself. Only the ring reads for sockets, and only for those whose
+    /// reads it took over, which it does at the first read on the socket's
+    /// home loop (`on_home`). `WouldBlock` then means: wait for the next
+    /// readable event.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn stream_read(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        buf: &mut [u8],
+        on_home: bool,
+    ) -> Option<io::Result<usize>> {
+        match &self.driver {
+            Driver::Epoll(_) => None,
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.stream_read(fd, key, buf, on_home),
+        }
+    }
+
+    /// Before the source `fd` under `key` moves to another poller: stops
+    /// the driver reading for it, and returns the bytes it received that
+    /// nobody read yet (the socket reads them first on its new loop).
+    /// Callable from any thread.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn leave(&self, fd: BorrowedFd<'_>, key: usize) -> Vec<u8> {
+        match &self.driver {
+            Driver::Epoll(_) => Vec::new(),
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.leave(fd, key),
         }
     }
 

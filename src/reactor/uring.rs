@@ -10,6 +10,21 @@
 //! without `F_MORE`, as when the completion queue overflowed) is armed again
 //! as its end is reaped.
 //!
+//! **Stream reads on the ring.** The first read of a stream socket on its
+//! home loop (`stream_read`) turns the socket over to the ring: one
+//! multishot `RECV` per socket, not one request per read, takes its bytes
+//! into a ring of provided buffers shared by the loop's sockets; the reap
+//! copies them out into the socket's queue (`received`), gives the buffer
+//! back, and reports the socket readable, so the read that follows is a
+//! copy, not a syscall. Its poll is re-armed for writability alone. A
+//! `RECV` that found no buffer (`ENOBUFS`) is armed again after the next
+//! reap, which has given buffers back; one over its queue's bound is
+//! cancelled until the reader catches up. A socket that moves to another
+//! loop leaves the ring synchronously (`leave`: `IORING_REGISTER_SYNC_CANCEL`
+//! and a reap), taking its queued bytes along. Kernels without multishot
+//! `RECV`, provided-buffer rings or synchronous cancel (Linux 6.0) keep
+//! reading through the socket.
+//!
 //! `notify` adds to an eventfd whose counter a `READ` on the ring consumes:
 //! a remote wake costs the thread that sends it one `write`, and the loop
 //! nothing beyond the wait it was in.
@@ -21,21 +36,27 @@
 //! removed poll are recognised and dropped, also once the key is reused.
 //!
 //! All of jsloop's io_uring `unsafe` is in this file. Any thread may take a
-//! source off the ring, so the submission queue sits behind a mutex; only
-//! the loop's wait (and `Drop`) reaps completions. The one buffer the kernel
-//! writes, the eventfd read's counter, is owned here until that read's
-//! completion is reaped, also when the poller is dropped.
+//! source off the ring, so the submission queue sits behind a mutex; the
+//! loop's wait reaps completions, and so do `leave` and `Drop`, under the
+//! same lock. The memory the kernel writes, the eventfd read's counter and
+//! the provided buffers, is owned here until no request in flight can
+//! write it: a buffer is read only after the completion that names it, and
+//! both are freed only once every request was cancelled and reaped, also
+//! when the poller is dropped with requests in flight.
 
+use std::alloc::Layout;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
 
-use io_uring::types::{Fd, SubmitArgs, Timespec};
+use io_uring::types::{BufRingEntry, CancelBuilder, Fd, SubmitArgs, Timespec};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue};
 
 use super::Readiness;
+use super::received::Received;
 use crate::sync::lock;
 
 /// Submission queue entries: a loop turn's registrations, re-arms and
@@ -49,15 +70,26 @@ const CQ_ENTRIES: u32 = 4096;
 const NOTIFY: u64 = u64::MAX;
 /// The `user_data` of the cancel in `Drop`, whose completion says nothing.
 const IGNORED: u64 = u64::MAX - 1;
-/// Set in a poll removal's `user_data`, beside the poll's own.
+/// Set in a removal's or cancel's `user_data`, beside the request's own.
 const REMOVAL: u64 = 1 << 63;
-/// Generations stay below this, so no poll's or removal's `user_data` is
-/// `NOTIFY` or `IGNORED`.
-const GENERATIONS: u32 = 1 << 30;
+/// Set in a `RECV`'s `user_data`, beside its socket's poll's.
+const RECV: u64 = 1 << 62;
+/// Generations stay below this, so no request's `user_data` is `NOTIFY` or
+/// `IGNORED` (bit 61 stays clear).
+const GENERATIONS: u32 = 1 << 29;
+
+/// The provided-buffer group the `RECV`s take from.
+const BUFFER_GROUP: u16 = 0;
+/// Provided buffers per ring (a power of two, as the kernel requires).
+const BUFFERS: u16 = 256;
+/// Bytes per provided buffer: 2 MiB in all, touched only where data lands.
+const BUFFER_LEN: usize = 8192;
 
 /// What a source's poll asks for (`poll(2)` bits; `ERR` and `HUP` are
 /// always reported).
 const POLL_MASK: u32 = (libc::POLLIN | libc::POLLOUT | libc::POLLRDHUP | libc::POLLPRI) as u32;
+/// What the poll of a socket whose reads come from its `RECV` asks for.
+const WRITE_MASK: u32 = libc::POLLOUT as u32;
 
 /// The loop's io_uring.
 pub(super) struct Uring {
@@ -67,8 +99,9 @@ pub(super) struct Uring {
     /// Events reaped by the last wait. Its lock is also the right to view
     /// the completion queue.
     events: Mutex<Vec<Readiness>>,
-    /// Per key: the poll armed for it.
-    polls: Mutex<Vec<PollSlot>>,
+    /// Per key: the requests armed for it. Its lock is taken after
+    /// `events`' where both are held.
+    polls: Mutex<Table>,
     /// Counted up by `notify`, drained by the ring's read.
     eventfd: OwnedFd,
     /// The eventfd read's destination, written by the kernel while the read
@@ -79,18 +112,164 @@ pub(super) struct Uring {
     notify_armed: AtomicBool,
 }
 
-/// The poll of one key.
-#[derive(Clone, Copy, Debug, Default)]
+/// The sources on the ring and the buffers their reads share.
+#[derive(Default)]
+struct Table {
+    slots: Vec<PollSlot>,
+    /// Keys whose `RECV` ended for want of a buffer, to arm again after the
+    /// next reap.
+    starved: Vec<usize>,
+    streams: Streams,
+}
+
+/// Whether stream reads come through the ring: set up by the first one.
+#[derive(Default)]
+enum Streams {
+    #[default]
+    Untried,
+    On(BufferRing),
+    /// The kernel lacks what they need: sockets are read directly.
+    Off,
+}
+
+/// The requests of one key.
+#[derive(Debug, Default)]
 struct PollSlot {
     fd: RawFd,
     generation: u32,
     /// A poll for this generation is armed (or queued to be).
     armed: bool,
+    /// The socket's reads come from its `RECV` (`stream_read`).
+    recv: Option<Box<Received>>,
 }
 
 impl PollSlot {
     fn user_data(&self, key: usize) -> u64 {
         (u64::from(self.generation) << 32) | key as u64
+    }
+
+    /// The slot's `Received`, if `data` is its live `RECV`'s `user_data`.
+    fn live_recv(&mut self, key: usize, data: u64) -> Option<&mut Received> {
+        if self.armed && self.user_data(key) | RECV == data {
+            self.recv.as_deref_mut()
+        } else {
+            None
+        }
+    }
+}
+
+/// The provided buffers the `RECV`s take from: a ring of `BUFFERS` entries
+/// registered with the kernel, each naming one `BUFFER_LEN` slice of
+/// `memory`. The kernel takes an entry when data arrives and names the
+/// buffer in the completion (`cqueue::buffer_select`); the reap copies
+/// the bytes out and puts the buffer back at the tail.
+struct BufferRing {
+    /// `BUFFERS` entries, page-aligned as the kernel requires; the tail is
+    /// the first entry's last field (`BufRingEntry::tail`).
+    entries: NonNull<BufRingEntry>,
+    memory: NonNull<u8>,
+    /// The next tail to publish.
+    tail: u16,
+}
+
+// SAFETY: the pointers are owned allocations, touched only under the
+// `polls` lock (the table holds the ring) and by the kernel.
+unsafe impl Send for BufferRing {}
+
+impl BufferRing {
+    fn entries_layout() -> Layout {
+        Layout::from_size_align(usize::from(BUFFERS) * size_of::<BufRingEntry>(), 4096)
+            .expect("a page-aligned layout of a few pages")
+    }
+
+    fn memory_layout() -> Layout {
+        Layout::from_size_align(usize::from(BUFFERS) * BUFFER_LEN, 64).expect("2 MiB")
+    }
+
+    /// Allocates the buffers and registers them with `ring` as
+    /// `BUFFER_GROUP`.
+    fn register(ring: &IoUring) -> io::Result<BufferRing> {
+        let out_of_memory = || io::Error::from(io::ErrorKind::OutOfMemory);
+        // SAFETY: both layouts have a non-zero size.
+        let entries = NonNull::new(unsafe { std::alloc::alloc_zeroed(Self::entries_layout()) })
+            .ok_or_else(out_of_memory)?
+            .cast::<BufRingEntry>();
+        // SAFETY: as above.
+        let Some(memory) = NonNull::new(unsafe { std::alloc::alloc(Self::memory_layout()) }) else {
+            // SAFETY: allocated just above with this layout.
+            unsafe { std::alloc::dealloc(entries.as_ptr().cast(), Self::entries_layout()) };
+            return Err(out_of_memory());
+        };
+        let mut buffers = BufferRing { entries, memory, tail: 0 };
+        // SAFETY: `entries` is page-aligned, `BUFFERS` entries long, and
+        // stays allocated until `Uring::drop` has unregistered it.
+        let registered = unsafe {
+            ring.submitter().register_buf_ring_with_flags(
+                entries.as_ptr() as u64,
+                BUFFERS,
+                BUFFER_GROUP,
+                0,
+            )
+        };
+        if let Err(error) = registered {
+            // Dropping frees both: the kernel never saw them.
+            drop(buffers);
+            return Err(error);
+        }
+        for id in 0..BUFFERS {
+            buffers.give_back(id);
+        }
+        Ok(buffers)
+    }
+
+    /// The first `len` bytes of buffer `id`, which a completion just named.
+    fn bytes(&self, id: u16, len: usize) -> &[u8] {
+        let id = usize::from(id % BUFFERS);
+        // SAFETY: buffer `id` lies inside `memory`; the kernel wrote its
+        // first `len` (at most `BUFFER_LEN`) bytes before posting the
+        // completion naming it, and writes it again only once `give_back`
+        // has put it back in the ring, after this borrow ends.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.memory.as_ptr().add(id * BUFFER_LEN),
+                len.min(BUFFER_LEN),
+            )
+        }
+    }
+
+    /// Puts buffer `id` back at the tail, for the kernel to fill again.
+    fn give_back(&mut self, id: u16) {
+        let id = id % BUFFERS;
+        let slot = usize::from(self.tail % BUFFERS);
+        // SAFETY: `slot` is inside the ring, and the kernel does not read
+        // entries past the published tail, so this one is ours to write;
+        // only its address, length and id are written, never the tail
+        // field the first entry shares.
+        let entry = unsafe { &mut *self.entries.as_ptr().add(slot) };
+        // SAFETY: inside `memory`, as in `bytes`.
+        entry.set_addr(unsafe { self.memory.as_ptr().add(usize::from(id) * BUFFER_LEN) } as u64);
+        entry.set_len(BUFFER_LEN as u32);
+        entry.set_bid(id);
+        self.tail = self.tail.wrapping_add(1);
+        // SAFETY: the tail is a `u16` inside the first entry, aligned, and
+        // read by the kernel concurrently: stored atomically, released so
+        // the entry written above is seen before it.
+        unsafe {
+            let tail = BufRingEntry::tail(self.entries.as_ptr()).cast_mut();
+            AtomicU16::from_ptr(tail).store(self.tail, Ordering::Release);
+        }
+    }
+}
+
+impl Drop for BufferRing {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `register` with these layouts; the kernel no
+        // longer reads or writes them (`Uring::drop` unregistered them, or
+        // leaked this instead of dropping it).
+        unsafe {
+            std::alloc::dealloc(self.entries.as_ptr().cast(), Self::entries_layout());
+            std::alloc::dealloc(self.memory.as_ptr(), Self::memory_layout());
+        }
     }
 }
 
@@ -139,7 +318,7 @@ impl Uring {
             ring,
             submissions: Mutex::new(()),
             events: Mutex::new(Vec::new()),
-            polls: Mutex::new(Vec::new()),
+            polls: Mutex::new(Table::default()),
             eventfd,
             counter: Box::new(AtomicU64::new(0)),
             notify_armed: AtomicBool::new(false),
@@ -180,13 +359,37 @@ impl Uring {
         }
     }
 
-    /// Arms a multishot poll for `slot`'s current generation.
+    /// Arms a multishot poll for `slot`'s current generation: for
+    /// writability alone once its reads come from a `RECV`.
     fn arm(&self, slot: &PollSlot, key: usize) -> io::Result<()> {
-        let entry = opcode::PollAdd::new(Fd(slot.fd), POLL_MASK)
+        let mask = if slot.recv.is_some() { WRITE_MASK } else { POLL_MASK };
+        let entry = opcode::PollAdd::new(Fd(slot.fd), mask)
             .multi(true)
             .build()
             .user_data(slot.user_data(key));
         // SAFETY: a poll request points at no memory of ours.
+        unsafe { self.push(&entry) }
+    }
+
+    /// Arms `slot`'s multishot `RECV` if it wants one.
+    fn arm_recv(&self, slot: &mut PollSlot, key: usize) -> io::Result<bool> {
+        let data = slot.user_data(key) | RECV;
+        let fd = slot.fd;
+        let Some(received) = slot.recv.as_deref_mut().filter(|r| r.wants_recv()) else {
+            return Ok(false);
+        };
+        let entry = opcode::RecvMulti::new(Fd(fd), BUFFER_GROUP).build().user_data(data);
+        // SAFETY: the `RECV` writes only into provided buffers, which the
+        // driver owns until every request has ended (`Drop`).
+        unsafe { self.push(&entry) }?;
+        received.armed = true;
+        Ok(true)
+    }
+
+    /// Queues the cancel of the `RECV` whose `user_data` is `recv`.
+    fn cancel_recv(&self, recv: u64) -> io::Result<()> {
+        let entry = opcode::AsyncCancel::new(recv).build().user_data(REMOVAL | recv);
+        // SAFETY: a cancel points at no memory of ours.
         unsafe { self.push(&entry) }
     }
 
@@ -202,30 +405,36 @@ impl Uring {
         if u32::try_from(key).is_err() {
             return Err(io::Error::other("jsloop: more than 2^32 sources on one io_uring"));
         }
-        let mut polls = lock(&self.polls);
-        if polls.len() <= key {
-            polls.resize(key + 1, PollSlot::default());
+        let mut table = lock(&self.polls);
+        if table.slots.len() <= key {
+            table.slots.resize_with(key + 1, PollSlot::default);
         }
-        let slot = &mut polls[key];
+        let slot = &mut table.slots[key];
         slot.fd = fd.as_raw_fd();
         slot.generation = (slot.generation + 1) % GENERATIONS;
         slot.armed = true;
-        let slot = *slot;
+        slot.recv = None;
         // Under the lock: a removal of this key cannot slip in between.
-        self.arm(&slot, key)
+        self.arm(slot, key)
     }
 
     /// Any thread. Submitted at once: the caller closes `fd` next, and the
     /// socket stays open for as long as a poll holds it.
+    /// A `RECV` still in flight is cancelled with it; its completions give
+    /// their buffers back as they are reaped.
     pub(super) fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        let mut polls = lock(&self.polls);
-        let slot = match polls.get_mut(key) {
+        let mut table = lock(&self.polls);
+        let slot = match table.slots.get_mut(key) {
             Some(slot) if slot.armed && slot.fd == fd.as_raw_fd() => slot,
             _ => return Err(io::Error::from(io::ErrorKind::NotFound)),
         };
         slot.armed = false;
-        self.remove(slot.user_data(key))?;
-        drop(polls);
+        let poll = slot.user_data(key);
+        if slot.recv.take().is_some_and(|received| received.armed) {
+            self.cancel_recv(poll | RECV)?;
+        }
+        self.remove(poll)?;
+        drop(table);
         self.submit()
     }
 
@@ -234,6 +443,125 @@ impl Uring {
         let entry = opcode::PollRemove::new(poll).build().user_data(REMOVAL | poll);
         // SAFETY: a poll removal points at no memory of ours.
         unsafe { self.push(&entry) }
+    }
+
+    /// A read of the stream socket `fd` registered under `key`, from the
+    /// bytes its `RECV` brought: `None` if this socket is read directly
+    /// (the kernel cannot do it through the ring, or it has not moved its
+    /// reads to the ring and `on_home` says this is not its loop's
+    /// thread). The first read on its home loop moves the reads to the
+    /// ring; it and every read that finds nothing queued would block, and
+    /// the socket is reported readable when bytes or the end arrive.
+    pub(super) fn stream_read(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        buf: &mut [u8],
+        on_home: bool,
+    ) -> Option<io::Result<usize>> {
+        let mut table = lock(&self.polls);
+        let Table { slots, streams, .. } = &mut *table;
+        let slot = slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())?;
+        let queued = match slot.recv.as_deref_mut() {
+            Some(received) => received.read(buf),
+            None if on_home && self.streams_on(streams) => match self.take_reads(slot, key) {
+                Ok(()) => None,
+                Err(error) => return Some(Err(error)),
+            },
+            None => return None,
+        };
+        // The reader made room: a paused `RECV` goes on (submitted at once
+        // off the loop's thread, where the loop may be asleep).
+        let armed = match self.arm_recv(slot, key) {
+            Ok(armed) => armed,
+            Err(error) => return Some(Err(error)),
+        };
+        drop(table);
+        if armed && !on_home {
+            if let Err(error) = self.submit() {
+                return Some(Err(error));
+            }
+        }
+        Some(queued.unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into())))
+    }
+
+    /// Whether stream reads can come through this ring, finding out (and
+    /// registering the provided buffers) the first time.
+    fn streams_on(&self, streams: &mut Streams) -> bool {
+        if let Streams::Untried = streams {
+            *streams = match self.stream_support() {
+                Ok(buffers) => Streams::On(buffers),
+                Err(_) => Streams::Off,
+            };
+        }
+        matches!(streams, Streams::On(_))
+    }
+
+    /// The provided buffers, if the kernel has multishot `RECV`
+    /// (`IORING_RECV_MULTISHOT`), provided-buffer rings and synchronous
+    /// cancel, which all came by Linux 6.0.
+    fn stream_support(&self) -> io::Result<BufferRing> {
+        let mut probe = Probe::new();
+        self.ring.submitter().register_probe(&mut probe)?;
+        if !probe.is_supported(opcode::RecvMulti::CODE) {
+            return Err(io::ErrorKind::Unsupported.into());
+        }
+        // Synchronous cancel (6.0, as multishot `RECV`): cancelling nothing
+        // says `ENOENT` where it exists, `EINVAL` where it does not.
+        let nothing = CancelBuilder::user_data(IGNORED);
+        match self.ring.submitter().register_sync_cancel(Some(Timespec::new()), nothing) {
+            Err(error) if error.raw_os_error() == Some(libc::ENOENT) => {}
+            Ok(()) => {}
+            Err(error) => return Err(error),
+        }
+        BufferRing::register(&self.ring)
+    }
+
+    /// Moves `slot`'s reads to the ring: its poll is replaced by one for
+    /// writability (under a new generation, so the old one's completions
+    /// are dropped) and a `RECV` is armed.
+    fn take_reads(&self, slot: &mut PollSlot, key: usize) -> io::Result<()> {
+        self.remove(slot.user_data(key))?;
+        slot.generation = (slot.generation + 1) % GENERATIONS;
+        slot.recv = Some(Box::default());
+        self.arm(slot, key)?;
+        self.arm_recv(slot, key).map(drop)
+    }
+
+    /// Any thread: takes the socket under `key` off the ring's reads before
+    /// it moves to another loop, and returns what its `RECV` brought that
+    /// nobody read. The `RECV` is cancelled synchronously and its last
+    /// completions reaped, so no byte is left behind in flight.
+    pub(super) fn leave(&self, fd: BorrowedFd<'_>, key: usize) -> Vec<u8> {
+        let recv = {
+            let mut table = lock(&self.polls);
+            let Some(slot) = table.slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())
+            else {
+                return Vec::new();
+            };
+            let recv = slot.user_data(key) | RECV;
+            let Some(received) = slot.recv.as_deref_mut() else { return Vec::new() };
+            received.leaving = true;
+            received.armed.then_some(recv)
+        };
+        if let Some(recv) = recv {
+            let timeout = Timespec::new().sec(1);
+            // `ENOENT`: it ended on its own, its completion is queued.
+            let _ = self
+                .ring
+                .submitter()
+                .register_sync_cancel(Some(timeout), CancelBuilder::user_data(recv));
+            // Its last completions, and with them maybe events for other
+            // sockets of the loop: which it then must look at, even if
+            // it sleeps in a wait these completions would have ended.
+            let _ = self.reap();
+            self.notify();
+        }
+        let mut table = lock(&self.polls);
+        match table.slots.get_mut(key).and_then(|slot| slot.recv.as_deref_mut()) {
+            Some(received) => received.take_bytes(),
+            None => Vec::new(),
+        }
     }
 
     pub(super) fn is_edge_triggered(&self) -> bool {
@@ -288,7 +616,7 @@ impl Uring {
     /// the kernel ended.
     fn reap(&self) -> io::Result<()> {
         let mut events = lock(&self.events);
-        let polls = lock(&self.polls);
+        let mut table = lock(&self.polls);
         let mut result = Ok(());
         // SAFETY: the only `CompletionQueue` view: made only while `events`
         // is held. Its head moves past what was read when it drops, at the
@@ -304,16 +632,22 @@ impl Uring {
                 }
                 IGNORED => {}
                 data if data & REMOVAL != 0 => {
-                    // A poll that was about to complete cannot be removed
-                    // then (`EALREADY`): it still holds its socket, so try
-                    // again; `ENOENT` says it has ended.
+                    // A request that was about to complete cannot be
+                    // removed then (`EALREADY`): it still holds its socket,
+                    // so try again; `ENOENT` says it has ended.
                     if completion.result() == -libc::EALREADY {
-                        self.remove(data & !REMOVAL)?;
+                        match data & !REMOVAL {
+                            recv if recv & RECV != 0 => self.cancel_recv(recv)?,
+                            poll => self.remove(poll)?,
+                        }
                     }
+                }
+                data if data & RECV != 0 => {
+                    self.on_recv(&mut table, &mut events, data, &completion)?;
                 }
                 data => {
                     let key = (data & u64::from(u32::MAX)) as usize;
-                    let Some(slot) = polls.get(key) else { continue };
+                    let Some(slot) = table.slots.get(key) else { continue };
                     if !slot.armed || slot.user_data(key) != data {
                         // A removed poll's last words.
                         continue;
@@ -338,7 +672,92 @@ impl Uring {
                 }
             }
         }
+        // This reap gave buffers back: the sockets that found none try
+        // again.
+        for key in std::mem::take(&mut table.starved) {
+            if let Some(slot) = table.slots.get_mut(key) {
+                if let Some(received) = slot.recv.as_deref_mut() {
+                    received.starved = false;
+                }
+                self.arm_recv(slot, key)?;
+            }
+        }
         result
+    }
+
+    /// One completion of a `RECV`: its bytes are copied into the socket's
+    /// queue and its buffer given back at once, live or stale.
+    fn on_recv(
+        &self,
+        table: &mut Table,
+        events: &mut Vec<Readiness>,
+        data: u64,
+        completion: &cqueue::Entry,
+    ) -> io::Result<()> {
+        let Table { slots, starved, streams } = table;
+        let Streams::On(buffers) = streams else { return Ok(()) };
+        let key = (data & u64::from(u32::MAX)) as usize;
+        let result = completion.result();
+        let bytes = cqueue::buffer_select(completion.flags())
+            .map(|id| (id, buffers.bytes(id, usize::try_from(result).unwrap_or(0))));
+        let Some(slot) = slots.get_mut(key) else {
+            if let Some((id, _)) = bytes {
+                buffers.give_back(id);
+            }
+            return Ok(());
+        };
+        let Some(received) = slot.live_recv(key, data) else {
+            // A deleted socket's last words, or a stale generation's.
+            if let Some((id, _)) = bytes {
+                buffers.give_back(id);
+            }
+            return Ok(());
+        };
+        let more = cqueue::more(completion.flags());
+        if let Some((id, bytes)) = bytes {
+            received.push(bytes);
+            buffers.give_back(id);
+        }
+        if !more {
+            received.armed = false;
+            received.cancelling = false;
+        }
+        let readable = if result >= 0 {
+            // Bytes, or EOF (a zero-length completion ends the `RECV`).
+            if result == 0 {
+                received.end(0);
+            }
+            true
+        } else {
+            match -result {
+                // Paused, leaving, or deleted: only this `RECV` ends.
+                libc::ECANCELED => false,
+                libc::ENOBUFS => {
+                    received.starved = true;
+                    starved.push(key);
+                    false
+                }
+                _ if is_transient_code(result) => false,
+                code => {
+                    received.end(code);
+                    true
+                }
+            }
+        };
+        if received.is_full() && received.armed && !received.cancelling {
+            received.cancelling = true;
+            self.cancel_recv(data)?;
+        }
+        if readable {
+            events.push(Readiness {
+                key,
+                readable: true,
+                writable: false,
+                read_closed: received.has_ended(),
+                hangup_known: true,
+            });
+        }
+        self.arm_recv(slot, key).map(drop)
     }
 
     pub(super) fn take_events(&self, out: &mut Vec<Readiness>) {
@@ -377,6 +796,26 @@ fn is_transient_code(result: i32) -> bool {
 
 impl Drop for Uring {
     fn drop(&mut self) {
+        // A `RECV` in flight may still write a provided buffer: cancel every
+        // request, synchronously, before the buffers are unregistered and
+        // freed.
+        let table = self.polls.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Streams::On(buffers) = std::mem::take(&mut table.streams) {
+            let cancelled = match self
+                .ring
+                .submitter()
+                .register_sync_cancel(Some(Timespec::new().sec(5)), CancelBuilder::any())
+            {
+                Ok(()) => true,
+                Err(error) => error.raw_os_error() == Some(libc::ENOENT),
+            };
+            if cancelled && self.ring.submitter().unregister_buf_ring(BUFFER_GROUP).is_ok() {
+                drop(buffers);
+            } else {
+                // Never seen here; leaked rather than written after free.
+                std::mem::forget(buffers);
+            }
+        }
         // The eventfd read may still write `counter`: cancel it and reap
         // until its completion says it no longer can.
         if !*self.notify_armed.get_mut() {
