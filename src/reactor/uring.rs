@@ -194,8 +194,13 @@ impl BufferRing {
         let entries = NonNull::new(unsafe { std::alloc::alloc_zeroed(Self::entries_layout()) })
             .ok_or_else(out_of_memory)?
             .cast::<BufRingEntry>();
+        // Zeroed, though the kernel writes each byte before it is read:
+        // tools that cannot see the kernel's writes (valgrind) see defined
+        // memory, and 2 MiB of zeroes come from fresh pages, touched only
+        // where data lands.
         // SAFETY: as above.
-        let Some(memory) = NonNull::new(unsafe { std::alloc::alloc(Self::memory_layout()) }) else {
+        let Some(memory) = NonNull::new(unsafe { std::alloc::alloc_zeroed(Self::memory_layout()) })
+        else {
             // SAFETY: allocated just above with this layout.
             unsafe { std::alloc::dealloc(entries.as_ptr().cast(), Self::entries_layout()) };
             return Err(out_of_memory());
