@@ -7,6 +7,7 @@
 
 use std::io;
 use std::process::Command;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -98,19 +99,28 @@ fn a_socket_dropped_while_its_peer_waits_gives_the_peer_eof_not_a_hang() {
     // on it: dropping the socket must take the poll off, or the peer would
     // never see the close.
     for driver in drivers() {
-        let rt = runtime(driver);
-        let read = rt.block_on(async {
-            let (mut a, b) = UnixStream::pair().unwrap();
-            let reader = jsloop::spawn(async move {
-                let mut buf = [0; 8];
-                a.read(&mut buf).await
-            });
-            jsloop::time::sleep(Duration::from_millis(10)).await;
-            drop(b);
-            jsloop::time::timeout(Duration::from_secs(20), reader).await
+        let read = runtime(driver).block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            read_then(Rc::new(a), move || drop(b)).await
         });
-        assert_eq!(read.expect("the reader hung").unwrap().unwrap(), 0, "{driver:?}");
+        assert_eq!(read.unwrap(), 0, "{driver:?}");
     }
+}
+
+/// Reads once from `stream` in a task, runs `end` 10 ms later, and returns
+/// what the read gave (a read still waiting 20 s later is a panic).
+async fn read_then<S: 'static>(stream: Rc<S>, end: impl FnOnce()) -> io::Result<usize>
+where
+    for<'a> &'a S: futures_lite::AsyncRead,
+{
+    let reader = jsloop::spawn(async move {
+        let mut buf = [0; 8];
+        let mut stream = &*stream;
+        stream.read(&mut buf).await
+    });
+    jsloop::time::sleep(Duration::from_millis(10)).await;
+    end();
+    jsloop::time::timeout(Duration::from_secs(20), reader).await.expect("the reader hung").unwrap()
 }
 
 #[test]
@@ -446,22 +456,16 @@ fn a_peer_that_resets_gives_its_bytes_then_an_error_then_eof() {
 #[test]
 fn a_socket_shut_down_by_one_task_while_another_reads_ends_the_read() {
     for driver in drivers() {
-        let rt = runtime(driver);
-        let read = rt.block_on(async {
+        let read = runtime(driver).block_on(async {
             let (a, _b) = tcp_pair().await;
-            let a = std::rc::Rc::new(a);
-            let reader = jsloop::spawn({
+            let a = Rc::new(a);
+            let shut_down = {
                 let a = a.clone();
-                async move {
-                    let mut buf = [0; 8];
-                    (&*a).read(&mut buf).await
-                }
-            });
-            jsloop::time::sleep(Duration::from_millis(10)).await;
-            a.shutdown(std::net::Shutdown::Both).unwrap();
-            jsloop::time::timeout(Duration::from_secs(20), reader).await
+                move || a.shutdown(std::net::Shutdown::Both).unwrap()
+            };
+            read_then(a, shut_down).await
         });
-        assert_eq!(read.expect("the reader hung").unwrap().unwrap(), 0, "{driver:?}");
+        assert_eq!(read.unwrap(), 0, "{driver:?}");
     }
 }
 

@@ -278,6 +278,7 @@ impl<T: AsFd> Async<T> {
 
     /// A stream socket's read from bytes already in user space (see
     /// `Source::stream_read`), or `None`: read the socket.
+    #[inline]
     pub(crate) fn stream_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
         self.source.stream_read(self.fd(), buf)
     }

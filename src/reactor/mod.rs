@@ -16,7 +16,9 @@
 //!   kqueue / event ports);
 //! - `uring` (Linux): the same readiness from multishot poll requests on an
 //!   io_uring, where registering a socket rides on the next wait instead of
-//!   costing a syscall of its own, and a remote wake is consumed by the ring.
+//!   costing a syscall of its own, and a remote wake is consumed by the ring;
+//!   it also receives stream sockets' bytes itself (`stream_read`), so a
+//!   read is a copy out of user space.
 //!
 //! Which one a runtime gets is [`IoDriver`]'s choice, made once in
 //! `Builder::build`. Under Miri (which cannot run `epoll`) and loom (which
@@ -66,19 +68,22 @@ const DRIVER_VAR: &str = "JSLOOP_IO";
 pub enum IoDriver {
     /// The default: `JSLOOP_IO=epoll` or `JSLOOP_IO=io_uring` in the
     /// environment forces that driver (any other value is an
-    /// `InvalidInput` error from `build`); unset, epoll, which is the
-    /// faster of the two on every benchmark so far (readiness through the
-    /// ring costs more per event than `epoll_wait`). `Auto` will take
-    /// io_uring where the kernel offers it once sockets read and write
-    /// through the ring.
+    /// `InvalidInput` error from `build`); unset, epoll, which no
+    /// benchmark has yet seen lose to the ring (with stream reads on the
+    /// ring and writes still `send` syscalls, the two tie on TCP echo).
+    /// `Auto` will take io_uring where the kernel offers it once writes go
+    /// through the ring as well.
     #[default]
     Auto,
     /// Readiness through `epoll` (on other Unixes: kqueue or event ports,
     /// through `polling`). Available everywhere.
     Epoll,
     /// Readiness through multishot poll requests on an io_uring (Linux 5.13
-    /// or later with `EXT_ARG` and `NODROP`, which 5.11 brought). Where
-    /// io_uring is unavailable (an old kernel, a seccomp profile, the
+    /// or later with `EXT_ARG` and `NODROP`, which 5.11 brought); on
+    /// Linux 6.0 and later TCP and Unix stream reads come from one
+    /// multishot `RECV` per socket into buffers the ring provides, copied
+    /// out to the reader (no syscall per read). Where io_uring is
+    /// unavailable (an old kernel, a seccomp profile, the
     /// `kernel.io_uring_disabled` sysctl), `build` fails with the reason.
     IoUring,
 }
@@ -245,7 +250,8 @@ impl Poller {
     /// bytes the driver received for it, or `None`: read the socket
     /// itself. Only the ring reads for sockets, and only for those whose
     /// reads it took over, which it does at the first read on the socket's
-    /// home loop (`on_home`). `WouldBlock` then means: wait for the next
+    /// home loop (`on_home` says whether this thread runs it; asked only
+    /// when it matters). `WouldBlock` then means: wait for the next
     /// readable event.
     #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
     pub(crate) fn stream_read(
@@ -253,7 +259,7 @@ impl Poller {
         fd: BorrowedFd<'_>,
         key: usize,
         buf: &mut [u8],
-        on_home: bool,
+        on_home: impl Fn() -> bool,
     ) -> Option<io::Result<usize>> {
         match &self.driver {
             Driver::Epoll(_) => None,

@@ -453,7 +453,7 @@ impl Uring {
     /// A read of the stream socket `fd` registered under `key`, from the
     /// bytes its `RECV` brought: `None` if this socket is read directly
     /// (the kernel cannot do it through the ring, or it has not moved its
-    /// reads to the ring and `on_home` says this is not its loop's
+    /// reads to the ring and `on_home()` says this is not its loop's
     /// thread). The first read on its home loop moves the reads to the
     /// ring; it and every read that finds nothing queued would block, and
     /// the socket is reported readable when bytes or the end arrive.
@@ -462,14 +462,14 @@ impl Uring {
         fd: BorrowedFd<'_>,
         key: usize,
         buf: &mut [u8],
-        on_home: bool,
+        on_home: impl Fn() -> bool,
     ) -> Option<io::Result<usize>> {
         let mut table = lock(&self.polls);
         let Table { slots, streams, .. } = &mut *table;
         let slot = slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())?;
         let queued = match slot.recv.as_deref_mut() {
             Some(received) => received.read(buf),
-            None if on_home && self.streams_on(streams) => match self.take_reads(slot, key) {
+            None if on_home() && self.streams_on(streams) => match self.take_reads(slot, key) {
                 Ok(()) => None,
                 Err(error) => return Some(Err(error)),
             },
@@ -482,7 +482,7 @@ impl Uring {
             Err(error) => return Some(Err(error)),
         };
         drop(table);
-        if armed && !on_home {
+        if armed && !on_home() {
             if let Err(error) = self.submit() {
                 return Some(Err(error));
             }
