@@ -114,10 +114,10 @@ mod tests {
             // The model: one flat byte string, pushed at the back and read
             // from the front.
             let mut received = Received::default();
-            let mut model = VecDeque::new();
+            let mut model: VecDeque<u8> = VecDeque::new();
             let mut next = 0u8;
             let mut out = Vec::new();
-            let mut expected = Vec::new();
+            let mut expected: Vec<u8> = Vec::new();
             for (push, len) in steps {
                 if push {
                     let chunk: Vec<u8> = (0..len).map(|_| { next = next.wrapping_add(1); next }).collect();
