@@ -376,7 +376,7 @@ impl Source {
                 marks: [Marks::new(), Marks::new()],
                 read_closed: AtomicBool::new(false),
                 hangup_unknown: AtomicBool::new(!cfg!(target_os = "linux")),
-                driver_reads: AtomicBool::new(poller.driver() == IoDriver::IoUring),
+                driver_reads: AtomicBool::new(false),
                 state: Mutex::new(SourceState {
                     home: Home { shared: core.shared.clone(), key },
                     directions: Default::default(),
@@ -384,6 +384,7 @@ impl Source {
                     carried: VecDeque::new(),
                 }),
             });
+            source.update_driver_reads(&source.state());
             core.io.slots.borrow_mut()[key] = Some(Arc::downgrade(&source));
             Ok(source)
         })
@@ -437,9 +438,7 @@ impl Source {
         let mut state = self.state();
         if !state.carried.is_empty() {
             let read = io::Read::read(&mut state.carried, buf);
-            if state.carried.is_empty() && state.home.shared.poller.driver() == IoDriver::Epoll {
-                self.driver_reads.store(false, Ordering::Release);
-            }
+            self.update_driver_reads(&state);
             return Some(read);
         }
         #[cfg(not(any(miri, jsloop_loom)))]
@@ -453,6 +452,14 @@ impl Source {
             let _ = fd;
             None
         }
+    }
+
+    /// Sets `driver_reads` from `state`, the one rule for it: the home's
+    /// driver may receive for the socket (io_uring), or it carries bytes.
+    fn update_driver_reads(&self, state: &SourceState) {
+        let reads =
+            state.home.shared.poller.driver() == IoDriver::IoUring || !state.carried.is_empty();
+        self.driver_reads.store(reads, Ordering::Release);
     }
 
     /// The marks before an operation, if it is worth trying (not drained
@@ -610,9 +617,7 @@ impl Source {
             state.carried.extend(received);
             self.marks[READ].set_ready();
         }
-        let driver_reads =
-            core.shared.poller.driver() == IoDriver::IoUring || !state.carried.is_empty();
-        self.driver_reads.store(driver_reads, Ordering::Release);
+        self.update_driver_reads(state);
         let _ = old.shared.poller.delete(fd, old.key);
         old.shared.io.release_key(old.key);
         if state.refd {

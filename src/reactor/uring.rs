@@ -148,13 +148,9 @@ impl PollSlot {
         (u64::from(self.generation) << 32) | key as u64
     }
 
-    /// The slot's `Received`, if `data` is its live `RECV`'s `user_data`.
-    fn live_recv(&mut self, key: usize, data: u64) -> Option<&mut Received> {
-        if self.armed && self.user_data(key) | RECV == data {
-            self.recv.as_deref_mut()
-        } else {
-            None
-        }
+    /// Whether `data` is the `user_data` of this slot's live `RECV`.
+    fn is_live_recv(&self, key: usize, data: u64) -> bool {
+        self.armed && self.recv.is_some() && self.user_data(key) | RECV == data
     }
 }
 
@@ -703,26 +699,18 @@ impl Uring {
         let Streams::On(buffers) = streams else { return Ok(()) };
         let key = (data & u64::from(u32::MAX)) as usize;
         let result = completion.result();
-        let bytes = cqueue::buffer_select(completion.flags())
-            .map(|id| (id, buffers.bytes(id, usize::try_from(result).unwrap_or(0))));
-        let Some(slot) = slots.get_mut(key) else {
-            if let Some((id, _)) = bytes {
-                buffers.give_back(id);
+        // Live or stale (a deleted socket's last words, an old
+        // generation's), the buffer goes back at once.
+        let mut live = slots.get_mut(key).filter(|slot| slot.is_live_recv(key, data));
+        if let Some(id) = cqueue::buffer_select(completion.flags()) {
+            if let Some(received) = live.as_mut().and_then(|slot| slot.recv.as_deref_mut()) {
+                received.push(buffers.bytes(id, usize::try_from(result).unwrap_or(0)));
             }
-            return Ok(());
-        };
-        let Some(received) = slot.live_recv(key, data) else {
-            // A deleted socket's last words, or a stale generation's.
-            if let Some((id, _)) = bytes {
-                buffers.give_back(id);
-            }
-            return Ok(());
-        };
-        let more = cqueue::more(completion.flags());
-        if let Some((id, bytes)) = bytes {
-            received.push(bytes);
             buffers.give_back(id);
         }
+        let Some(slot) = live else { return Ok(()) };
+        let Some(received) = slot.recv.as_deref_mut() else { return Ok(()) };
+        let more = cqueue::more(completion.flags());
         if !more {
             received.armed = false;
             received.cancelling = false;
