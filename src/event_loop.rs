@@ -294,6 +294,10 @@ impl Core {
             }
             self.run_iteration(&mut main, mode);
         }
+        // Writes queued on the ring this turn would otherwise wait for the
+        // loop's next wait, and a socket kept after `block_on` may never
+        // see one. Failing here changes nothing: a later turn retries.
+        let _ = self.shared.poller.submit_queued();
         main.output.take().expect("main future finished")
     }
 
@@ -674,7 +678,8 @@ impl Core {
 
     /// Work that real time, not the loop, finishes: a pool job, a task
     /// waiting on a ref'd socket (or child, or signal), a `KeepAlive` held
-    /// by another thread, a port waiting for messages. While there is some,
+    /// by another thread, a port waiting for messages, bytes written to a
+    /// socket that the driver is still sending (libuv's write requests). While there is some,
     /// paused virtual time does not jump: the loop waits for it in real
     /// time, and the clock moves by the time waited.
     fn real_work_in_flight(&self) -> bool {
@@ -682,6 +687,7 @@ impl Core {
             || self.shared.io.has_refs()
             || self.shared.keep_alive.alive_with(&self.shared.queue)
             || self.ports.keep_alive()
+            || self.shared.poller.has_sends_in_flight()
     }
 
     /// `run` returns with spawned tasks still pending: say how many, and

@@ -531,3 +531,238 @@ fn a_runtime_dropped_with_reads_in_flight_frees_everything() {
         drop(kept);
     }
 }
+
+/// `BYTES` of connection `id`'s pattern, written by `writer` in chunks of
+/// growing size (1 byte to 96 KiB), none flushed.
+async fn write_pattern(
+    writer: &mut (impl futures_lite::AsyncWrite + Unpin),
+    id: usize,
+    bytes: usize,
+) {
+    let data: Vec<u8> = (0..bytes).map(|at| pattern(id, at)).collect();
+    let mut at = 0;
+    let mut chunk = 1;
+    while at < bytes {
+        let end = (at + chunk).min(bytes);
+        writer.write_all(&data[at..end]).await.unwrap();
+        at = end;
+        chunk = (chunk * 3).min(96 * 1024);
+    }
+}
+
+/// Reads `reader` to its end and checks it is `bytes` of `id`'s pattern.
+async fn read_pattern(
+    reader: &mut (impl futures_lite::AsyncRead + Unpin),
+    id: usize,
+    bytes: usize,
+) {
+    let mut got = Vec::new();
+    let read = jsloop::time::timeout(Duration::from_secs(60), reader.read_to_end(&mut got)).await;
+    read.expect("the reader hung").unwrap();
+    assert_eq!(got.len(), bytes, "bytes lost or added");
+    let first_wrong = (0..bytes).find(|&at| got[at] != pattern(id, at));
+    assert_eq!(first_wrong, None, "a byte lost or moved");
+}
+
+#[test]
+fn writes_arrive_in_order_and_a_writer_ahead_of_its_reader_waits() {
+    // 4 MiB while the reader sleeps: far more than the socket buffers and
+    // the write-behind buffer (256 KiB) hold, so writes wait for room.
+    const BYTES: usize = 4 << 20;
+    for driver in drivers() {
+        runtime(driver).block_on(async {
+            let (mut a, mut b) = tcp_pair().await;
+            let writer = jsloop::spawn(async move {
+                write_pattern(&mut a, 3, BYTES).await;
+                a.flush().await.unwrap();
+                a.close().await.unwrap();
+                a
+            });
+            jsloop::time::sleep(Duration::from_millis(100)).await;
+            assert!(!writer.is_finished(), "{driver:?}: 4 MiB went nowhere");
+            read_pattern(&mut b, 3, BYTES).await;
+            writer.await.unwrap();
+        });
+    }
+}
+
+#[test]
+fn a_flush_returns_once_the_kernel_took_every_byte() {
+    for driver in drivers() {
+        runtime(driver).block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (mut a, _) = listener.accept().await.unwrap();
+            write_pattern(&mut a, 4, 200_000).await;
+            a.flush().await.unwrap();
+            // The bytes are the kernel's now: a blocking read sees them
+            // all while this loop does not run (a timeout, not a hang, if
+            // some were still queued in user space).
+            peer.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let mut got = vec![0; 200_000];
+            std::io::Read::read_exact(&mut peer, &mut got).unwrap();
+            assert!((0..got.len()).all(|at| got[at] == pattern(4, at)), "{driver:?}");
+        });
+    }
+}
+
+#[test]
+fn a_peer_that_resets_with_writes_queued_fails_the_next_write_or_flush() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    for driver in drivers() {
+        runtime(driver).block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut b = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (mut a, _) = listener.accept().await.unwrap();
+            b.write_all(b"x").unwrap();
+            let mut byte = [0; 1];
+            a.read_exact(&mut byte).await.unwrap();
+            a.write_all(b"first").await.unwrap();
+            a.flush().await.unwrap();
+            // Linger 0 and unread bytes: the close sends a reset.
+            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+            // SAFETY: a valid option of the right size on an open socket.
+            let set = unsafe {
+                libc::setsockopt(
+                    b.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&raw const linger).cast(),
+                    size_of::<libc::linger>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(set, 0);
+            drop(b);
+            jsloop::time::sleep(Duration::from_millis(20)).await;
+            // The writes go on being accepted (queued) until the failed
+            // send is seen; then every write and flush says so.
+            let mut failed = None;
+            for _ in 0..1000 {
+                let wrote = a.write_all(&[7; 4096]).await;
+                let flushed = a.flush().await;
+                if let Err(error) = wrote.and(flushed) {
+                    failed = Some(error.kind());
+                    break;
+                }
+            }
+            let failed =
+                failed.unwrap_or_else(|| panic!("{driver:?}: writes to a reset peer never failed"));
+            let broken = [io::ErrorKind::ConnectionReset, io::ErrorKind::BrokenPipe];
+            assert!(broken.contains(&failed), "{driver:?}: {failed:?}");
+            let again = a.write_all(b"again").await.unwrap_err();
+            assert!(broken.contains(&again.kind()), "{driver:?}: {again:?}");
+            // Closing the broken stream reports or ignores the error, but
+            // returns; dropping it then frees everything.
+            let _ = a.close().await;
+        });
+    }
+}
+
+#[test]
+fn a_socket_dropped_with_bytes_unsent_still_delivers_them_then_eof() {
+    const BYTES: usize = 2 << 20;
+    for driver in drivers() {
+        runtime(driver).block_on(async {
+            let (mut a, mut b) = tcp_pair().await;
+            // Dropped without a flush or close, with its last writes still
+            // in the write-behind buffer (the reader has not started).
+            let writer = jsloop::spawn(async move { write_pattern(&mut a, 5, BYTES).await });
+            let reader = jsloop::spawn(async move { read_pattern(&mut b, 5, BYTES).await });
+            writer.await.unwrap();
+            reader.await.unwrap();
+        });
+    }
+}
+
+#[test]
+fn a_shutdown_or_a_dropped_write_half_waits_for_the_bytes_written_before_it() {
+    const BYTES: usize = 1 << 20;
+    for driver in drivers() {
+        runtime(driver).block_on(async {
+            let (mut a, mut b) = tcp_pair().await;
+            let writer = jsloop::spawn(async move {
+                write_pattern(&mut a, 6, BYTES).await;
+                a.shutdown(std::net::Shutdown::Write).unwrap();
+                let late = a.write_all(b"late").await.unwrap_err();
+                assert_eq!(late.kind(), io::ErrorKind::BrokenPipe, "{driver:?}");
+                // Half closed: the read side still works.
+                let mut reply = Vec::new();
+                a.read_to_end(&mut reply).await.unwrap();
+                reply
+            });
+            read_pattern(&mut b, 6, BYTES).await;
+            b.write_all(b"reply").await.unwrap();
+            b.close().await.unwrap();
+            assert_eq!(writer.await.unwrap(), b"reply", "{driver:?}");
+
+            let (a, mut b) = tcp_pair().await;
+            let (mut read, mut write) = a.into_split();
+            let writer = jsloop::spawn(async move {
+                write_pattern(&mut write, 7, BYTES).await;
+            });
+            read_pattern(&mut b, 7, BYTES).await;
+            writer.await.unwrap();
+            b.write_all(b"still open").await.unwrap();
+            drop(b);
+            let mut reply = Vec::new();
+            read.read_to_end(&mut reply).await.unwrap();
+            assert_eq!(reply, b"still open", "{driver:?}");
+        });
+    }
+}
+
+#[test]
+fn a_socket_moved_to_another_loop_sends_what_its_old_loop_had_queued_first() {
+    const BYTES: usize = 1 << 20;
+    for driver in drivers() {
+        let first = runtime(driver);
+        let (a, b) = first.block_on(async {
+            let (mut a, b) = tcp_pair().await;
+            // Nobody reads: the last of these are still queued, or in a
+            // `SEND` in flight, when this loop stops.
+            write_pattern(&mut a, 8, BYTES - 4).await;
+            (a, b)
+        });
+        let other = std::thread::spawn(move || {
+            runtime(driver).block_on(async move {
+                let mut a = a;
+                let tail: Vec<u8> = (BYTES - 4..BYTES).map(|at| pattern(8, at)).collect();
+                a.write_all(&tail).await.unwrap();
+                a.close().await.unwrap();
+            })
+        });
+        first.block_on(async move {
+            let mut b = b;
+            read_pattern(&mut b, 8, BYTES).await;
+        });
+        other.join().unwrap();
+    }
+}
+
+#[test]
+fn a_runtime_dropped_with_sends_in_flight_frees_everything() {
+    // Writers parked on full buffers, peers that never read, and a socket
+    // that outlives the runtime with bytes queued: every `SEND` completes
+    // or is cancelled before the ring and its buffers go (`.ci/run` runs
+    // this under valgrind).
+    for driver in drivers() {
+        let rt = runtime(driver);
+        let (kept, peer) = rt.block_on(async {
+            for id in 0..4 {
+                let (mut a, b) = tcp_pair().await;
+                jsloop::spawn(async move {
+                    let _peer = b;
+                    write_pattern(&mut a, id, 8 << 20).await;
+                });
+            }
+            let (mut kept, peer) = tcp_pair().await;
+            write_pattern(&mut kept, 9, 1 << 20).await;
+            jsloop::time::sleep(Duration::from_millis(10)).await;
+            (kept, peer)
+        });
+        drop(rt);
+        drop(kept);
+        drop(peer);
+    }
+}

@@ -283,6 +283,35 @@ impl<T: AsFd> Async<T> {
         self.source.stream_read(self.fd(), buf)
     }
 
+    /// A stream socket's write into its driver's write-behind buffer (see
+    /// `Source::stream_write`), or `None`: write the socket.
+    #[inline]
+    pub(crate) fn stream_write(&self, bufs: &[io::IoSlice<'_>]) -> Option<io::Result<usize>> {
+        self.source.stream_write(self.fd(), bufs)
+    }
+
+    /// A stream socket's flush: ready once every byte written is out of
+    /// user space (at once where writes go straight to the socket), with
+    /// the error of a write-behind send that failed.
+    pub(crate) fn poll_stream_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.source.stream_flush(self.fd()) {
+            None => return Poll::Ready(Ok(())),
+            Some(Err(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Some(done) => return Poll::Ready(done),
+        }
+        let flushed = self.poll_op(WRITE, None, cx, |_| {
+            self.source.stream_flush(self.fd()).unwrap_or(Ok(())).map(|()| 0)
+        });
+        flushed.map_ok(drop)
+    }
+
+    /// Leaves a stream socket's write-side shutdown to its driver, which
+    /// does it once the bytes it holds are out: `false` if the caller
+    /// should shut it down now.
+    pub(crate) fn defer_shutdown(&self) -> bool {
+        self.source.defer_shutdown(self.fd())
+    }
+
     /// Forgets readiness seen so far: the next wait in `direction` waits
     /// for a new event (a connect in progress, say).
     pub(crate) fn expect_event(&self, direction: usize) {

@@ -35,12 +35,16 @@
 //! loop, the socket moves there; polled anywhere else, it reports that its
 //! runtime is gone.
 //!
-//! **Stream reads the driver makes.** On io_uring the driver receives a
-//! stream socket's bytes itself once its reads moved to the ring (see
-//! `reactor::uring`): [`Source::stream_read`] takes them from there, and a
-//! readable event says more came. A socket that moves to another loop takes
-//! the bytes its old loop's ring received and nobody read along, and reads
-//! them first.
+//! **Stream reads and writes the driver makes.** On io_uring the driver
+//! receives a stream socket's bytes itself once its reads moved to the ring
+//! (see `reactor::uring`): [`Source::stream_read`] takes them from there,
+//! and a readable event says more came. Once its writes moved there too,
+//! [`Source::stream_write`] hands the bytes to the driver's write-behind
+//! buffer, [`Source::stream_flush`] waits until they are out, and a
+//! writable event says there is room. A socket that moves to another loop
+//! takes along the bytes its old loop's ring received and nobody read, and
+//! reads them first, and the bytes it did not send yet, which go out first:
+//! through the new loop's ring, or written here ahead of anything else.
 //!
 //! Some readiness the poller cannot report: that a retry may now succeed
 //! because a descriptor was freed (a listener out of descriptors) or a
@@ -87,9 +91,10 @@ pub(crate) struct Source {
     read_closed: AtomicBool,
     /// The last event could not say whether the peer hung up.
     hangup_unknown: AtomicBool,
-    /// Stream reads look at the state first (`stream_read`): its home's
-    /// driver may have received its bytes, or it carries some.
-    driver_reads: AtomicBool,
+    /// Stream reads and writes look at the state first (`stream_read`,
+    /// `stream_write`): its home's driver may read and write for it, or it
+    /// carries bytes from its last loop.
+    driver_streams: AtomicBool,
     state: Mutex<SourceState>,
 }
 
@@ -101,6 +106,11 @@ struct SourceState {
     /// Bytes its last home's driver received and nobody read: the next
     /// reads get them first.
     carried: VecDeque<u8>,
+    /// Bytes its last home's driver did not send, where this home's would
+    /// not take them: written before anything else.
+    unsent: Vec<u8>,
+    /// The write side is shut down once `unsent` is out.
+    unsent_shutdown: bool,
 }
 
 /// The loop a source is registered with, and its key there.
@@ -376,15 +386,17 @@ impl Source {
                 marks: [Marks::new(), Marks::new()],
                 read_closed: AtomicBool::new(false),
                 hangup_unknown: AtomicBool::new(!cfg!(target_os = "linux")),
-                driver_reads: AtomicBool::new(false),
+                driver_streams: AtomicBool::new(false),
                 state: Mutex::new(SourceState {
                     home: Home { shared: core.shared.clone(), key },
                     directions: Default::default(),
                     refd: true,
                     carried: VecDeque::new(),
+                    unsent: Vec::new(),
+                    unsent_shutdown: false,
                 }),
             });
-            source.update_driver_reads(&source.state());
+            source.update_driver_streams(&source.state());
             core.io.slots.borrow_mut()[key] = Some(Arc::downgrade(&source));
             Ok(source)
         })
@@ -405,8 +417,11 @@ impl Source {
     pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) {
         #[cfg(not(any(miri, jsloop_loom)))]
         {
+            let mut state = self.state();
+            // Bytes carried from its last loop that no write sent since:
+            // one last try, as the socket closes (`shutdown` says so).
+            let _ = self.send_unsent(&mut state, fd);
             // It can only fail if it was never added (or already closed).
-            let state = self.state();
             let _ = state.home.shared.poller.delete(fd.as_fd(), state.home.key);
         }
         #[cfg(any(miri, jsloop_loom))]
@@ -423,7 +438,7 @@ impl Source {
         buf: &mut [u8],
     ) -> Option<io::Result<usize>> {
         // Inlined: on epoll every read passes here, and only this load.
-        if !self.driver_reads.load(Ordering::Acquire) {
+        if !self.driver_streams.load(Ordering::Acquire) {
             return None;
         }
         self.read_from_user_space(fd, buf)
@@ -438,7 +453,7 @@ impl Source {
         let mut state = self.state();
         if !state.carried.is_empty() {
             let read = io::Read::read(&mut state.carried, buf);
-            self.update_driver_reads(&state);
+            self.update_driver_streams(&state);
             return Some(read);
         }
         #[cfg(not(any(miri, jsloop_loom)))]
@@ -454,12 +469,124 @@ impl Source {
         }
     }
 
-    /// Sets `driver_reads` from `state`, the one rule for it: the home's
-    /// driver may receive for the socket (io_uring), or it carries bytes.
-    fn update_driver_reads(&self, state: &SourceState) {
-        let reads =
-            state.home.shared.poller.driver() == IoDriver::IoUring || !state.carried.is_empty();
-        self.driver_reads.store(reads, Ordering::Release);
+    /// A write of this stream socket into its home driver's write-behind
+    /// buffer, after the bytes it carried unsent from its last loop.
+    /// `None`: write the socket itself.
+    #[inline]
+    pub(crate) fn stream_write(
+        &self,
+        fd: BorrowedFd<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Option<io::Result<usize>> {
+        // Inlined: on epoll every write passes here, and only this load.
+        if !self.driver_streams.load(Ordering::Acquire) {
+            return None;
+        }
+        self.write_to_user_space(fd, bufs)
+    }
+
+    /// `stream_write` where the bytes may go to user space.
+    fn write_to_user_space(
+        &self,
+        fd: BorrowedFd<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Option<io::Result<usize>> {
+        let mut state = self.state();
+        if let Err(error) = self.send_unsent(&mut state, fd) {
+            return Some(Err(error));
+        }
+        #[cfg(not(any(miri, jsloop_loom)))]
+        {
+            let home = &state.home;
+            let on_home = || context::with_core_of(home.shared.id, |_| ()).is_some();
+            home.shared.poller.stream_write(fd, home.key, bufs, on_home)
+        }
+        #[cfg(any(miri, jsloop_loom))]
+        {
+            let _ = bufs;
+            None
+        }
+    }
+
+    /// Whether everything written went out (`WouldBlock` until then, a
+    /// writable event following), or `None`: nothing waits in user space.
+    pub(crate) fn stream_flush(&self, fd: BorrowedFd<'_>) -> Option<io::Result<()>> {
+        if !self.driver_streams.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut state = self.state();
+        if let Err(error) = self.send_unsent(&mut state, fd) {
+            return Some(Err(error));
+        }
+        #[cfg(not(any(miri, jsloop_loom)))]
+        {
+            state.home.shared.poller.stream_flush(fd, state.home.key)
+        }
+        #[cfg(any(miri, jsloop_loom))]
+        None
+    }
+
+    /// Shuts the write side down once the bytes written are out: `true`
+    /// if that is left to the driver (or to the write that sends the
+    /// carried bytes), `false` if the caller should shut it down now.
+    pub(crate) fn defer_shutdown(&self, fd: BorrowedFd<'_>) -> bool {
+        if !self.driver_streams.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut state = self.state();
+        if let Err(error) = self.send_unsent(&mut state, fd) {
+            if error.kind() == io::ErrorKind::WouldBlock {
+                state.unsent_shutdown = true;
+                return true;
+            }
+        }
+        #[cfg(not(any(miri, jsloop_loom)))]
+        {
+            state.home.shared.poller.defer_shutdown(fd, state.home.key)
+        }
+        #[cfg(any(miri, jsloop_loom))]
+        false
+    }
+
+    /// Writes the bytes carried unsent from the last loop, then the
+    /// shutdown they held back: `WouldBlock` while the socket has no room.
+    /// Another error drops them, as the kernel drops a broken socket's
+    /// send queue, and is the caller's to report.
+    fn send_unsent(&self, state: &mut SourceState, fd: BorrowedFd<'_>) -> io::Result<()> {
+        if state.unsent.is_empty() && !state.unsent_shutdown {
+            return Ok(());
+        }
+        let sent = Self::write_all_now(&mut state.unsent, fd).and_then(|()| {
+            if std::mem::take(&mut state.unsent_shutdown) {
+                rustix::net::shutdown(fd, rustix::net::Shutdown::Write)?;
+            }
+            Ok(())
+        });
+        if sent.as_ref().is_err_and(|error| error.kind() != io::ErrorKind::WouldBlock) {
+            state.unsent = Vec::new();
+            state.unsent_shutdown = false;
+        }
+        self.update_driver_streams(state);
+        sent
+    }
+
+    /// Sends `bytes` until they are out or the socket has no room.
+    fn write_all_now(bytes: &mut Vec<u8>, fd: BorrowedFd<'_>) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let sent = rustix::net::send(fd, bytes, rustix::net::SendFlags::NOSIGNAL)?;
+            bytes.drain(..sent);
+        }
+        Ok(())
+    }
+
+    /// Sets `driver_streams` from `state`, the one rule for it: the home's
+    /// driver may read and write for the socket (io_uring), or it carries
+    /// bytes.
+    fn update_driver_streams(&self, state: &SourceState) {
+        let driver = state.home.shared.poller.driver() == IoDriver::IoUring;
+        let carries =
+            !state.carried.is_empty() || !state.unsent.is_empty() || state.unsent_shutdown;
+        self.driver_streams.store(driver || carries, Ordering::Release);
     }
 
     /// The marks before an operation, if it is worth trying (not drained
@@ -612,12 +739,26 @@ impl Source {
         // would still be watched by the old one. What the old one's driver
         // received comes along, to be read first, and makes the socket
         // readable now: no event will announce it.
-        let received = old.shared.poller.leave(fd, old.key);
-        if !received.is_empty() {
-            state.carried.extend(received);
+        let departure = old.shared.poller.leave(fd, old.key);
+        if !departure.received.is_empty() {
+            state.carried.extend(departure.received);
             self.marks[READ].set_ready();
         }
-        self.update_driver_reads(state);
+        // What it did not send goes out first: through this loop's driver
+        // if it sends for sockets, else written by the next write here.
+        state.unsent.extend(departure.unsent);
+        state.unsent_shutdown |= departure.shut_down;
+        if !state.unsent.is_empty() {
+            let unsent = std::mem::take(&mut state.unsent);
+            match core.shared.poller.adopt_unsent(fd, key, unsent, state.unsent_shutdown) {
+                Ok(()) => state.unsent_shutdown = false,
+                Err(unsent) => state.unsent = unsent,
+            }
+        }
+        // What is left is written now, as far as it goes (a shutdown owed
+        // with nothing before it, at once); the rest by the next write.
+        let _ = self.send_unsent(state, fd);
+        self.update_driver_streams(state);
         let _ = old.shared.poller.delete(fd, old.key);
         old.shared.io.release_key(old.key);
         if state.refd {

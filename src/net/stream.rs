@@ -44,12 +44,23 @@ macro_rules! stream_impls {
 
             /// Shuts the read side, the write side or both down. A task
             /// waiting to read on this stream then reads EOF (`Ok(0)`).
+            /// Where writes go through the io_uring driver's write-behind
+            /// buffer, the write side shuts down once the bytes written
+            /// before are out (the peer reads them, then EOF); writes after
+            /// it fail with `BrokenPipe`.
             ///
             /// # Errors
             ///
             /// The OS's (`NotConnected` if the peer already reset it, for
             /// instance).
             pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+                use std::net::Shutdown;
+                if how != Shutdown::Read && self.inner.defer_shutdown() {
+                    return match how {
+                        Shutdown::Both => self.inner.get_ref().shutdown(Shutdown::Read),
+                        _ => Ok(()),
+                    };
+                }
                 self.inner.get_ref().shutdown(how)
             }
         }
@@ -80,7 +91,13 @@ macro_rules! stream_impls {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 use std::io::Write;
                 let len = buf.len();
-                self.inner.poll_op(crate::io::source::WRITE, Some(len), cx, |mut io| io.write(buf))
+                let inner = &self.inner;
+                inner.poll_op(crate::io::source::WRITE, Some(len), cx, |mut io| {
+                    match inner.stream_write(&[std::io::IoSlice::new(buf)]) {
+                        Some(result) => result,
+                        None => io.write(buf),
+                    }
+                })
             }
 
             /// All of `bufs` in one `writev`.
@@ -91,31 +108,38 @@ macro_rules! stream_impls {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 use std::io::Write;
                 let len = bufs.iter().map(|buf| buf.len()).sum();
-                self.inner.poll_op(crate::io::source::WRITE, Some(len), cx, |mut io| {
-                    io.write_vectored(bufs)
+                let inner = &self.inner;
+                inner.poll_op(crate::io::source::WRITE, Some(len), cx, |mut io| {
+                    match inner.stream_write(bufs) {
+                        Some(result) => result,
+                        None => io.write_vectored(bufs),
+                    }
                 })
             }
 
+            /// Waits until every byte written is out of user space: at
+            /// once where writes go straight to the socket; with the
+            /// io_uring driver's write-behind, until its sends took them
+            /// (the error of one that failed, if one did).
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                // A socket has no user-space buffer to flush.
-                std::task::Poll::Ready(Ok(()))
+                self.inner.poll_stream_flush(cx)
             }
 
-            /// Shuts the write side down (the peer reads EOF). A connection
-            /// the peer already tore down (`NotConnected`) counts as closed.
+            /// Flushes, then shuts the write side down (the peer reads
+            /// EOF). A connection the peer already tore down
+            /// (`NotConnected`) counts as closed.
             fn poll_close(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(
-                    match self.inner.get_ref().shutdown(std::net::Shutdown::Write) {
-                        Err(error) if error.kind() == std::io::ErrorKind::NotConnected => Ok(()),
-                        result => result,
-                    },
-                )
+                std::task::ready!(self.inner.poll_stream_flush(cx))?;
+                std::task::Poll::Ready(match self.shutdown(std::net::Shutdown::Write) {
+                    Err(error) if error.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+                    result => result,
+                })
             }
         }
 

@@ -18,7 +18,8 @@
 //!   io_uring, where registering a socket rides on the next wait instead of
 //!   costing a syscall of its own, and a remote wake is consumed by the ring;
 //!   it also receives stream sockets' bytes itself (`stream_read`), so a
-//!   read is a copy out of user space.
+//!   read is a copy out of user space, and sends what they write from a
+//!   buffer of its own (`stream_write`), so a write is a copy into one.
 //!
 //! Which one a runtime gets is [`IoDriver`]'s choice, made once in
 //! `Builder::build`. Under Miri (which cannot run `epoll`) and loom (which
@@ -35,6 +36,8 @@ use std::time::Duration;
 mod epoll;
 #[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
 mod received;
+#[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
+mod sending;
 #[cfg(any(miri, jsloop_loom))]
 mod stand_in;
 #[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
@@ -126,6 +129,18 @@ pub(crate) struct Readiness {
     /// `read_closed` is known: Linux's own `epoll_wait` and io_uring's
     /// poll report `RDHUP`; events that come through polling cannot say.
     pub(crate) hangup_known: bool,
+}
+
+/// What a stream socket leaving a poller takes along (`Poller::leave`):
+/// bytes its driver received that nobody read, bytes its writers handed
+/// over that the driver did not send, and whether a shutdown of its write
+/// side waits for them.
+#[cfg(not(any(miri, jsloop_loom)))]
+#[derive(Debug, Default)]
+pub(crate) struct Departure {
+    pub(crate) received: Vec<u8>,
+    pub(crate) unsent: Vec<u8>,
+    pub(crate) shut_down: bool,
 }
 
 /// The loop's poller, on the driver chosen when it was built.
@@ -268,14 +283,99 @@ impl Poller {
         }
     }
 
-    /// Before the source `fd` under `key` moves to another poller: stops
-    /// the driver reading for it, and returns the bytes it received that
-    /// nobody read yet (the socket reads them first on its new loop).
-    /// Callable from any thread.
+    /// A write to the stream socket `fd` (registered under `key`) into the
+    /// driver's write-behind buffer, or `None`: write the socket itself.
+    /// Only the ring sends for sockets, for those whose writes it took
+    /// over at their first write on their home loop (as `stream_read`).
+    /// `WouldBlock` then means: the buffer is full, wait for the writable
+    /// event that says it has room.
     #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
-    pub(crate) fn leave(&self, fd: BorrowedFd<'_>, key: usize) -> Vec<u8> {
+    pub(crate) fn stream_write(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        bufs: &[io::IoSlice<'_>],
+        on_home: impl Fn() -> bool,
+    ) -> Option<io::Result<usize>> {
         match &self.driver {
-            Driver::Epoll(_) => Vec::new(),
+            Driver::Epoll(_) => None,
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.stream_write(fd, key, bufs, on_home),
+        }
+    }
+
+    /// Whether everything written through `stream_write` went out:
+    /// `WouldBlock` until then (a writable event follows), the error of a
+    /// send that failed; `None` if the driver does not send for it.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn stream_flush(&self, fd: BorrowedFd<'_>, key: usize) -> Option<io::Result<()>> {
+        match &self.driver {
+            Driver::Epoll(_) => None,
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.stream_flush(fd, key),
+        }
+    }
+
+    /// Has the driver shut the socket's write side down once the bytes it
+    /// holds for it are out: `true` if it will, `false` if the caller
+    /// should shut it down now.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn defer_shutdown(&self, fd: BorrowedFd<'_>, key: usize) -> bool {
+        match &self.driver {
+            Driver::Epoll(_) => false,
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.defer_shutdown(fd, key),
+        }
+    }
+
+    /// On the loop's thread, for a socket just registered here from
+    /// another loop: sends the bytes it left unsent there (then shuts its
+    /// write side down if `shut_down`), ahead of anything written here.
+    /// The bytes come back if this driver does not send for sockets.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn adopt_unsent(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        bytes: Vec<u8>,
+        shut_down: bool,
+    ) -> Result<(), Vec<u8>> {
+        match &self.driver {
+            Driver::Epoll(_) => Err(bytes),
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.adopt_unsent(fd, key, bytes, shut_down),
+        }
+    }
+
+    /// Whether the driver is still sending bytes written to sockets (also
+    /// closed ones'): the loop stays alive for them.
+    pub(crate) fn has_sends_in_flight(&self) -> bool {
+        match &self.driver {
+            Driver::Epoll(_) => false,
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.has_sends_in_flight(),
+        }
+    }
+
+    /// Hands the kernel what the driver queued and has not submitted (a
+    /// write-behind `SEND`): the loop stops, and its next wait, which
+    /// would have carried them, may be far off or never come.
+    pub(crate) fn submit_queued(&self) -> io::Result<()> {
+        match &self.driver {
+            Driver::Epoll(_) => Ok(()),
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.submit_queued(),
+        }
+    }
+
+    /// Before the source `fd` under `key` moves to another poller: stops
+    /// the driver reading and sending for it, and returns what it holds
+    /// (the socket reads the bytes received first, and sends the unsent
+    /// ones first, on its new loop). Callable from any thread.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn leave(&self, fd: BorrowedFd<'_>, key: usize) -> Departure {
+        match &self.driver {
+            Driver::Epoll(_) => Departure::default(),
             #[cfg(jsloop_uring)]
             Driver::Uring(ring) => ring.leave(fd, key),
         }

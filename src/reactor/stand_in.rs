@@ -71,6 +71,16 @@ impl Poller {
     pub(crate) fn is_edge_triggered(&self) -> bool {
         false
     }
+
+    /// No sockets, so nothing is ever being sent.
+    pub(crate) fn has_sends_in_flight(&self) -> bool {
+        false
+    }
+
+    /// No submission queue: nothing waits to be handed over.
+    pub(crate) fn submit_queued(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(all(miri, not(jsloop_loom)))]

@@ -25,6 +25,19 @@
 //! `RECV`, provided-buffer rings or synchronous cancel (Linux 6.0) keep
 //! reading through the socket.
 //!
+//! **Stream writes on the ring.** The first write of a stream socket on
+//! its home loop turns its writes over to the ring as well: a write copies
+//! into the socket's bounded buffer (`sending`) and returns at once, and
+//! one `SEND` per socket, submitted with the loop's next wait, takes what
+//! was queued; its completion arms the next, from where a partial send
+//! stopped. A writer that finds the buffer full, or a flush that finds
+//! bytes unsent, is reported writable by the completion that changes it. A
+//! shutdown of the write side waits for the bytes; so does a socket that is
+//! closed with bytes unsent: the driver keeps a duplicate of its descriptor
+//! and the bytes (an *orphan*) until they are out. Sends in flight keep the
+//! loop alive, as libuv's write requests do. A socket that moves to
+//! another loop cancels its `SEND` and takes its unsent bytes along.
+//!
 //! `notify` adds to an eventfd whose counter a `READ` on the ring consumes:
 //! a remote wake costs the thread that sends it one `write`, and the loop
 //! nothing beyond the wait it was in.
@@ -49,14 +62,15 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use io_uring::types::{BufRingEntry, CancelBuilder, Fd, SubmitArgs, Timespec};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue};
 
-use super::Readiness;
 use super::received::Received;
+use super::sending::Sending;
+use super::{Departure, Readiness};
 use crate::sync::lock;
 
 /// Submission queue entries: a loop turn's registrations, re-arms and
@@ -74,9 +88,16 @@ const IGNORED: u64 = u64::MAX - 1;
 const REMOVAL: u64 = 1 << 63;
 /// Set in a `RECV`'s `user_data`, beside its socket's poll's.
 const RECV: u64 = 1 << 62;
+/// Set in a `SEND`'s `user_data`, beside its socket's poll's (an orphan's
+/// keeps the one its socket had).
+const SEND: u64 = 1 << 61;
 /// Generations stay below this, so no request's `user_data` is `NOTIFY` or
-/// `IGNORED` (bit 61 stays clear).
-const GENERATIONS: u32 = 1 << 29;
+/// `IGNORED` (bits 59 and 60 stay clear).
+const GENERATIONS: u32 = 1 << 27;
+
+/// How long dropping the driver waits for orphans' bytes to go out before
+/// it cancels their `SEND`s.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// The provided-buffer group the `RECV`s take from.
 const BUFFER_GROUP: u16 = 0;
@@ -110,6 +131,8 @@ pub(super) struct Uring {
     counter: Box<AtomicU64>,
     /// The eventfd read is in flight.
     notify_armed: AtomicBool,
+    /// `SEND`s in flight, live sockets' and orphans': the loop stays alive.
+    sends: AtomicUsize,
 }
 
 /// The sources on the ring and the buffers their reads share.
@@ -119,7 +142,19 @@ struct Table {
     /// Keys whose `RECV` ended for want of a buffer, to arm again after the
     /// next reap.
     starved: Vec<usize>,
+    /// Closed sockets whose bytes are still going out.
+    orphans: Vec<Orphan>,
     streams: Streams,
+}
+
+/// A socket closed with bytes unsent: a duplicate of its descriptor (`None`
+/// if none could be made: the `SEND` in flight is its last) keeps it open
+/// until they are out.
+struct Orphan {
+    /// The `user_data` its `SEND`s carry, the one its socket's had.
+    data: u64,
+    fd: Option<OwnedFd>,
+    sending: Box<Sending>,
 }
 
 /// Whether stream reads come through the ring: set up by the first one.
@@ -141,6 +176,12 @@ struct PollSlot {
     armed: bool,
     /// The socket's reads come from its `RECV` (`stream_read`).
     recv: Option<Box<Received>>,
+    /// The socket's writes go through its `SEND` (`stream_write`).
+    sending: Option<Box<Sending>>,
+    /// The `user_data` of its `SEND`s, fixed when `sending` is made: a
+    /// later generation (the poll replaced as reads move to the ring) must
+    /// not orphan a `SEND` in flight.
+    send_data: u64,
 }
 
 impl PollSlot {
@@ -151,6 +192,11 @@ impl PollSlot {
     /// Whether `data` is the `user_data` of this slot's live `RECV`.
     fn is_live_recv(&self, key: usize, data: u64) -> bool {
         self.armed && self.recv.is_some() && self.user_data(key) | RECV == data
+    }
+
+    /// Whether `data` is the `user_data` of this slot's live `SEND`.
+    fn is_live_send(&self, data: u64) -> bool {
+        self.armed && self.sending.is_some() && self.send_data == data
     }
 }
 
@@ -323,6 +369,7 @@ impl Uring {
             eventfd,
             counter: Box::new(AtomicU64::new(0)),
             notify_armed: AtomicBool::new(false),
+            sends: AtomicUsize::new(0),
         })
     }
 
@@ -349,6 +396,17 @@ impl Uring {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    /// Submits what is queued, if anything is: the loop stops.
+    pub(super) fn submit_queued(&self) -> io::Result<()> {
+        let empty = {
+            let _guard = lock(&self.submissions);
+            // SAFETY: the only `SubmissionQueue` view, made and dropped
+            // under `submissions` as in `push`.
+            unsafe { self.ring.submission_shared() }.is_empty()
+        };
+        if empty { Ok(()) } else { self.submit() }
     }
 
     /// Submits what is queued now, without waiting.
@@ -415,6 +473,7 @@ impl Uring {
         slot.generation = (slot.generation + 1) % GENERATIONS;
         slot.armed = true;
         slot.recv = None;
+        slot.sending = None;
         // Under the lock: a removal of this key cannot slip in between.
         self.arm(slot, key)
     }
@@ -433,6 +492,19 @@ impl Uring {
         let poll = slot.user_data(key);
         if slot.recv.take().is_some_and(|received| received.armed) {
             self.cancel_recv(poll | RECV)?;
+        }
+        let sending = slot.sending.take();
+        if let Some(sending) = sending.filter(|sending| !sending.is_done()) {
+            // Closed with bytes unsent: they still go out (and the
+            // shutdown it owes), from a descriptor of the driver's own.
+            let fd = rustix::io::fcntl_dupfd_cloexec(fd, 0).ok();
+            let mut orphan = Orphan { data: slot.send_data, fd, sending };
+            if let Some(fd) = orphan.fd.as_ref().map(AsRawFd::as_raw_fd) {
+                self.start_send(fd, orphan.data, &mut orphan.sending)?;
+            }
+            if orphan.sending.is_armed() {
+                table.orphans.push(orphan);
+            }
         }
         self.remove(poll)?;
         drop(table);
@@ -486,6 +558,125 @@ impl Uring {
         Some(queued.unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into())))
     }
 
+    /// A write of `bufs` to the stream socket `fd` registered under `key`,
+    /// into its write-behind buffer: `None` if this socket is written
+    /// directly (the kernel cannot do it through the ring, or its writes
+    /// have not moved to the ring and `on_home()` says this is not its
+    /// loop's thread). The first write on its home loop moves the writes to
+    /// the ring. `WouldBlock`: the buffer is full, wait for the writable
+    /// event its next completion brings.
+    pub(super) fn stream_write(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        bufs: &[io::IoSlice<'_>],
+        on_home: impl Fn() -> bool,
+    ) -> Option<io::Result<usize>> {
+        let mut table = lock(&self.polls);
+        let Table { slots, streams, .. } = &mut *table;
+        let slot = slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())?;
+        if slot.sending.is_none() {
+            if !on_home() || !self.streams_on(streams) {
+                return None;
+            }
+            slot.send_data = slot.user_data(key) | SEND;
+        }
+        let data = slot.send_data;
+        let sending = slot.sending.get_or_insert_with(Box::default);
+        let written = sending.write(bufs);
+        let was_armed = sending.is_armed();
+        if let Err(error) = self.start_send(slot.fd, data, sending) {
+            return Some(Err(error));
+        }
+        let started = !was_armed && sending.is_armed();
+        drop(table);
+        // Off the loop's thread the loop may be asleep: submitted now.
+        if started && !on_home() {
+            if let Err(error) = self.submit() {
+                return Some(Err(error));
+            }
+        }
+        Some(written)
+    }
+
+    /// Whether every byte written to the socket under `key` went out (see
+    /// `Sending::flush`); `None` if its writes are not on the ring.
+    pub(super) fn stream_flush(&self, fd: BorrowedFd<'_>, key: usize) -> Option<io::Result<()>> {
+        let mut table = lock(&self.polls);
+        let slot = table.slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())?;
+        slot.sending.as_deref_mut().map(Sending::flush)
+    }
+
+    /// Shuts the socket's write side down once its unsent bytes are out:
+    /// `true` if the driver will, `false` if the caller should now (nothing
+    /// is unsent, or its writes are not on the ring).
+    pub(super) fn defer_shutdown(&self, fd: BorrowedFd<'_>, key: usize) -> bool {
+        let mut table = lock(&self.polls);
+        let slot = table.slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd());
+        slot.and_then(|slot| slot.sending.as_deref_mut()).is_some_and(|s| !s.shut_down())
+    }
+
+    /// The loop's thread, as a socket arrives from another loop: the bytes
+    /// it left unsent there go out first, through this ring; given back if
+    /// its writes cannot come here.
+    pub(super) fn adopt_unsent(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        bytes: Vec<u8>,
+        shut_down: bool,
+    ) -> Result<(), Vec<u8>> {
+        let mut table = lock(&self.polls);
+        let Table { slots, streams, .. } = &mut *table;
+        let Some(slot) = slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd()) else {
+            return Err(bytes);
+        };
+        if slot.sending.is_some() || !self.streams_on(streams) {
+            return Err(bytes);
+        }
+        slot.send_data = slot.user_data(key) | SEND;
+        let data = slot.send_data;
+        let sending = slot.sending.insert(Box::default());
+        sending.adopt(bytes, shut_down);
+        // A push that failed leaves the bytes queued: the next write arms.
+        let _ = self.start_send(slot.fd, data, sending);
+        Ok(())
+    }
+
+    /// Whether `SEND`s are in flight (the loop stays alive for them).
+    pub(super) fn has_sends_in_flight(&self) -> bool {
+        self.sends.load(Ordering::Relaxed) > 0
+    }
+
+    /// Arms `sending`'s next `SEND` on `fd` under `data`, if bytes wait
+    /// and none is in flight.
+    fn start_send(&self, fd: RawFd, data: u64, sending: &mut Sending) -> io::Result<()> {
+        let Some(bytes) = sending.start() else { return Ok(()) };
+        // Longer than a `u32` (never, the buffer is bounded): a partial
+        // send, and the next goes on.
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        let entry = opcode::Send::new(Fd(fd), bytes.as_ptr(), len)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+            .user_data(data);
+        // SAFETY: the bytes are `sending`'s, which leaves them where they
+        // are, unchanged, until this `SEND`'s completion is reaped
+        // (`Sending::start`); the driver drops no `Sending` with a `SEND`
+        // in flight (a closed socket's becomes an orphan; `leave` and
+        // `Drop` cancel and reap first), and `Sending`'s own drop leaks
+        // them rather than free them under the kernel.
+        match unsafe { self.push(&entry) } {
+            Ok(()) => {
+                self.sends.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(error) => {
+                sending.cancelled();
+                Err(error)
+            }
+        }
+    }
+
     /// Whether stream reads can come through this ring, finding out (and
     /// registering the provided buffers) the first time.
     fn streams_on(&self, streams: &mut Streams) -> bool {
@@ -499,12 +690,12 @@ impl Uring {
     }
 
     /// The provided buffers, if the kernel has multishot `RECV`
-    /// (`IORING_RECV_MULTISHOT`), provided-buffer rings and synchronous
-    /// cancel, which all came by Linux 6.0.
+    /// (`IORING_RECV_MULTISHOT`), `SEND`, provided-buffer rings and
+    /// synchronous cancel, which all came by Linux 6.0.
     fn stream_support(&self) -> io::Result<BufferRing> {
         let mut probe = Probe::new();
         self.ring.submitter().register_probe(&mut probe)?;
-        if !probe.is_supported(opcode::RecvMulti::CODE) {
+        if !probe.is_supported(opcode::RecvMulti::CODE) || !probe.is_supported(opcode::Send::CODE) {
             return Err(io::ErrorKind::Unsupported.into());
         }
         // Synchronous cancel (6.0, as multishot `RECV`): cancelling nothing
@@ -529,40 +720,55 @@ impl Uring {
         self.arm_recv(slot, key).map(drop)
     }
 
-    /// Any thread: takes the socket under `key` off the ring's reads before
-    /// it moves to another loop, and returns what its `RECV` brought that
-    /// nobody read. The `RECV` is cancelled synchronously and its last
+    /// Any thread: takes the socket under `key` off the ring before it
+    /// moves to another loop, and returns what its `RECV` brought that
+    /// nobody read and what its writers queued that its `SEND` did not
+    /// send. Both requests are cancelled synchronously and their last
     /// completions reaped, so no byte is left behind in flight.
-    pub(super) fn leave(&self, fd: BorrowedFd<'_>, key: usize) -> Vec<u8> {
-        let recv = {
+    pub(super) fn leave(&self, fd: BorrowedFd<'_>, key: usize) -> Departure {
+        let in_flight = {
             let mut table = lock(&self.polls);
             let Some(slot) = table.slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())
             else {
-                return Vec::new();
+                return Departure::default();
             };
-            let recv = slot.user_data(key) | RECV;
-            let Some(received) = slot.recv.as_deref_mut() else { return Vec::new() };
-            received.leaving = true;
-            received.armed.then_some(recv)
+            let data = slot.user_data(key);
+            let recv = slot.recv.as_deref_mut().and_then(|received| {
+                received.leaving = true;
+                received.armed.then_some(data | RECV)
+            });
+            let send = slot.sending.as_deref_mut().and_then(|sending| {
+                sending.leave();
+                sending.is_armed().then_some(slot.send_data)
+            });
+            [recv, send]
         };
-        if let Some(recv) = recv {
-            let timeout = Timespec::new().sec(1);
-            // `ENOENT`: it ended on its own, its completion is queued.
-            let _ = self
-                .ring
-                .submitter()
-                .register_sync_cancel(Some(timeout), CancelBuilder::user_data(recv));
-            // Its last completions, and with them maybe events for other
+        if in_flight.iter().any(Option::is_some) {
+            // A request still in the submission queue (its loop stopped
+            // before its next wait) is not the kernel's yet: no cancel
+            // would find it.
+            let _ = self.submit();
+            for request in in_flight.into_iter().flatten() {
+                // `ENOENT`: it ended on its own, its completion is queued.
+                let _ = self.ring.submitter().register_sync_cancel(
+                    Some(Timespec::new().sec(1)),
+                    CancelBuilder::user_data(request),
+                );
+            }
+            // Their last completions, and with them maybe events for other
             // sockets of the loop: which it then must look at, even if
             // it sleeps in a wait these completions would have ended.
             let _ = self.reap();
             self.notify();
         }
         let mut table = lock(&self.polls);
-        match table.slots.get_mut(key).and_then(|slot| slot.recv.as_deref_mut()) {
-            Some(received) => received.take_bytes(),
-            None => Vec::new(),
-        }
+        let Some(slot) = table.slots.get_mut(key) else { return Departure::default() };
+        let received = slot.recv.as_deref_mut().map(Received::take_bytes).unwrap_or_default();
+        // Still in flight (a cancel that timed out, never seen): what it
+        // holds goes out from here, as an orphan's would.
+        let (unsent, shut_down) =
+            slot.sending.as_deref_mut().and_then(Sending::take_unsent).unwrap_or_default();
+        Departure { received, unsent, shut_down }
     }
 
     pub(super) fn is_edge_triggered(&self) -> bool {
@@ -646,6 +852,9 @@ impl Uring {
                 data if data & RECV != 0 => {
                     self.on_recv(&mut table, &mut events, data, &completion)?;
                 }
+                data if data & SEND != 0 => {
+                    self.on_send(&mut table, &mut events, data, completion.result())?;
+                }
                 data => {
                     let key = (data & u64::from(u32::MAX)) as usize;
                     let Some(slot) = table.slots.get(key) else { continue };
@@ -695,7 +904,7 @@ impl Uring {
         data: u64,
         completion: &cqueue::Entry,
     ) -> io::Result<()> {
-        let Table { slots, starved, streams } = table;
+        let Table { slots, starved, streams, .. } = table;
         let Streams::On(buffers) = streams else { return Ok(()) };
         let key = (data & u64::from(u32::MAX)) as usize;
         let result = completion.result();
@@ -753,6 +962,96 @@ impl Uring {
         self.arm_recv(slot, key).map(drop)
     }
 
+    /// One completion of a `SEND`, a live socket's or an orphan's: the
+    /// next is armed, a waiting writer hears that the socket is writable,
+    /// and a finished orphan closes its descriptor.
+    fn on_send(
+        &self,
+        table: &mut Table,
+        events: &mut Vec<Readiness>,
+        data: u64,
+        result: i32,
+    ) -> io::Result<()> {
+        self.sends.fetch_sub(1, Ordering::Relaxed);
+        let key = (data & u64::from(u32::MAX)) as usize;
+        if let Some(slot) = table.slots.get_mut(key).filter(|slot| slot.is_live_send(data)) {
+            let fd = slot.fd;
+            let Some(sending) = slot.sending.as_deref_mut() else { return Ok(()) };
+            if self.sent(sending, Some(fd), data, result)? {
+                events.push(Readiness {
+                    key,
+                    readable: false,
+                    writable: true,
+                    read_closed: false,
+                    hangup_known: true,
+                });
+            }
+            return Ok(());
+        }
+        let Some(index) = table.orphans.iter().position(|orphan| orphan.data == data) else {
+            return Ok(());
+        };
+        let orphan = &mut table.orphans[index];
+        let fd = orphan.fd.as_ref().map(AsRawFd::as_raw_fd);
+        self.sent(&mut orphan.sending, fd, data, result)?;
+        if !orphan.sending.is_armed() {
+            // Done, failed, cancelled, or without a descriptor to go on.
+            table.orphans.swap_remove(index);
+        }
+        Ok(())
+    }
+
+    /// Applies a `SEND`'s completion to `sending` and arms the next (on
+    /// `fd`, if there is one); does a shutdown that waited for the bytes.
+    /// Returns whether a writer waits to hear of it.
+    fn sent(
+        &self,
+        sending: &mut Sending,
+        fd: Option<RawFd>,
+        data: u64,
+        result: i32,
+    ) -> io::Result<bool> {
+        let go_on = match result {
+            // Nothing taken of a non-empty buffer: no stream socket says
+            // that and can go on; sending again would spin.
+            0 => {
+                sending.failed(libc::EPIPE);
+                false
+            }
+            taken if taken > 0 => {
+                sending.sent(taken.unsigned_abs() as usize);
+                true
+            }
+            // Cancelled: the socket leaves the ring, or the ring goes.
+            _ if -result == libc::ECANCELED => {
+                sending.cancelled();
+                false
+            }
+            _ if is_transient_code(result) => {
+                sending.cancelled();
+                true
+            }
+            _ => {
+                sending.failed(-result);
+                false
+            }
+        };
+        if let Some(fd) = fd {
+            if go_on {
+                self.start_send(fd, data, sending)?;
+            }
+            if sending.take_due_shutdown() {
+                // SAFETY: `fd` is open: a live socket's owner closes it only
+                // after `delete`, which takes its `Sending` out under the
+                // lock held here; an orphan's is the orphan's own.
+                let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+                // The peer may be gone already: nothing left to tell it.
+                let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Write);
+            }
+        }
+        Ok(std::mem::take(&mut sending.waiting))
+    }
+
     pub(super) fn take_events(&self, out: &mut Vec<Readiness>) {
         out.append(&mut lock(&self.events));
     }
@@ -789,9 +1088,20 @@ fn is_transient_code(result: i32) -> bool {
 
 impl Drop for Uring {
     fn drop(&mut self) {
-        // A `RECV` in flight may still write a provided buffer: cancel every
-        // request, synchronously, before the buffers are unregistered and
-        // freed.
+        // Closed sockets' bytes still going out get a while to (every
+        // socket is closed by now: each holds the loop's shared half, and
+        // with it this driver).
+        let deadline = Instant::now() + LINGER;
+        let timespec = Timespec::new().nsec(50_000_000);
+        while self.has_sends_in_flight() && Instant::now() < deadline {
+            let _ =
+                self.ring.submitter().submit_with_args(1, &SubmitArgs::new().timespec(&timespec));
+            let _ = self.reap();
+        }
+        // A `RECV` in flight may still write a provided buffer, a `SEND`
+        // read its bytes: cancel every request, synchronously, and reap
+        // (which frees the `SEND`s' bytes), before the buffers are
+        // unregistered and freed.
         let table = self.polls.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Streams::On(buffers) = std::mem::take(&mut table.streams) {
             let cancelled = match self
@@ -802,6 +1112,7 @@ impl Drop for Uring {
                 Ok(()) => true,
                 Err(error) => error.raw_os_error() == Some(libc::ENOENT),
             };
+            let _ = self.reap();
             if cancelled && self.ring.submitter().unregister_buf_ring(BUFFER_GROUP).is_ok() {
                 drop(buffers);
             } else {
