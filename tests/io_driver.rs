@@ -294,6 +294,23 @@ fn pattern(id: usize, at: usize) -> u8 {
     ((id * 7 + at) % 251) as u8
 }
 
+/// Linger 0: closing `socket` sends a reset, not a FIN.
+fn reset_on_close(socket: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid option of the right size on an open socket.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0);
+}
+
 /// A connected TCP pair on the current runtime.
 async fn tcp_pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -407,7 +424,6 @@ fn a_reader_that_falls_behind_pauses_the_ring_and_nothing_is_lost() {
 #[test]
 fn a_peer_that_resets_gives_its_bytes_then_an_error_then_eof() {
     use std::io::Write;
-    use std::os::fd::AsRawFd;
     for driver in drivers() {
         let rt = runtime(driver);
         let (got, ended) = rt.block_on(async {
@@ -420,19 +436,7 @@ fn a_peer_that_resets_gives_its_bytes_then_an_error_then_eof() {
             a.read_exact(&mut byte).await.unwrap();
             b.write_all(b"abc").unwrap();
             jsloop::time::sleep(Duration::from_millis(20)).await;
-            // Linger 0: the close sends a reset, not a FIN.
-            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-            // SAFETY: a valid option of the right size on an open socket.
-            let set = unsafe {
-                libc::setsockopt(
-                    b.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&raw const linger).cast(),
-                    size_of::<libc::linger>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(set, 0);
+            reset_on_close(&b);
             drop(b);
             let mut got = Vec::new();
             let mut buf = [0; 16];
@@ -609,7 +613,6 @@ fn a_flush_returns_once_the_kernel_took_every_byte() {
 #[test]
 fn a_peer_that_resets_with_writes_queued_fails_the_next_write_or_flush() {
     use std::io::Write;
-    use std::os::fd::AsRawFd;
     for driver in drivers() {
         runtime(driver).block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -620,19 +623,7 @@ fn a_peer_that_resets_with_writes_queued_fails_the_next_write_or_flush() {
             a.read_exact(&mut byte).await.unwrap();
             a.write_all(b"first").await.unwrap();
             a.flush().await.unwrap();
-            // Linger 0 and unread bytes: the close sends a reset.
-            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-            // SAFETY: a valid option of the right size on an open socket.
-            let set = unsafe {
-                libc::setsockopt(
-                    b.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&raw const linger).cast(),
-                    size_of::<libc::linger>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(set, 0);
+            reset_on_close(&b);
             drop(b);
             jsloop::time::sleep(Duration::from_millis(20)).await;
             // The writes go on being accepted (queued) until the failed

@@ -71,11 +71,11 @@ const DRIVER_VAR: &str = "JSLOOP_IO";
 pub enum IoDriver {
     /// The default: `JSLOOP_IO=epoll` or `JSLOOP_IO=io_uring` in the
     /// environment forces that driver (any other value is an
-    /// `InvalidInput` error from `build`); unset, epoll, which no
-    /// benchmark has yet seen lose to the ring (with stream reads on the
-    /// ring and writes still `send` syscalls, the two tie on TCP echo).
-    /// `Auto` will take io_uring where the kernel offers it once writes go
-    /// through the ring as well.
+    /// `InvalidInput` error from `build`); unset, epoll for now. With
+    /// stream reads and writes on the ring io_uring does 1.35× epoll's
+    /// round trips on TCP echo (BENCHMARKS.md), but what an idle
+    /// connection costs on it and the HTTP figures are not measured yet;
+    /// until they are, the ring is opt-in.
     #[default]
     Auto,
     /// Readiness through `epoll` (on other Unixes: kqueue or event ports,
@@ -85,7 +85,11 @@ pub enum IoDriver {
     /// or later with `EXT_ARG` and `NODROP`, which 5.11 brought); on
     /// Linux 6.0 and later TCP and Unix stream reads come from one
     /// multishot `RECV` per socket into buffers the ring provides, copied
-    /// out to the reader (no syscall per read). Where io_uring is
+    /// out to the reader (no syscall per read), and writes go
+    /// write-behind: copied into a bounded per-socket buffer (256 KiB)
+    /// that one `SEND` at a time drains, so a write returns at once, a
+    /// failed send's error comes from the next write, `flush` or `close`,
+    /// and `flush` waits until the kernel took every byte. Where io_uring is
     /// unavailable (an old kernel, a seccomp profile, the
     /// `kernel.io_uring_disabled` sysctl), `build` fails with the reason.
     IoUring,
@@ -189,9 +193,9 @@ impl Poller {
                     "jsloop: the io_uring driver needs Linux on x86_64, aarch64, riscv64, loongarch64 or powerpc64",
                 ));
             }
-            // Readiness on the ring costs more per event than epoll today
-            // (BENCHMARKS.md, "I/O drivers"): `Auto` takes epoll until
-            // sockets read and write through the ring.
+            // The ring wins the echo benchmark, but its cost per idle
+            // connection and under HTTP load is unmeasured (BENCHMARKS.md,
+            // "I/O drivers"): `Auto` stays on epoll until it is.
             IoDriver::Auto => Driver::Epoll(epoll::Epoll::new()?),
         };
         Ok(Poller { driver })
