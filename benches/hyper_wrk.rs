@@ -1,7 +1,8 @@
 //! hyper 1.x "Hello, world!" under `wrk -t1 -c64` on loopback, one loop
-//! against two: jsloop (`io::HyperIo`) ×1 and ×2, tokio current-thread and
+//! against two: jsloop (`io::HyperIo`) ×1 and ×2 on each I/O driver (epoll,
+//! and io_uring where the kernel offers it), tokio current-thread and
 //! tokio multi-thread with 2 workers (hyper-util's `TokioIo`), the same
-//! service and HTTP/1.1 builder on all four.
+//! service and HTTP/1.1 builder on all of them.
 //!
 //! - `jsloop ×1`: one loop (`jsloop::run` on a thread of its own), one
 //!   listener.
@@ -78,24 +79,34 @@ fn serve_on_thread(serve: impl FnOnce(mpsc::Sender<SocketAddr>) + Send + 'static
 /// `loops` jsloop loops on one port: one plain listener, or with more
 /// than one a `SO_REUSEPORT` listener each, the first on port 0 and the
 /// others on the port it got.
-fn jsloop_server(loops: usize) -> Server {
+fn jsloop_server(loops: usize, driver: jsloop::IoDriver) -> Server {
     let reuse_port = loops > 1;
     let mut addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let mut accepted = Vec::new();
     for _ in 0..loops {
         let count = Arc::new(AtomicU64::new(0));
-        addr = jsloop_loop(addr, reuse_port, count.clone());
+        addr = jsloop_loop(addr, reuse_port, driver, count.clone());
         accepted.push(count);
     }
-    Server { name: format!("jsloop ×{loops}"), addr, accepted }
+    let driver = match driver {
+        jsloop::IoDriver::IoUring => "io_uring",
+        _ => "epoll",
+    };
+    Server { name: format!("jsloop {driver} ×{loops}"), addr, accepted }
 }
 
 /// One jsloop loop serving hyper on `addr`, counting the connections it
 /// accepts (once per connection, outside the service).
-fn jsloop_loop(addr: SocketAddr, reuse_port: bool, accepted: Arc<AtomicU64>) -> SocketAddr {
+fn jsloop_loop(
+    addr: SocketAddr,
+    reuse_port: bool,
+    driver: jsloop::IoDriver,
+    accepted: Arc<AtomicU64>,
+) -> SocketAddr {
     use jsloop::net::TcpListener;
     serve_on_thread(move |bound| {
-        jsloop::run(async move {
+        let runtime = jsloop::Runtime::builder().io_driver(driver).build().unwrap();
+        runtime.run(async move {
             let listener = if reuse_port {
                 TcpListener::bind_reuseport(addr).await
             } else {
@@ -291,9 +302,19 @@ fn load(server: &Server, seconds: u32) -> (Run, Vec<u64>) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let benching = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
-    let servers =
-        [jsloop_server(1), jsloop_server(LOOPS), tokio_current_thread(), tokio_multi_thread(LOOPS)];
-    let (one_loop, tokio_multi) = (0, 3);
+    use jsloop::IoDriver::{Epoll, IoUring};
+    let mut servers = vec![
+        jsloop_server(1, Epoll),
+        jsloop_server(LOOPS, Epoll),
+        tokio_current_thread(),
+        tokio_multi_thread(LOOPS),
+    ];
+    let (one_loop, tokio_current, tokio_multi) = (0, 2, 3);
+    // The io_uring rows, where the kernel offers the ring.
+    match jsloop::Runtime::builder().io_driver(IoUring).build() {
+        Ok(_) => servers.extend([jsloop_server(1, IoUring), jsloop_server(LOOPS, IoUring)]),
+        Err(error) => println!("hyper_wrk: no io_uring rows here: {error}"),
+    }
     if !benching {
         for server in &servers {
             assert!(get(server.addr).ends_with("Hello, world!"), "{} answered", server.name);
@@ -323,21 +344,23 @@ fn main() {
     println!();
     println!(
         "| server | requests/s (median) | min–max | server CPU (cores) | requests per CPU-s \
-         (median) | req/s vs jsloop ×1 | req/s vs tokio multi ×{LOOPS} | per CPU-s vs jsloop ×1 \
-         | per CPU-s vs tokio multi ×{LOOPS} | voluntary switches per 1k requests (median) |"
+         (median) | req/s vs jsloop epoll ×1 | req/s vs tokio current-thread | req/s vs tokio \
+         multi ×{LOOPS} | per CPU-s vs jsloop epoll ×1 | per CPU-s vs tokio multi ×{LOOPS} | \
+         voluntary switches per 1k requests (median) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, server) in servers.iter().enumerate() {
         let s = &samples[i];
         let min = s.requests_per_s.iter().copied().fold(f64::MAX, f64::min);
         let max = s.requests_per_s.iter().copied().fold(0.0, f64::max);
         println!(
-            "| {} | {:.0} | {min:.0}–{max:.0} | {:.2} | {:.0} | {:.2}x | {:.2}x | {:.2}x | {:.2}x | {:.1} |",
+            "| {} | {:.0} | {min:.0}–{max:.0} | {:.2} | {:.0} | {:.2}x | {:.2}x | {:.2}x | {:.2}x | {:.2}x | {:.1} |",
             server.name,
             rate[i],
             median(&s.cores),
             per_cpu[i],
             rate[i] / rate[one_loop],
+            rate[i] / rate[tokio_current],
             rate[i] / rate[tokio_multi],
             per_cpu[i] / per_cpu[one_loop],
             per_cpu[i] / per_cpu[tokio_multi],
