@@ -184,7 +184,23 @@ struct PollSlot {
     send_data: u64,
 }
 
+/// The slot of `key` if it holds `fd`'s live registration.
+fn live_slot<'a>(
+    slots: &'a mut [PollSlot],
+    key: usize,
+    fd: BorrowedFd<'_>,
+) -> Option<&'a mut PollSlot> {
+    slots.get_mut(key).filter(|slot| slot.armed && slot.fd == fd.as_raw_fd())
+}
+
 impl PollSlot {
+    /// Turns the socket's writes over to the ring: a fresh buffer, whose
+    /// `SEND`s carry this generation's `user_data` for as long as it lives.
+    fn start_sending(&mut self, key: usize) {
+        self.send_data = self.user_data(key) | SEND;
+        self.sending = Some(Box::default());
+    }
+
     fn user_data(&self, key: usize) -> u64 {
         (u64::from(self.generation) << 32) | key as u64
     }
@@ -484,9 +500,8 @@ impl Uring {
     /// their buffers back as they are reaped.
     pub(super) fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
         let mut table = lock(&self.polls);
-        let slot = match table.slots.get_mut(key) {
-            Some(slot) if slot.armed && slot.fd == fd.as_raw_fd() => slot,
-            _ => return Err(io::Error::from(io::ErrorKind::NotFound)),
+        let Some(slot) = live_slot(&mut table.slots, key, fd) else {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
         };
         slot.armed = false;
         let poll = slot.user_data(key);
@@ -534,7 +549,7 @@ impl Uring {
     ) -> Option<io::Result<usize>> {
         let mut table = lock(&self.polls);
         let Table { slots, streams, .. } = &mut *table;
-        let slot = slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())?;
+        let slot = live_slot(slots, key, fd)?;
         let queued = match slot.recv.as_deref_mut() {
             Some(received) => received.read(buf),
             None if on_home() && self.streams_on(streams) => match self.take_reads(slot, key) {
@@ -574,18 +589,18 @@ impl Uring {
     ) -> Option<io::Result<usize>> {
         let mut table = lock(&self.polls);
         let Table { slots, streams, .. } = &mut *table;
-        let slot = slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())?;
+        let slot = live_slot(slots, key, fd)?;
         if slot.sending.is_none() {
             if !on_home() || !self.streams_on(streams) {
                 return None;
             }
-            slot.send_data = slot.user_data(key) | SEND;
+            slot.start_sending(key);
         }
-        let data = slot.send_data;
-        let sending = slot.sending.get_or_insert_with(Box::default);
+        let (fd, data) = (slot.fd, slot.send_data);
+        let sending = slot.sending.as_deref_mut()?;
         let written = sending.write(bufs);
         let was_armed = sending.is_armed();
-        if let Err(error) = self.start_send(slot.fd, data, sending) {
+        if let Err(error) = self.start_send(fd, data, sending) {
             return Some(Err(error));
         }
         let started = !was_armed && sending.is_armed();
@@ -603,7 +618,7 @@ impl Uring {
     /// `Sending::flush`); `None` if its writes are not on the ring.
     pub(super) fn stream_flush(&self, fd: BorrowedFd<'_>, key: usize) -> Option<io::Result<()>> {
         let mut table = lock(&self.polls);
-        let slot = table.slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())?;
+        let slot = live_slot(&mut table.slots, key, fd)?;
         slot.sending.as_deref_mut().map(Sending::flush)
     }
 
@@ -612,7 +627,7 @@ impl Uring {
     /// is unsent, or its writes are not on the ring).
     pub(super) fn defer_shutdown(&self, fd: BorrowedFd<'_>, key: usize) -> bool {
         let mut table = lock(&self.polls);
-        let slot = table.slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd());
+        let slot = live_slot(&mut table.slots, key, fd);
         slot.and_then(|slot| slot.sending.as_deref_mut()).is_some_and(|s| !s.shut_down())
     }
 
@@ -628,18 +643,20 @@ impl Uring {
     ) -> Result<(), Vec<u8>> {
         let mut table = lock(&self.polls);
         let Table { slots, streams, .. } = &mut *table;
-        let Some(slot) = slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd()) else {
+        let Some(slot) = live_slot(slots, key, fd) else {
             return Err(bytes);
         };
         if slot.sending.is_some() || !self.streams_on(streams) {
             return Err(bytes);
         }
-        slot.send_data = slot.user_data(key) | SEND;
-        let data = slot.send_data;
-        let sending = slot.sending.insert(Box::default());
-        sending.adopt(bytes, shut_down);
-        // A push that failed leaves the bytes queued: the next write arms.
-        let _ = self.start_send(slot.fd, data, sending);
+        slot.start_sending(key);
+        let (fd, data) = (slot.fd, slot.send_data);
+        if let Some(sending) = slot.sending.as_deref_mut() {
+            sending.adopt(bytes, shut_down);
+            // A push that failed leaves the bytes queued: the next write
+            // arms.
+            let _ = self.start_send(fd, data, sending);
+        }
         Ok(())
     }
 
@@ -728,8 +745,7 @@ impl Uring {
     pub(super) fn leave(&self, fd: BorrowedFd<'_>, key: usize) -> Departure {
         let in_flight = {
             let mut table = lock(&self.polls);
-            let Some(slot) = table.slots.get_mut(key).filter(|s| s.armed && s.fd == fd.as_raw_fd())
-            else {
+            let Some(slot) = live_slot(&mut table.slots, key, fd) else {
                 return Departure::default();
             };
             let data = slot.user_data(key);
