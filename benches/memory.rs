@@ -31,62 +31,18 @@
 //! Run with `cargo bench -p jsloop-benches --bench memory`; `cargo test -p jsloop-benches --benches` runs it with
 //! N = 10k in debug.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::pending;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use futures::channel::oneshot;
 use futures::task::LocalSpawnExt;
 
-struct Counting;
+mod common;
 
-/// Live bytes (requested sizes) across the process.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller keeps `GlobalAlloc::alloc`'s contract (`layout`
-        // is not zero-sized), which is all `System.alloc` asks.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`: `layout` is not zero-sized.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller passes a block this allocator gave out with
-        // `layout`; every block it gives out is `System`'s.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller keeps `GlobalAlloc::realloc`'s contract: `ptr`
-        // is a block of this allocator (so of `System`) with `layout`, and
-        // `new_size` is non-zero and, rounded up to `layout.align()`, does
-        // not overflow `isize`.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
-        }
-        new
-    }
-}
+use common::counting::{Counting, live_bytes};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -227,9 +183,9 @@ fn measure<R>(
 ) -> Option<f64> {
     let mut rt = build();
     workload.prepare();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live_bytes();
     let kept = block_on(&mut rt);
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = live_bytes();
     let freed = DROPPED.get();
     let bytes = (after - before - kept.vec_bytes as isize) as f64 / N as f64;
     drop(kept);

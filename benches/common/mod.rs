@@ -3,6 +3,8 @@
 // Every bench binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod counting;
+
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 

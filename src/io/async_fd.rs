@@ -276,6 +276,12 @@ impl<T: AsFd> Async<T> {
         }
     }
 
+    /// A connection the loop's driver accepted for this listener (see
+    /// `Source::accept`), or `None`: accept from the socket.
+    pub(crate) fn accept_from_driver(&self) -> Option<io::Result<std::os::fd::OwnedFd>> {
+        self.source.accept(self.fd())
+    }
+
     /// A stream socket's read from bytes already in user space (see
     /// `Source::stream_read`), or `None`: read the socket.
     #[inline]

@@ -45,6 +45,9 @@
 //! takes along the bytes its old loop's ring received and nobody read, and
 //! reads them first, and the bytes it did not send yet, which go out first:
 //! through the new loop's ring, or written here ahead of anything else.
+//! Likewise a listener's accepts, once they moved to the ring:
+//! [`Source::accept`] takes the connections the driver accepted, and a
+//! listener that moves takes those nobody took along, to be taken first.
 //!
 //! Some readiness the poller cannot report: that a retry may now succeed
 //! because a descriptor was freed (a listener out of descriptors) or a
@@ -57,7 +60,7 @@ use std::collections::VecDeque;
 use std::io;
 #[cfg(not(any(miri, jsloop_loom)))]
 use std::os::fd::AsFd;
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
@@ -103,14 +106,33 @@ struct SourceState {
     directions: [Direction; 2],
     /// Waiting on this source keeps its home loop alive.
     refd: bool,
-    /// Bytes its last home's driver received and nobody read: the next
-    /// reads get them first.
-    carried: VecDeque<u8>,
-    /// Bytes its last home's driver did not send, where this home's would
-    /// not take them: written before anything else.
+    /// What it brought from its last loop and has not used up: boxed, and
+    /// `None` almost always (a socket that never moved, or has caught up).
+    carried: Option<Box<Carried>>,
+}
+
+/// What a source brought from its last loop's driver.
+#[derive(Default)]
+struct Carried {
+    /// Bytes received that nobody read: the next reads get them first.
+    received: VecDeque<u8>,
+    /// Bytes not sent, where this home's driver would not take them:
+    /// written before anything else.
     unsent: Vec<u8>,
     /// The write side is shut down once `unsent` is out.
-    unsent_shutdown: bool,
+    shut_down: bool,
+    /// Connections accepted for this listener that nobody took: the next
+    /// accepts get them first.
+    accepts: VecDeque<OwnedFd>,
+}
+
+impl Carried {
+    fn is_empty(&self) -> bool {
+        self.received.is_empty()
+            && self.unsent.is_empty()
+            && !self.shut_down
+            && self.accepts.is_empty()
+    }
 }
 
 /// The loop a source is registered with, and its key there.
@@ -391,12 +413,10 @@ impl Source {
                     home: Home { shared: core.shared.clone(), key },
                     directions: Default::default(),
                     refd: true,
-                    carried: VecDeque::new(),
-                    unsent: Vec::new(),
-                    unsent_shutdown: false,
+                    carried: None,
                 }),
             });
-            source.update_driver_streams(&source.state());
+            source.update_driver_streams(&mut source.state());
             core.io.slots.borrow_mut()[key] = Some(Arc::downgrade(&source));
             Ok(source)
         })
@@ -451,9 +471,9 @@ impl Source {
         buf: &mut [u8],
     ) -> Option<io::Result<usize>> {
         let mut state = self.state();
-        if !state.carried.is_empty() {
-            let read = io::Read::read(&mut state.carried, buf);
-            self.update_driver_streams(&state);
+        if let Some(carried) = state.carried.as_deref_mut().filter(|c| !c.received.is_empty()) {
+            let read = io::Read::read(&mut carried.received, buf);
+            self.update_driver_streams(&mut state);
             return Some(read);
         }
         #[cfg(not(any(miri, jsloop_loom)))]
@@ -461,6 +481,31 @@ impl Source {
             let home = &state.home;
             let on_home = || context::with_core_of(home.shared.id, |_| ()).is_some();
             home.shared.poller.stream_read(fd, home.key, buf, on_home)
+        }
+        #[cfg(any(miri, jsloop_loom))]
+        {
+            let _ = fd;
+            None
+        }
+    }
+
+    /// An accept on this listener from the connections already accepted:
+    /// those it carried from its last loop, then those its home's driver
+    /// accepted. `None`: accept from the socket itself.
+    pub(crate) fn accept(&self, fd: BorrowedFd<'_>) -> Option<io::Result<OwnedFd>> {
+        if !self.driver_streams.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut state = self.state();
+        if let Some(connection) = state.carried.as_deref_mut().and_then(|c| c.accepts.pop_front()) {
+            self.update_driver_streams(&mut state);
+            return Some(Ok(connection));
+        }
+        #[cfg(not(any(miri, jsloop_loom)))]
+        {
+            let home = &state.home;
+            let on_home = || context::with_core_of(home.shared.id, |_| ()).is_some();
+            home.shared.poller.accept(fd, home.key, on_home)
         }
         #[cfg(any(miri, jsloop_loom))]
         {
@@ -536,7 +581,10 @@ impl Source {
         let mut state = self.state();
         if let Err(error) = self.send_unsent(&mut state, fd) {
             if error.kind() == io::ErrorKind::WouldBlock {
-                state.unsent_shutdown = true;
+                // Bytes wait (nothing else blocks): `carried` holds them.
+                if let Some(carried) = state.carried.as_deref_mut() {
+                    carried.shut_down = true;
+                }
                 return true;
             }
         }
@@ -553,18 +601,20 @@ impl Source {
     /// Another error drops them, as the kernel drops a broken socket's
     /// send queue, and is the caller's to report.
     fn send_unsent(&self, state: &mut SourceState, fd: BorrowedFd<'_>) -> io::Result<()> {
-        if state.unsent.is_empty() && !state.unsent_shutdown {
+        let Some(carried) =
+            state.carried.as_deref_mut().filter(|c| !c.unsent.is_empty() || c.shut_down)
+        else {
             return Ok(());
-        }
-        let sent = Self::write_all_now(&mut state.unsent, fd).and_then(|()| {
-            if std::mem::take(&mut state.unsent_shutdown) {
+        };
+        let sent = Self::write_all_now(&mut carried.unsent, fd).and_then(|()| {
+            if std::mem::take(&mut carried.shut_down) {
                 rustix::net::shutdown(fd, rustix::net::Shutdown::Write)?;
             }
             Ok(())
         });
         if sent.as_ref().is_err_and(|error| error.kind() != io::ErrorKind::WouldBlock) {
-            state.unsent = Vec::new();
-            state.unsent_shutdown = false;
+            carried.unsent = Vec::new();
+            carried.shut_down = false;
         }
         self.update_driver_streams(state);
         sent
@@ -581,11 +631,13 @@ impl Source {
 
     /// Sets `driver_streams` from `state`, the one rule for it: the home's
     /// driver may read and write for the socket (io_uring), or it carries
-    /// bytes.
-    fn update_driver_streams(&self, state: &SourceState) {
+    /// something; drops what it carried once that is used up.
+    fn update_driver_streams(&self, state: &mut SourceState) {
+        if state.carried.as_deref().is_some_and(Carried::is_empty) {
+            state.carried = None;
+        }
         let driver = state.home.shared.poller.driver() == IoDriver::IoUring;
-        let carries =
-            !state.carried.is_empty() || !state.unsent.is_empty() || state.unsent_shutdown;
+        let carries = state.carried.is_some();
         self.driver_streams.store(driver || carries, Ordering::Release);
     }
 
@@ -740,19 +792,21 @@ impl Source {
         // received comes along, to be read first, and makes the socket
         // readable now: no event will announce it.
         let departure = old.shared.poller.leave(fd, old.key);
-        if !departure.received.is_empty() {
-            state.carried.extend(departure.received);
+        let carried = state.carried.get_or_insert_default();
+        if !departure.received.is_empty() || !departure.accepted.is_empty() {
+            carried.received.extend(departure.received);
+            carried.accepts.extend(departure.accepted);
             self.marks[READ].set_ready();
         }
         // What it did not send goes out first: through this loop's driver
         // if it sends for sockets, else written by the next write here.
-        state.unsent.extend(departure.unsent);
-        state.unsent_shutdown |= departure.shut_down;
-        if !state.unsent.is_empty() {
-            let unsent = std::mem::take(&mut state.unsent);
-            match core.shared.poller.adopt_unsent(fd, key, unsent, state.unsent_shutdown) {
-                Ok(()) => state.unsent_shutdown = false,
-                Err(unsent) => state.unsent = unsent,
+        carried.unsent.extend(departure.unsent);
+        carried.shut_down |= departure.shut_down;
+        if !carried.unsent.is_empty() {
+            let unsent = std::mem::take(&mut carried.unsent);
+            match core.shared.poller.adopt_unsent(fd, key, unsent, carried.shut_down) {
+                Ok(()) => carried.shut_down = false,
+                Err(unsent) => carried.unsent = unsent,
             }
         }
         // What is left is written now, as far as it goes (a shutdown owed

@@ -16,12 +16,20 @@
 //! the loop cannot see (a `std::fs::File` dropped, another process), and
 //! starts over after an accept that works.
 //!
+//! On io_uring the loop's driver accepts for the listener (a multishot
+//! `ACCEPT`, see `reactor::uring`), and an accept takes the next connection
+//! it queued, with the peer's address from `getpeername`; a connection
+//! whose peer reset it before that is skipped, its address gone with it,
+//! as if it had never arrived. Out of descriptors, the driver's request
+//! ends with the error, and the next accept, once the pause is over, arms
+//! it again.
+//!
 //! The backoff timer is `unref`'d: it never keeps the loop alive on its
 //! own. A task waiting in `accept` does, through the listener's readiness,
 //! unless the listener was `unref`'d, exactly as without the pause.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -58,19 +66,27 @@ impl AcceptBackoff {
         }
     }
 
-    /// Runs the non-blocking accept `op` on `listener` (see the module doc).
-    pub(crate) async fn accept<L: AsFd, R>(
+    /// The next connection of `listener`, registered with the loop, and
+    /// its peer's address: taken from those the loop's driver accepted, or
+    /// with the non-blocking `accept` where it accepts none; `peer` gives
+    /// the address of one the driver accepted (see the module doc).
+    pub(crate) async fn accept<L: AsFd, S: AsFd + From<OwnedFd>, A>(
         &self,
         listener: &Async<L>,
-        op: impl FnMut(&L) -> io::Result<R>,
-    ) -> io::Result<R> {
-        let accepted = listener.read_with(op).await;
+        accept: impl Fn(&L) -> io::Result<(S, A)>,
+        peer: impl Fn(&S) -> io::Result<A>,
+    ) -> io::Result<(Async<S>, A)> {
+        let accepted = listener.read_with(|l| next_connection(listener, l, &accept, &peer)).await;
         match &accepted {
             Ok(_) => self.reset(),
             Err(error) if out_of_resources(error) => self.pause(listener),
             Err(_) => {}
         }
-        accepted
+        let (connection, peer, non_blocking) = accepted?;
+        // The driver's are made non-blocking: no `ioctl` for them.
+        let connection =
+            if non_blocking { Async::registered(connection)? } else { Async::new(connection)? };
+        Ok((connection, peer))
     }
 
     fn pause<L: AsFd>(&self, listener: &Async<L>) {
@@ -96,6 +112,27 @@ impl AcceptBackoff {
         if self.next_pause_ms.swap(FIRST_PAUSE_MS, Ordering::Relaxed) != FIRST_PAUSE_MS {
             // A pause ran: its timer, if it has not fired, must not resume.
             self.pause.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// One try at the next connection of `listener` (whose object is `l`):
+/// from the driver, whose connections are non-blocking already (the
+/// flag says so), or through `accept`.
+fn next_connection<L: AsFd, S: From<OwnedFd>, A>(
+    listener: &Async<L>,
+    l: &L,
+    accept: impl Fn(&L) -> io::Result<(S, A)>,
+    peer: impl Fn(&S) -> io::Result<A>,
+) -> io::Result<(S, A, bool)> {
+    loop {
+        let connection = match listener.accept_from_driver() {
+            None => return accept(l).map(|(connection, peer)| (connection, peer, false)),
+            Some(taken) => S::from(taken?),
+        };
+        // `ENOTCONN`: reset by its peer while queued; the next one.
+        if let Ok(peer) = peer(&connection) {
+            return Ok((connection, peer, true));
         }
     }
 }

@@ -209,8 +209,10 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = self.backoff.accept(&self.inner, net::TcpListener::accept).await?;
-        Ok((TcpStream::from_std(stream)?, peer))
+        let accept = net::TcpListener::accept;
+        let (inner, peer) =
+            self.backoff.accept(&self.inner, accept, net::TcpStream::peer_addr).await?;
+        Ok((TcpStream { inner }, peer))
     }
 
     /// A stream of incoming connections (`server.on('connection')`). It

@@ -89,8 +89,10 @@ impl UnixListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.backoff.accept(&self.inner, net::UnixListener::accept).await?;
-        Ok((UnixStream { inner: Async::new(stream)? }, addr))
+        let accept = net::UnixListener::accept;
+        let (inner, addr) =
+            self.backoff.accept(&self.inner, accept, net::UnixStream::peer_addr).await?;
+        Ok((UnixStream { inner }, addr))
     }
 
     /// A stream of incoming connections; it never ends. An accept error is

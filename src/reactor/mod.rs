@@ -19,7 +19,9 @@
 //!   costing a syscall of its own, and a remote wake is consumed by the ring;
 //!   it also receives stream sockets' bytes itself (`stream_read`), so a
 //!   read is a copy out of user space, and sends what they write from a
-//!   buffer of its own (`stream_write`), so a write is a copy into one.
+//!   buffer of its own (`stream_write`), so a write is a copy into one;
+//!   a listener's connections it accepts itself (`accept`), so an accept
+//!   is a pop off a queue.
 //!
 //! Which one a runtime gets is [`IoDriver`]'s choice, made once in
 //! `Builder::build`. Under Miri (which cannot run `epoll`) and loom (which
@@ -32,6 +34,8 @@ use std::os::fd::BorrowedFd;
 #[cfg(not(any(miri, jsloop_loom)))]
 use std::time::Duration;
 
+#[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
+mod accepted;
 #[cfg(not(any(miri, jsloop_loom)))]
 mod epoll;
 #[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
@@ -89,7 +93,9 @@ pub enum IoDriver {
     /// write-behind: copied into a bounded per-socket buffer (256 KiB)
     /// that one `SEND` at a time drains, so a write returns at once, a
     /// failed send's error comes from the next write, `flush` or `close`,
-    /// and `flush` waits until the kernel took every byte. Where io_uring is
+    /// and `flush` waits until the kernel took every byte; `net` listeners
+    /// accept through one multishot `ACCEPT` each, into a queue their
+    /// `accept` pops (no `accept4` per connection). Where io_uring is
     /// unavailable (an old kernel, a seccomp profile, the
     /// `kernel.io_uring_disabled` sysctl), `build` fails with the reason.
     IoUring,
@@ -135,14 +141,16 @@ pub(crate) struct Readiness {
     pub(crate) hangup_known: bool,
 }
 
-/// What a stream socket leaving a poller takes along (`Poller::leave`):
-/// bytes its driver received that nobody read, bytes its writers handed
-/// over that the driver did not send, and whether a shutdown of its write
-/// side waits for them.
+/// What a socket leaving a poller takes along (`Poller::leave`): bytes
+/// its driver received that nobody read, bytes its writers handed over
+/// that the driver did not send, and whether a shutdown of its write side
+/// waits for them; for a listener, the connections its driver accepted
+/// that nobody took.
 #[cfg(not(any(miri, jsloop_loom)))]
 #[derive(Debug, Default)]
 pub(crate) struct Departure {
     pub(crate) received: Vec<u8>,
+    pub(crate) accepted: Vec<std::os::fd::OwnedFd>,
     pub(crate) unsent: Vec<u8>,
     pub(crate) shut_down: bool,
 }
@@ -284,6 +292,25 @@ impl Poller {
             Driver::Epoll(_) => None,
             #[cfg(jsloop_uring)]
             Driver::Uring(ring) => ring.stream_read(fd, key, buf, on_home),
+        }
+    }
+
+    /// A connection the driver accepted for the listener `fd` (registered
+    /// under `key`), or `None`: accept from the socket itself. Only the
+    /// ring accepts for listeners, for those it took over at their first
+    /// accept on their home loop (as `stream_read`). `WouldBlock` then
+    /// means: wait for the readable event of the next connection.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn accept(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        on_home: impl Fn() -> bool,
+    ) -> Option<io::Result<std::os::fd::OwnedFd>> {
+        match &self.driver {
+            Driver::Epoll(_) => None,
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.accept(fd, key, on_home),
         }
     }
 

@@ -38,6 +38,17 @@
 //! loop alive, as libuv's write requests do. A socket that moves to
 //! another loop cancels its `SEND` and takes its unsent bytes along.
 //!
+//! **Accepts on the ring.** The first accept of a listener on its home
+//! loop turns it over to the ring as well: one multishot `ACCEPT` takes
+//! connections off the backlog as they arrive, into the listener's queue
+//! (`accepted`), and reports the listener readable, so an accept is a pop
+//! (the peer's address, which a multishot request cannot return, comes
+//! from `getpeername`). A full queue pauses the request; an error ends it
+//! and is reported after the queued connections, and the next accept that
+//! finds the queue empty arms it again, so a listener out of descriptors
+//! retries when its caller's backoff says so, not in a loop. A listener
+//! that moves to another loop takes its queue along.
+//!
 //! `notify` adds to an eventfd whose counter a `READ` on the ring consumes:
 //! a remote wake costs the thread that sends it one `write`, and the loop
 //! nothing beyond the wait it was in.
@@ -59,7 +70,7 @@
 
 use std::alloc::Layout;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
@@ -68,6 +79,7 @@ use std::time::{Duration, Instant};
 use io_uring::types::{BufRingEntry, CancelBuilder, Fd, SubmitArgs, Timespec};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue};
 
+use super::accepted::Accepted;
 use super::received::Received;
 use super::sending::Sending;
 use super::{Departure, Readiness};
@@ -91,8 +103,10 @@ const RECV: u64 = 1 << 62;
 /// Set in a `SEND`'s `user_data`, beside its socket's poll's (an orphan's
 /// keeps the one its socket had).
 const SEND: u64 = 1 << 61;
+/// Set in an `ACCEPT`'s `user_data`, beside its listener's poll's.
+const ACCEPT: u64 = 1 << 60;
 /// Generations stay below this, so no request's `user_data` is `NOTIFY` or
-/// `IGNORED` (bits 59 and 60 stay clear).
+/// `IGNORED` (bit 59 stays clear).
 const GENERATIONS: u32 = 1 << 27;
 
 /// How long dropping the driver waits for orphans' bytes to go out before
@@ -178,6 +192,8 @@ struct PollSlot {
     recv: Option<Box<Received>>,
     /// The socket's writes go through its `SEND` (`stream_write`).
     sending: Option<Box<Sending>>,
+    /// The listener's connections come from its `ACCEPT` (`accept`).
+    accepted: Option<Box<Accepted>>,
     /// The `user_data` of its `SEND`s, fixed when `sending` is made: a
     /// later generation (the poll replaced as reads move to the ring) must
     /// not orphan a `SEND` in flight.
@@ -208,6 +224,11 @@ impl PollSlot {
     /// Whether `data` is the `user_data` of this slot's live `RECV`.
     fn is_live_recv(&self, key: usize, data: u64) -> bool {
         self.armed && self.recv.is_some() && self.user_data(key) | RECV == data
+    }
+
+    /// Whether `data` is the `user_data` of this slot's live `ACCEPT`.
+    fn is_live_accept(&self, key: usize, data: u64) -> bool {
+        self.armed && self.accepted.is_some() && self.user_data(key) | ACCEPT == data
     }
 
     /// Whether `data` is the `user_data` of this slot's live `SEND`.
@@ -435,9 +456,12 @@ impl Uring {
     }
 
     /// Arms a multishot poll for `slot`'s current generation: for
-    /// writability alone once its reads come from a `RECV`.
+    /// writability alone once its reads come from a `RECV` (or, for a
+    /// listener, which is never writable, its connections from an
+    /// `ACCEPT`).
     fn arm(&self, slot: &PollSlot, key: usize) -> io::Result<()> {
-        let mask = if slot.recv.is_some() { WRITE_MASK } else { POLL_MASK };
+        let on_ring = slot.recv.is_some() || slot.accepted.is_some();
+        let mask = if on_ring { WRITE_MASK } else { POLL_MASK };
         let entry = opcode::PollAdd::new(Fd(slot.fd), mask)
             .multi(true)
             .build()
@@ -461,9 +485,29 @@ impl Uring {
         Ok(true)
     }
 
-    /// Queues the cancel of the `RECV` whose `user_data` is `recv`.
-    fn cancel_recv(&self, recv: u64) -> io::Result<()> {
-        let entry = opcode::AsyncCancel::new(recv).build().user_data(REMOVAL | recv);
+    /// Arms `slot`'s multishot `ACCEPT` if it wants one.
+    fn arm_accept(&self, slot: &mut PollSlot, key: usize) -> io::Result<()> {
+        let data = slot.user_data(key) | ACCEPT;
+        let fd = slot.fd;
+        let Some(accepted) = slot.accepted.as_deref_mut().filter(|a| a.wants_accept()) else {
+            return Ok(());
+        };
+        let entry = opcode::AcceptMulti::new(Fd(fd))
+            .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+            .build()
+            .user_data(data);
+        // SAFETY: without an address to fill in, an `ACCEPT` points at no
+        // memory of ours; the descriptors it makes are taken over as its
+        // completions are reaped (`on_accept`).
+        unsafe { self.push(&entry) }?;
+        accepted.armed = true;
+        Ok(())
+    }
+
+    /// Queues the cancel of the request (a `RECV`, an `ACCEPT`) whose
+    /// `user_data` is `request`.
+    fn cancel(&self, request: u64) -> io::Result<()> {
+        let entry = opcode::AsyncCancel::new(request).build().user_data(REMOVAL | request);
         // SAFETY: a cancel points at no memory of ours.
         unsafe { self.push(&entry) }
     }
@@ -489,6 +533,7 @@ impl Uring {
         slot.generation = (slot.generation + 1) % GENERATIONS;
         slot.armed = true;
         slot.recv = None;
+        slot.accepted = None;
         slot.sending = None;
         // Under the lock: a removal of this key cannot slip in between.
         self.arm(slot, key)
@@ -497,7 +542,9 @@ impl Uring {
     /// Any thread. Submitted at once: the caller closes `fd` next, and the
     /// socket stays open for as long as a poll holds it.
     /// A `RECV` still in flight is cancelled with it; its completions give
-    /// their buffers back as they are reaped.
+    /// their buffers back as they are reaped. So is an `ACCEPT`: the
+    /// connections it queued are closed, as the kernel closes those in a
+    /// closed listener's backlog.
     pub(super) fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
         let mut table = lock(&self.polls);
         let Some(slot) = live_slot(&mut table.slots, key, fd) else {
@@ -506,7 +553,10 @@ impl Uring {
         slot.armed = false;
         let poll = slot.user_data(key);
         if slot.recv.take().is_some_and(|received| received.armed) {
-            self.cancel_recv(poll | RECV)?;
+            self.cancel(poll | RECV)?;
+        }
+        if slot.accepted.take().is_some_and(|accepted| accepted.armed) {
+            self.cancel(poll | ACCEPT)?;
         }
         let sending = slot.sending.take();
         if let Some(sending) = sending.filter(|sending| !sending.is_done()) {
@@ -571,6 +621,53 @@ impl Uring {
             }
         }
         Some(queued.unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into())))
+    }
+
+    /// A connection accepted for the listener `fd` registered under `key`,
+    /// from its `ACCEPT`'s queue: `None` if this listener accepts directly
+    /// (the kernel cannot do it through the ring, or it has not moved its
+    /// accepts to the ring and `on_home()` says this is not its loop's
+    /// thread). The first accept on its home loop moves the accepts to the
+    /// ring; it and every accept that finds the queue empty would block,
+    /// and the listener is reported readable when a connection or an error
+    /// arrives. An error is reported once; the request it ended is armed
+    /// again by the next accept after it, not at once.
+    pub(super) fn accept(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        on_home: impl Fn() -> bool,
+    ) -> Option<io::Result<OwnedFd>> {
+        let mut table = lock(&self.polls);
+        let Table { slots, streams, .. } = &mut *table;
+        let slot = live_slot(slots, key, fd)?;
+        let taken = match slot.accepted.as_deref_mut() {
+            Some(accepted) => accepted.take(),
+            None if on_home() && self.streams_on(streams) => {
+                if let Err(error) = self.take_accepts(slot, key) {
+                    return Some(Err(error));
+                }
+                None
+            }
+            None => return None,
+        };
+        // A connection taken from a full queue, or none there: the request
+        // goes on (submitted at once off the loop's thread, where the loop
+        // may be asleep). Not after an error: the caller backs off first.
+        if taken.as_ref().is_none_or(Result::is_ok) {
+            let was_armed = slot.accepted.as_deref().is_some_and(|a| a.armed);
+            if let Err(error) = self.arm_accept(slot, key) {
+                return Some(Err(error));
+            }
+            let armed = !was_armed && slot.accepted.as_deref().is_some_and(|a| a.armed);
+            drop(table);
+            if armed && !on_home() {
+                if let Err(error) = self.submit() {
+                    return Some(Err(error));
+                }
+            }
+        }
+        Some(taken.unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into())))
     }
 
     /// A write of `bufs` to the stream socket `fd` registered under `key`,
@@ -707,12 +804,14 @@ impl Uring {
     }
 
     /// The provided buffers, if the kernel has multishot `RECV`
-    /// (`IORING_RECV_MULTISHOT`), `SEND`, provided-buffer rings and
-    /// synchronous cancel, which all came by Linux 6.0.
+    /// (`IORING_RECV_MULTISHOT`), `SEND`, multishot `ACCEPT` (5.19),
+    /// provided-buffer rings and synchronous cancel, which all came by
+    /// Linux 6.0.
     fn stream_support(&self) -> io::Result<BufferRing> {
         let mut probe = Probe::new();
         self.ring.submitter().register_probe(&mut probe)?;
-        if !probe.is_supported(opcode::RecvMulti::CODE) || !probe.is_supported(opcode::Send::CODE) {
+        let needed = [opcode::RecvMulti::CODE, opcode::Send::CODE, opcode::AcceptMulti::CODE];
+        if !needed.iter().all(|&code| probe.is_supported(code)) {
             return Err(io::ErrorKind::Unsupported.into());
         }
         // Synchronous cancel (6.0, as multishot `RECV`): cancelling nothing
@@ -737,6 +836,17 @@ impl Uring {
         self.arm_recv(slot, key).map(drop)
     }
 
+    /// Moves `slot`'s accepts to the ring, as `take_reads` its reads: a
+    /// poll that cannot fire (a listener is never writable) under a new
+    /// generation, and an `ACCEPT`.
+    fn take_accepts(&self, slot: &mut PollSlot, key: usize) -> io::Result<()> {
+        self.remove(slot.user_data(key))?;
+        slot.generation = (slot.generation + 1) % GENERATIONS;
+        slot.accepted = Some(Box::default());
+        self.arm(slot, key)?;
+        self.arm_accept(slot, key)
+    }
+
     /// Any thread: takes the socket under `key` off the ring before it
     /// moves to another loop, and returns what its `RECV` brought that
     /// nobody read and what its writers queued that its `SEND` did not
@@ -757,7 +867,11 @@ impl Uring {
                 sending.leave();
                 sending.is_armed().then_some(slot.send_data)
             });
-            [recv, send]
+            let accept = slot.accepted.as_deref_mut().and_then(|accepted| {
+                accepted.leaving = true;
+                accepted.armed.then_some(data | ACCEPT)
+            });
+            [recv, send, accept]
         };
         if in_flight.iter().any(Option::is_some) {
             // A request still in the submission queue (its loop stopped
@@ -780,11 +894,12 @@ impl Uring {
         let mut table = lock(&self.polls);
         let Some(slot) = table.slots.get_mut(key) else { return Departure::default() };
         let received = slot.recv.as_deref_mut().map(Received::take_bytes).unwrap_or_default();
+        let accepted = slot.accepted.as_deref_mut().map(Accepted::take_all).unwrap_or_default();
         // Still in flight (a cancel that timed out, never seen): what it
         // holds goes out from here, as an orphan's would.
         let (unsent, shut_down) =
             slot.sending.as_deref_mut().and_then(Sending::take_unsent).unwrap_or_default();
-        Departure { received, unsent, shut_down }
+        Departure { received, accepted, unsent, shut_down }
     }
 
     pub(super) fn is_edge_triggered(&self) -> bool {
@@ -860,7 +975,7 @@ impl Uring {
                     // so try again; `ENOENT` says it has ended.
                     if completion.result() == -libc::EALREADY {
                         match data & !REMOVAL {
-                            recv if recv & RECV != 0 => self.cancel_recv(recv)?,
+                            request if request & (RECV | ACCEPT) != 0 => self.cancel(request)?,
                             poll => self.remove(poll)?,
                         }
                     }
@@ -870,6 +985,10 @@ impl Uring {
                 }
                 data if data & SEND != 0 => {
                     self.on_send(&mut table, &mut events, data, completion.result())?;
+                }
+                data if data & ACCEPT != 0 => {
+                    let more = cqueue::more(completion.flags());
+                    self.on_accept(&mut table, &mut events, data, completion.result(), more)?;
                 }
                 data => {
                     let key = (data & u64::from(u32::MAX)) as usize;
@@ -964,7 +1083,7 @@ impl Uring {
         };
         if received.is_full() && received.armed && !received.cancelling {
             received.cancelling = true;
-            self.cancel_recv(data)?;
+            self.cancel(data)?;
         }
         if readable {
             events.push(Readiness {
@@ -976,6 +1095,50 @@ impl Uring {
             });
         }
         self.arm_recv(slot, key).map(drop)
+    }
+
+    /// One completion of an `ACCEPT`: its connection is queued, live, or
+    /// closed, stale (its listener was closed, as the kernel closes a
+    /// closed listener's backlog); an error is queued to be reported.
+    fn on_accept(
+        &self,
+        table: &mut Table,
+        events: &mut Vec<Readiness>,
+        data: u64,
+        result: i32,
+        more: bool,
+    ) -> io::Result<()> {
+        let key = (data & u64::from(u32::MAX)) as usize;
+        // SAFETY: a non-negative result of an `ACCEPT` is a descriptor the
+        // kernel made for this completion: nothing else owns it.
+        let connection = (result >= 0).then(|| unsafe { OwnedFd::from_raw_fd(result) });
+        let Some(slot) = table.slots.get_mut(key).filter(|slot| slot.is_live_accept(key, data))
+        else {
+            return Ok(());
+        };
+        let Some(accepted) = slot.accepted.as_deref_mut() else { return Ok(()) };
+        if !more {
+            accepted.armed = false;
+            accepted.cancelling = false;
+        }
+        match connection {
+            Some(connection) => accepted.push(connection),
+            // Paused, leaving, or deleted: only this `ACCEPT` ends.
+            None if -result == libc::ECANCELED => return Ok(()),
+            None => accepted.fail(-result),
+        }
+        if accepted.is_full() && accepted.armed && !accepted.cancelling {
+            accepted.cancelling = true;
+            self.cancel(data)?;
+        }
+        events.push(Readiness {
+            key,
+            readable: true,
+            writable: false,
+            read_closed: false,
+            hangup_known: true,
+        });
+        Ok(())
     }
 
     /// One completion of a `SEND`, a live socket's or an orphan's: the
