@@ -885,3 +885,25 @@ fn a_connection_reset_before_it_is_accepted_leaves_the_next_one_acceptable() {
         });
     }
 }
+
+#[test]
+fn a_server_that_drains_a_full_accept_queue_at_once_still_gets_the_rest() {
+    // The queue fills (64) and its `ACCEPT` is cancelled; a server that
+    // takes all 64 before the cancel's completion is reaped then waits:
+    // the request must go on by itself, or the rest stay in the backlog.
+    for driver in drivers() {
+        runtime(driver).block_on(async {
+            let listener = TcpListener::builder().backlog(1024).bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let _first = connect_clients(addr, 1);
+            listener.accept().await.unwrap();
+            let clients = connect_clients(addr, 200);
+            let mut accepted = 0;
+            while accepted < clients.len() {
+                let next = jsloop::time::timeout(Duration::from_secs(10), listener.accept()).await;
+                next.unwrap_or_else(|_| panic!("{driver:?}: stuck after {accepted}")).unwrap();
+                accepted += 1;
+            }
+        });
+    }
+}

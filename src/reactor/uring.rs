@@ -1121,24 +1121,36 @@ impl Uring {
             accepted.armed = false;
             accepted.cancelling = false;
         }
-        match connection {
-            Some(connection) => accepted.push(connection),
-            // Paused, leaving, or deleted: only this `ACCEPT` ends.
-            None if -result == libc::ECANCELED => return Ok(()),
-            None => accepted.fail(-result),
-        }
+        let arrived = match connection {
+            Some(connection) => {
+                accepted.push(connection);
+                true
+            }
+            // Paused or leaving: only this `ACCEPT` ends.
+            None if -result == libc::ECANCELED => false,
+            None => {
+                accepted.fail(-result);
+                true
+            }
+        };
         if accepted.is_full() && accepted.armed && !accepted.cancelling {
             accepted.cancelling = true;
             self.cancel(data)?;
         }
-        events.push(Readiness {
-            key,
-            readable: true,
-            writable: false,
-            read_closed: false,
-            hangup_known: true,
-        });
-        Ok(())
+        if arrived {
+            events.push(Readiness {
+                key,
+                readable: true,
+                writable: false,
+                read_closed: false,
+                hangup_known: true,
+            });
+        }
+        // A request that ended with room in the queue goes on at once: a
+        // pause whose reader emptied the queue before its cancel was reaped
+        // (the reader now waits for this listener), or one the kernel ended.
+        // Not after an error (`wants_accept`), nor for a listener leaving.
+        self.arm_accept(slot, key)
     }
 
     /// One completion of a `SEND`, a live socket's or an orphan's: the
