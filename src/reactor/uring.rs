@@ -485,12 +485,12 @@ impl Uring {
         Ok(true)
     }
 
-    /// Arms `slot`'s multishot `ACCEPT` if it wants one.
-    fn arm_accept(&self, slot: &mut PollSlot, key: usize) -> io::Result<()> {
+    /// Arms `slot`'s multishot `ACCEPT` if it wants one; whether it did.
+    fn arm_accept(&self, slot: &mut PollSlot, key: usize) -> io::Result<bool> {
         let data = slot.user_data(key) | ACCEPT;
         let fd = slot.fd;
         let Some(accepted) = slot.accepted.as_deref_mut().filter(|a| a.wants_accept()) else {
-            return Ok(());
+            return Ok(false);
         };
         let entry = opcode::AcceptMulti::new(Fd(fd))
             .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
@@ -501,7 +501,7 @@ impl Uring {
         // completions are reaped (`on_accept`).
         unsafe { self.push(&entry) }?;
         accepted.armed = true;
-        Ok(())
+        Ok(true)
     }
 
     /// Queues the cancel of the request (a `RECV`, an `ACCEPT`) whose
@@ -655,11 +655,10 @@ impl Uring {
         // goes on (submitted at once off the loop's thread, where the loop
         // may be asleep). Not after an error: the caller backs off first.
         if taken.as_ref().is_none_or(Result::is_ok) {
-            let was_armed = slot.accepted.as_deref().is_some_and(|a| a.armed);
-            if let Err(error) = self.arm_accept(slot, key) {
-                return Some(Err(error));
-            }
-            let armed = !was_armed && slot.accepted.as_deref().is_some_and(|a| a.armed);
+            let armed = match self.arm_accept(slot, key) {
+                Ok(armed) => armed,
+                Err(error) => return Some(Err(error)),
+            };
             drop(table);
             if armed && !on_home() {
                 if let Err(error) = self.submit() {
@@ -844,7 +843,7 @@ impl Uring {
         slot.generation = (slot.generation + 1) % GENERATIONS;
         slot.accepted = Some(Box::default());
         self.arm(slot, key)?;
-        self.arm_accept(slot, key)
+        self.arm_accept(slot, key).map(drop)
     }
 
     /// Any thread: takes the socket under `key` off the ring before it
@@ -1150,7 +1149,7 @@ impl Uring {
         // pause whose reader emptied the queue before its cancel was reaped
         // (the reader now waits for this listener), or one the kernel ended.
         // Not after an error (`wants_accept`), nor for a listener leaving.
-        self.arm_accept(slot, key)
+        self.arm_accept(slot, key).map(drop)
     }
 
     /// One completion of a `SEND`, a live socket's or an orphan's: the
