@@ -907,3 +907,79 @@ fn a_server_that_drains_a_full_accept_queue_at_once_still_gets_the_rest() {
         });
     }
 }
+
+/// A listener that completes no more handshakes: its accept queue (backlog
+/// 0 holds one connection) is full and nobody accepts, so the kernel drops
+/// further SYNs and a connect to it stays in flight for seconds.
+fn full_listener() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    let listener = jsloop::net::TcpListener::builder()
+        .backlog(0)
+        .bind_std("127.0.0.1:0".parse().unwrap())
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The queue holds one or two, depending on a race in the kernel; a
+    // third would block, so the rest connect on the loop.
+    let filled = vec![std::net::TcpStream::connect(addr).unwrap()];
+    (listener, filled)
+}
+
+#[test]
+fn a_connect_dropped_in_flight_is_cancelled_and_the_loop_goes_on() {
+    // On io_uring the `CONNECT` holds its address until its completion:
+    // dropped by a timeout, it is cancelled and the address kept until the
+    // cancel ends; one left in flight as the runtime goes is cancelled and
+    // reaped by its drop (`.ci/run` runs this under valgrind).
+    for driver in drivers() {
+        let (full, _filled) = full_listener();
+        let addr = full.local_addr().unwrap();
+        let rt = runtime(driver);
+        let timed_out = rt.block_on(async move {
+            let attempts = (0..4).map(|_| {
+                jsloop::time::timeout(Duration::from_millis(300), TcpStream::connect(addr))
+            });
+            let outcomes = futures::future::join_all(attempts).await;
+            // Left in flight: the runtime is dropped with it.
+            jsloop::spawn(async move {
+                let _ = TcpStream::connect(addr).await;
+            });
+            let (mut a, mut b) = tcp_pair().await;
+            a.write_all(b"after").await.unwrap();
+            let mut got = [0; 5];
+            b.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"after", "{driver:?}");
+            outcomes.iter().filter(|outcome| outcome.is_err()).count()
+        });
+        assert!(timed_out >= 1, "{driver:?}: every connect to a full listener finished");
+        drop(rt);
+    }
+}
+
+#[test]
+fn a_connect_started_on_one_loop_finishes_on_another() {
+    // Polled once on the first loop (on io_uring its `CONNECT` is queued
+    // there), then awaited on a second, which the socket moves to: the
+    // second loop tells how the connect went, from the socket itself.
+    for driver in drivers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let first = runtime(driver);
+        #[allow(clippy::async_yields_async)] // The connect goes on elsewhere.
+        let connecting = first.block_on(async move {
+            let mut connecting = Box::pin(TcpStream::connect(addr));
+            assert!(futures::poll!(connecting.as_mut()).is_pending(), "{driver:?}");
+            connecting
+        });
+        let other = std::thread::spawn(move || {
+            runtime(driver).block_on(async move {
+                let mut stream = connecting.await.unwrap();
+                stream.write_all(b"moved").await.unwrap();
+            })
+        });
+        let (mut accepted, _) = listener.accept().unwrap();
+        other.join().unwrap();
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut accepted, &mut got).unwrap();
+        assert_eq!(got, b"moved", "{driver:?}");
+        drop(first);
+    }
+}

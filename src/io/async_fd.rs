@@ -97,6 +97,27 @@ impl<T: AsFd> Async<T> {
         Ok(Async { source, io: Some(io) })
     }
 
+    /// Registers `io`, an unconnected non-blocking stream socket, with a
+    /// driver that connects it to `address` itself (wait with `writable`,
+    /// then ask [`connect_outcome`](Async::connect_outcome)); `io` comes
+    /// back where the driver does not connect sockets.
+    pub(crate) fn connecting(
+        io: T,
+        address: &rustix::net::SocketAddrAny,
+    ) -> io::Result<Result<Async<T>, T>> {
+        Ok(match Source::register_connecting(io.as_fd(), address)? {
+            Some(source) => Ok(Async { source, io: Some(io) }),
+            None => Err(io),
+        })
+    }
+
+    /// How the driver's connect ended (`Pending` while it goes on), told
+    /// once; `None` where the driver is not connecting this socket: ask
+    /// the socket.
+    pub(crate) fn connect_outcome(&self) -> Option<Poll<io::Result<()>>> {
+        self.source.connect_outcome(self.fd())
+    }
+
     /// The I/O object.
     pub fn get_ref(&self) -> &T {
         self.io.as_ref().expect("`Async` holds its I/O object until `into_inner`")

@@ -393,11 +393,63 @@ impl Source {
     /// closed; `Async` does, in its `Drop` and `into_inner`.
     #[cfg(not(any(miri, jsloop_loom)))]
     pub(crate) fn register(fd: BorrowedFd<'_>) -> io::Result<Arc<Source>> {
+        Source::register_with(fd, |poller, key| poller.register(fd, key))
+    }
+
+    /// Registers `fd`, an unconnected stream socket, with the current
+    /// runtime's poller, whose driver connects it to `address`: `None`,
+    /// nothing registered, where the driver does not connect sockets.
+    /// The caller waits for writability, then asks `connect_outcome`.
+    #[cfg(not(any(miri, jsloop_loom)))]
+    pub(crate) fn register_connecting(
+        fd: BorrowedFd<'_>,
+        address: &rustix::net::SocketAddrAny,
+    ) -> io::Result<Option<Arc<Source>>> {
+        if !context::with_current(|core| core.shared.poller.connects_streams()) {
+            return Ok(None);
+        }
+        Source::register_with(fd, |poller, key| poller.register_connecting(fd, key, address))
+            .map(Some)
+    }
+
+    /// Without a real poller (Miri, loom) no driver connects.
+    #[cfg(any(miri, jsloop_loom))]
+    pub(crate) fn register_connecting(
+        _fd: BorrowedFd<'_>,
+        _address: &rustix::net::SocketAddrAny,
+    ) -> io::Result<Option<Arc<Source>>> {
+        Ok(None)
+    }
+
+    /// How the home driver's connect of this socket ended (`Pending` while
+    /// it goes on), told once; `None` where the driver is not connecting
+    /// it (never was, told already, or the socket moved to another loop
+    /// meanwhile): the socket itself tells.
+    pub(crate) fn connect_outcome(&self, fd: BorrowedFd<'_>) -> Option<Poll<io::Result<()>>> {
+        #[cfg(not(any(miri, jsloop_loom)))]
+        {
+            let state = self.state();
+            state.home.shared.poller.connect_outcome(fd, state.home.key)
+        }
+        #[cfg(any(miri, jsloop_loom))]
+        {
+            let _ = fd;
+            None
+        }
+    }
+
+    /// Registers `fd` with the current runtime's poller by `add`, under a
+    /// key of its own.
+    #[cfg(not(any(miri, jsloop_loom)))]
+    fn register_with(
+        fd: BorrowedFd<'_>,
+        add: impl FnOnce(&crate::reactor::Poller, usize) -> io::Result<()>,
+    ) -> io::Result<Arc<Source>> {
         context::with_current(|core| {
             let key = core.io.reserve();
             let poller = &core.shared.poller;
             let edge = poller.is_edge_triggered();
-            if let Err(error) = poller.register(fd, key) {
+            if let Err(error) = add(poller, key) {
                 core.io.release(key);
                 return Err(error);
             }

@@ -289,8 +289,10 @@ impl<S: StreamSocket + fmt::Debug> fmt::Debug for WriteHalf<S> {
     }
 }
 
-/// Connects a new non-blocking stream socket to `addr`: starts the connect,
-/// waits until the socket is writable, then reads the outcome (`SO_ERROR`).
+/// Connects a new non-blocking stream socket to `addr`: through the driver
+/// where it connects sockets (io_uring's `CONNECT`), else by starting the
+/// connect, waiting until the socket is writable, then reading the outcome
+/// (`SO_ERROR`).
 pub(crate) async fn connect<T>(
     family: AddressFamily,
     addr: &impl SocketAddrArg,
@@ -300,26 +302,32 @@ where
 {
     let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
     let fd = rustix::net::socket_with(family, SocketType::STREAM, flags, None)?;
-    let in_progress = match rustix::net::connect(&fd, addr) {
-        Ok(()) => false,
-        Err(rustix::io::Errno::INPROGRESS) => true,
-        Err(errno) => return Err(errno.into()),
+    let socket = match Async::connecting(T::from(fd), &addr.as_any())? {
+        Ok(socket) => socket,
+        Err(io) => match rustix::net::connect(&io, addr) {
+            Ok(()) => return Async::registered(io),
+            Err(rustix::io::Errno::INPROGRESS) => Async::registered(io)?,
+            Err(errno) => return Err(errno.into()),
+        },
     };
-    let socket = Async::new(T::from(fd))?;
-    if in_progress {
-        // A new socket starts out "ready": make `writable` wait for the
-        // event that ends the connect, and check that it did end (an event
-        // can be spurious).
-        loop {
-            socket.expect_event(crate::io::source::WRITE);
-            socket.writable().await?;
-            rustix::net::sockopt::socket_error(socket.get_ref())??;
-            match rustix::net::getpeername(socket.get_ref()) {
-                Ok(_) => break,
-                Err(rustix::io::Errno::NOTCONN) => continue,
-                Err(errno) => return Err(errno.into()),
-            }
+    // A new socket starts out "ready": make `writable` wait for the event
+    // that ends the connect, and check that it did end (an event can be
+    // spurious).
+    loop {
+        socket.expect_event(crate::io::source::WRITE);
+        socket.writable().await?;
+        match socket.connect_outcome() {
+            Some(Poll::Ready(outcome)) => return outcome.map(|()| socket),
+            Some(Poll::Pending) => continue,
+            // The socket's own connect, or the driver's from a loop it
+            // left meanwhile.
+            None => {}
+        }
+        rustix::net::sockopt::socket_error(socket.get_ref())??;
+        match rustix::net::getpeername(socket.get_ref()) {
+            Ok(_) => return Ok(socket),
+            Err(rustix::io::Errno::NOTCONN) => continue,
+            Err(errno) => return Err(errno.into()),
         }
     }
-    Ok(socket)
 }

@@ -21,7 +21,8 @@
 //!   read is a copy out of user space, and sends what they write from a
 //!   buffer of its own (`stream_write`), so a write is a copy into one;
 //!   a listener's connections it accepts itself (`accept`), so an accept
-//!   is a pop off a queue.
+//!   is a pop off a queue, and it connects sockets itself
+//!   (`register_connecting`).
 //!
 //! Which one a runtime gets is [`IoDriver`]'s choice, made once in
 //! `Builder::build`. Under Miri (which cannot run `epoll`) and loom (which
@@ -95,7 +96,9 @@ pub enum IoDriver {
     /// failed send's error comes from the next write, `flush` or `close`,
     /// and `flush` waits until the kernel took every byte; `net` listeners
     /// accept through one multishot `ACCEPT` each, into a queue their
-    /// `accept` pops (no `accept4` per connection). Where io_uring is
+    /// `accept` pops (no `accept4` per connection), and `net` streams
+    /// connect through one `CONNECT` (no `connect`, `SO_ERROR` read or
+    /// `getpeername` of their own). Where io_uring is
     /// unavailable (an old kernel, a seccomp profile, the
     /// `kernel.io_uring_disabled` sysctl), `build` fails with the reason.
     IoUring,
@@ -237,6 +240,51 @@ impl Poller {
     /// The caller deletes it (`delete`) before `fd` is closed.
     pub(crate) fn register(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
         on_driver!(self, d => d.register(fd, key))
+    }
+
+    /// Whether the driver connects stream sockets itself
+    /// (`register_connecting`). Only the ring does, where it reads for
+    /// them.
+    pub(crate) fn connects_streams(&self) -> bool {
+        match &self.driver {
+            Driver::Epoll(_) => false,
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.connects_streams(),
+        }
+    }
+
+    /// Registers the unconnected stream socket `fd` under `key` and has
+    /// the driver connect it to `address`; a writable event says it ended,
+    /// and `connect_outcome` how. Only where `connects_streams`; elsewhere
+    /// `Unsupported`.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn register_connecting(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        address: &rustix::net::SocketAddrAny,
+    ) -> io::Result<()> {
+        match &self.driver {
+            Driver::Epoll(_) => Err(io::ErrorKind::Unsupported.into()),
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.register_connecting(fd, key, address),
+        }
+    }
+
+    /// How the driver's connect of the socket `fd` under `key` ended
+    /// (`Pending` while it goes on), told once; `None` where the driver is
+    /// not connecting it: the socket itself tells.
+    #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
+    pub(crate) fn connect_outcome(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+    ) -> Option<std::task::Poll<io::Result<()>>> {
+        match &self.driver {
+            Driver::Epoll(_) => None,
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => ring.connect_outcome(fd, key),
+        }
     }
 
     /// Whether sources are edge-triggered (no re-arming per wait).

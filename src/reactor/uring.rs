@@ -49,6 +49,16 @@
 //! retries when its caller's backoff says so, not in a loop. A listener
 //! that moves to another loop takes its queue along.
 //!
+//! **Connects on the ring.** A `net` stream socket connects through the
+//! ring where its reads could go there: it is registered without a poll,
+//! and one `CONNECT`, submitted with the loop's next wait, replaces the
+//! `connect`, the wait for writability and the `SO_ERROR` read that a
+//! non-blocking connect costs otherwise. Its completion keeps the outcome
+//! for the connecting task, reports the socket writable and arms its poll.
+//! The address stays with the driver until that completion, also when the
+//! socket is closed first (the request is cancelled, the address kept in
+//! `abandoned` until its end is reaped).
+//!
 //! `notify` adds to an eventfd whose counter a `READ` on the ring consumes:
 //! a remote wake costs the thread that sends it one `write`, and the loop
 //! nothing beyond the wait it was in.
@@ -74,10 +84,12 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use io_uring::types::{BufRingEntry, CancelBuilder, Fd, SubmitArgs, Timespec};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue};
+use rustix::net::SocketAddrAny;
 
 use super::accepted::Accepted;
 use super::received::Received;
@@ -105,9 +117,11 @@ const RECV: u64 = 1 << 62;
 const SEND: u64 = 1 << 61;
 /// Set in an `ACCEPT`'s `user_data`, beside its listener's poll's.
 const ACCEPT: u64 = 1 << 60;
+/// Set in a `CONNECT`'s `user_data`, beside its socket's poll's.
+const CONNECT: u64 = 1 << 59;
 /// Generations stay below this, so no request's `user_data` is `NOTIFY` or
-/// `IGNORED` (bit 59 stays clear).
-const GENERATIONS: u32 = 1 << 27;
+/// `IGNORED` (bit 58 stays clear).
+const GENERATIONS: u32 = 1 << 26;
 
 /// How long dropping the driver waits for orphans' bytes to go out before
 /// it cancels their `SEND`s.
@@ -158,7 +172,26 @@ struct Table {
     starved: Vec<usize>,
     /// Closed sockets whose bytes are still going out.
     orphans: Vec<Orphan>,
+    /// `CONNECT`s of sockets closed while they were in flight: each keeps
+    /// its address until its completion is reaped. Boxed: the kernel holds
+    /// the address's place, which must not move as the vector grows.
+    #[allow(clippy::vec_box)]
+    abandoned: Vec<Box<Connecting>>,
     streams: Streams,
+}
+
+/// A socket's `CONNECT`: the address the kernel reads, which the driver
+/// owns until the request's completion, and what it came to.
+#[derive(Debug)]
+struct Connecting {
+    /// The request's `user_data`.
+    data: u64,
+    address: SocketAddrAny,
+    /// The completion's result, once reaped.
+    outcome: Option<i32>,
+    /// The socket is leaving for another loop (`leave`): the completion
+    /// arms nothing here.
+    leaving: bool,
 }
 
 /// A socket closed with bytes unsent: a duplicate of its descriptor (`None`
@@ -194,6 +227,9 @@ struct PollSlot {
     sending: Option<Box<Sending>>,
     /// The listener's connections come from its `ACCEPT` (`accept`).
     accepted: Option<Box<Accepted>>,
+    /// The socket is being connected by its `CONNECT`, or was and nobody
+    /// asked yet how it went (`register_connecting`).
+    connecting: Option<Box<Connecting>>,
     /// The `user_data` of its `SEND`s, fixed when `sending` is made: a
     /// later generation (the poll replaced as reads move to the ring) must
     /// not orphan a `SEND` in flight.
@@ -521,10 +557,88 @@ impl Uring {
         if matches!(kind, FileType::RegularFile | FileType::Directory) {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }
+        let mut table = lock(&self.polls);
+        let slot = Uring::occupy(&mut table, fd, key)?;
+        // Under the lock: a removal of this key cannot slip in between.
+        self.arm(slot, key)
+    }
+
+    /// Registers the unconnected stream socket `fd` under `key` and
+    /// connects it to `address` with a `CONNECT`, submitted with the loop's
+    /// next wait; its poll is armed once the connect ends, and its
+    /// completion reports the socket writable (`connect_outcome` says how
+    /// it went). A socket whose connect ends while it is leaving for
+    /// another loop is checked by that loop, as one connected through the
+    /// socket is.
+    pub(super) fn register_connecting(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        address: &SocketAddrAny,
+    ) -> io::Result<()> {
+        let mut table = lock(&self.polls);
+        let slot = Uring::occupy(&mut table, fd, key)?;
+        let data = slot.user_data(key) | CONNECT;
+        let address = address.clone();
+        let connecting = slot.connecting.insert(Box::new(Connecting {
+            data,
+            address,
+            outcome: None,
+            leaving: false,
+        }));
+        let entry = opcode::Connect::new(
+            Fd(fd.as_raw_fd()),
+            connecting.address.as_ptr().cast(),
+            connecting.address.addr_len(),
+        )
+        .build()
+        .user_data(data);
+        // SAFETY: the address is boxed, and the box stays in the slot, or
+        // in `abandoned` once the socket is closed, until this request's
+        // completion is reaped (`on_connect`; `Drop` cancels and reaps
+        // first, and leaks what it could not reap).
+        unsafe { self.push(&entry) }
+    }
+
+    /// Whether sockets can be connected through this ring (as stream reads
+    /// can: `streams_on`).
+    pub(super) fn connects_streams(&self) -> bool {
+        let mut table = lock(&self.polls);
+        self.streams_on(&mut table.streams)
+    }
+
+    /// How the `CONNECT` of the socket under `key` ended, once it has; the
+    /// answer is given once. `None` if the ring is not connecting it (it
+    /// never did, or it said how it went, or the socket left for another
+    /// loop while it was in flight): the socket itself tells.
+    pub(super) fn connect_outcome(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+    ) -> Option<Poll<io::Result<()>>> {
+        let mut table = lock(&self.polls);
+        let slot = live_slot(&mut table.slots, key, fd)?;
+        let Some(result) = slot.connecting.as_ref()?.outcome else {
+            return Some(Poll::Pending);
+        };
+        slot.connecting = None;
+        Some(Poll::Ready(if result < 0 {
+            Err(io::Error::from_raw_os_error(-result))
+        } else {
+            Ok(())
+        }))
+    }
+
+    /// A fresh slot for `fd` under `key`, with a new generation, nothing
+    /// armed yet.
+    fn occupy<'a>(
+        table: &'a mut Table,
+        fd: BorrowedFd<'_>,
+        key: usize,
+    ) -> io::Result<&'a mut PollSlot> {
         if u32::try_from(key).is_err() {
             return Err(io::Error::other("jsloop: more than 2^32 sources on one io_uring"));
         }
-        let mut table = lock(&self.polls);
         if table.slots.len() <= key {
             table.slots.resize_with(key + 1, PollSlot::default);
         }
@@ -535,8 +649,8 @@ impl Uring {
         slot.recv = None;
         slot.accepted = None;
         slot.sending = None;
-        // Under the lock: a removal of this key cannot slip in between.
-        self.arm(slot, key)
+        slot.connecting = None;
+        Ok(slot)
     }
 
     /// Any thread. Submitted at once: the caller closes `fd` next, and the
@@ -558,6 +672,9 @@ impl Uring {
         if slot.accepted.take().is_some_and(|accepted| accepted.armed) {
             self.cancel(poll | ACCEPT)?;
         }
+        // A connect in flight: the kernel may read its address until the
+        // cancel's end.
+        let connecting = slot.connecting.take().filter(|c| c.outcome.is_none());
         let sending = slot.sending.take();
         if let Some(sending) = sending.filter(|sending| !sending.is_done()) {
             // Closed with bytes unsent: they still go out (and the
@@ -570,6 +687,10 @@ impl Uring {
             if orphan.sending.is_armed() {
                 table.orphans.push(orphan);
             }
+        }
+        if let Some(connecting) = connecting {
+            self.cancel(connecting.data)?;
+            table.abandoned.push(connecting);
         }
         self.remove(poll)?;
         drop(table);
@@ -804,12 +925,17 @@ impl Uring {
 
     /// The provided buffers, if the kernel has multishot `RECV`
     /// (`IORING_RECV_MULTISHOT`), `SEND`, multishot `ACCEPT` (5.19),
-    /// provided-buffer rings and synchronous cancel, which all came by
+    /// `CONNECT`, provided-buffer rings and synchronous cancel, which all came by
     /// Linux 6.0.
     fn stream_support(&self) -> io::Result<BufferRing> {
         let mut probe = Probe::new();
         self.ring.submitter().register_probe(&mut probe)?;
-        let needed = [opcode::RecvMulti::CODE, opcode::Send::CODE, opcode::AcceptMulti::CODE];
+        let needed = [
+            opcode::RecvMulti::CODE,
+            opcode::Send::CODE,
+            opcode::AcceptMulti::CODE,
+            opcode::Connect::CODE,
+        ];
         if !needed.iter().all(|&code| probe.is_supported(code)) {
             return Err(io::ErrorKind::Unsupported.into());
         }
@@ -870,7 +996,11 @@ impl Uring {
                 accepted.leaving = true;
                 accepted.armed.then_some(data | ACCEPT)
             });
-            [recv, send, accept]
+            let connect = slot.connecting.as_deref_mut().and_then(|connecting| {
+                connecting.leaving = true;
+                connecting.outcome.is_none().then_some(connecting.data)
+            });
+            [recv, send, accept, connect]
         };
         if in_flight.iter().any(Option::is_some) {
             // A request still in the submission queue (its loop stopped
@@ -974,7 +1104,9 @@ impl Uring {
                     // so try again; `ENOENT` says it has ended.
                     if completion.result() == -libc::EALREADY {
                         match data & !REMOVAL {
-                            request if request & (RECV | ACCEPT) != 0 => self.cancel(request)?,
+                            request if request & (RECV | ACCEPT | CONNECT) != 0 => {
+                                self.cancel(request)?
+                            }
                             poll => self.remove(poll)?,
                         }
                     }
@@ -988,6 +1120,9 @@ impl Uring {
                 data if data & ACCEPT != 0 => {
                     let more = cqueue::more(completion.flags());
                     self.on_accept(&mut table, &mut events, data, completion.result(), more)?;
+                }
+                data if data & CONNECT != 0 => {
+                    self.on_connect(&mut table, &mut events, &completion)?;
                 }
                 data => {
                     let key = (data & u64::from(u32::MAX)) as usize;
@@ -1085,13 +1220,7 @@ impl Uring {
             self.cancel(data)?;
         }
         if readable {
-            events.push(Readiness {
-                key,
-                readable: true,
-                writable: false,
-                read_closed: received.has_ended(),
-                hangup_known: true,
-            });
+            events.push(readable_event(key, received.has_ended()));
         }
         self.arm_recv(slot, key).map(drop)
     }
@@ -1137,19 +1266,48 @@ impl Uring {
             self.cancel(data)?;
         }
         if arrived {
-            events.push(Readiness {
-                key,
-                readable: true,
-                writable: false,
-                read_closed: false,
-                hangup_known: true,
-            });
+            events.push(readable_event(key, false));
         }
         // A request that ended with room in the queue goes on at once: a
         // pause whose reader emptied the queue before its cancel was reaped
         // (the reader now waits for this listener), or one the kernel ended.
         // Not after an error (`wants_accept`), nor for a listener leaving.
         self.arm_accept(slot, key).map(drop)
+    }
+
+    /// The completion of a `CONNECT`: a live socket's outcome is kept for
+    /// `connect_outcome`, the socket reported writable and its poll armed;
+    /// a closed socket's address is freed.
+    fn on_connect(
+        &self,
+        table: &mut Table,
+        events: &mut Vec<Readiness>,
+        completion: &cqueue::Entry,
+    ) -> io::Result<()> {
+        let (data, result) = (completion.user_data(), completion.result());
+        let key = (data & u64::from(u32::MAX)) as usize;
+        let live = table.slots.get_mut(key).filter(|slot| {
+            slot.armed && slot.connecting.as_ref().is_some_and(|connecting| connecting.data == data)
+        });
+        let Some(slot) = live else {
+            table.abandoned.retain(|connecting| connecting.data != data);
+            return Ok(());
+        };
+        if slot.connecting.as_ref().is_some_and(|connecting| connecting.leaving) {
+            // Cancelled, or ended just before: the socket, connected or
+            // still connecting in the kernel, tells its new loop how it
+            // went. No poll is armed on this ring, whose removal of it
+            // might find it firing (`EALREADY`) with no reap left here to
+            // try again.
+            slot.connecting = None;
+            return Ok(());
+        }
+        if let Some(connecting) = slot.connecting.as_deref_mut() {
+            connecting.outcome = Some(result);
+        }
+        events.push(writable_event(key));
+        // From here on it is watched as a socket registered connected is.
+        self.arm(slot, key)
     }
 
     /// One completion of a `SEND`, a live socket's or an orphan's: the
@@ -1168,13 +1326,7 @@ impl Uring {
             let fd = slot.fd;
             let Some(sending) = slot.sending.as_deref_mut() else { return Ok(()) };
             if self.sent(sending, Some(fd), data, result)? {
-                events.push(Readiness {
-                    key,
-                    readable: false,
-                    writable: true,
-                    read_closed: false,
-                    hangup_known: true,
-                });
+                events.push(writable_event(key));
             }
             return Ok(());
         }
@@ -1264,6 +1416,19 @@ fn readiness(key: usize, result: i32) -> Option<Readiness> {
     })
 }
 
+/// A completion's news that the source under `key` is readable (a
+/// `RECV`'s bytes or end, an `ACCEPT`'s connection or error), and whether
+/// the peer will send nothing more.
+fn readable_event(key: usize, read_closed: bool) -> Readiness {
+    Readiness { key, readable: true, writable: false, read_closed, hangup_known: true }
+}
+
+/// A completion's news that the source under `key` is writable (a `SEND`
+/// made room, a `CONNECT` ended).
+fn writable_event(key: usize) -> Readiness {
+    Readiness { key, readable: false, writable: true, read_closed: false, hangup_known: true }
+}
+
 /// Errors of `io_uring_enter` that a later call gets past: interrupted, or
 /// out of resources until completions are reaped.
 fn is_transient(error: &io::Error) -> bool {
@@ -1310,6 +1475,10 @@ impl Drop for Uring {
                 std::mem::forget(buffers);
             }
         }
+        // A `CONNECT` whose completion never came (never seen here) may
+        // still read its address: leaked rather than freed under it.
+        let table = self.polls.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        table.abandoned.drain(..).for_each(std::mem::forget);
         // The eventfd read may still write `counter`: cancel it and reap
         // until its completion says it no longer can.
         if !*self.notify_armed.get_mut() {
