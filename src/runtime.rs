@@ -1020,7 +1020,8 @@ impl Builder {
 
     /// The OS interface the poll phase waits on ([`IoDriver`]). Without
     /// it, [`IoDriver::Auto`]: `JSLOOP_IO=epoll|io_uring` forces one, else
-    /// epoll. Check which one runs with [`Runtime::io_driver`].
+    /// io_uring where the kernel runs stream sockets on it (Linux 6.0),
+    /// epoll elsewhere. Check which one runs with [`Runtime::io_driver`].
     ///
     /// Both drivers deliver readiness in the poll phase, a checkpoint after
     /// each event, so the order of callbacks is the same on either.

@@ -107,6 +107,48 @@ fn a_socket_dropped_while_its_peer_waits_gives_the_peer_eof_not_a_hang() {
     }
 }
 
+#[test]
+fn a_socket_dropped_on_another_thread_closes_while_its_loop_is_busy() {
+    // On the ring the end of a removed poll and of a cancelled `RECV` runs
+    // on the loop's thread (`COOP_TASKRUN`: at its next entry into the
+    // kernel, not by interrupting it), and the socket closes only then. A
+    // loop busy in a callback that makes no syscall still enters the
+    // kernel at its next timer tick: the peer sees the close long before
+    // the callback ends.
+    for driver in drivers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime(driver).block_on(async {
+            let mut a = TcpStream::connect(addr).await.unwrap();
+            let (mut peer, _) = listener.accept().unwrap();
+            let mut buf = [0; 8];
+            // Arms its reads (a poll, and on the ring a `RECV`).
+            let read = jsloop::time::timeout(Duration::from_millis(10), a.read(&mut buf)).await;
+            assert!(read.is_err(), "{driver:?}: nothing was sent");
+            let closer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                drop(a);
+            });
+            let watcher = std::thread::spawn(move || {
+                peer.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let mut buf = [0; 8];
+                let read = std::io::Read::read(&mut peer, &mut buf);
+                (read.map_err(|error| error.kind()), std::time::Instant::now())
+            });
+            // Busy, without a syscall, for 2 s.
+            let start = std::time::Instant::now();
+            let end = start + Duration::from_secs(2);
+            while std::time::Instant::now() < end {
+                std::hint::spin_loop();
+            }
+            closer.join().unwrap();
+            let (read, seen) = watcher.join().unwrap();
+            assert_eq!(read, Ok(0), "{driver:?}");
+            assert!(seen < end, "{driver:?}: the close waited for the busy loop");
+        });
+    }
+}
+
 /// Reads once from `stream` in a task, runs `end` 10 ms later, and returns
 /// what the read gave (a read still waiting 20 s later is a panic).
 async fn read_then<S: 'static>(stream: Rc<S>, end: impl FnOnce()) -> io::Result<usize>
@@ -195,6 +237,24 @@ fn the_environment_forces_a_driver_and_a_bad_value_is_an_error() {
 }
 
 #[test]
+fn auto_runs_on_io_uring_where_the_kernel_has_it_all() {
+    // Linux 6.0 has everything the ring's stream sockets need; where it
+    // also lets this process set a ring up, `Auto` takes it.
+    if in_child() {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let mut numbers = release.split(|c: char| !c.is_ascii_digit());
+        let major: u32 = numbers.next().unwrap().parse().unwrap();
+        let ring = Runtime::builder().io_driver(IoDriver::IoUring).build();
+        let expected = if major >= 6 && ring.is_ok() { IoDriver::IoUring } else { IoDriver::Epoll };
+        assert_eq!(Runtime::new().unwrap().io_driver(), expected, "Linux {release}");
+        println!("auto: {expected:?}");
+        return;
+    }
+    let output = run_child("auto_runs_on_io_uring_where_the_kernel_has_it_all", &[]);
+    assert!(output.contains("auto: "), "{output}");
+}
+
+#[test]
 fn io_uring_refused_leaves_epoll_working_and_forcing_it_says_why() {
     if in_child() {
         refuse_io_uring_setup();
@@ -268,7 +328,11 @@ fn refuse_io_uring_setup() {
 fn the_driver_the_environment_forces_builds_or_says_it_is_unavailable() {
     // `.ci/run` runs this with `JSLOOP_IO=io_uring` to learn whether the
     // machine can run the io_uring pass: the marker below means it cannot.
-    let Ok(forced) = std::env::var("JSLOOP_IO") else { return };
+    let Ok(forced) = std::env::var("JSLOOP_IO") else {
+        // Unset: which driver `Auto` picks here, for `.ci/run` to print.
+        println!("AUTO_DRIVER={:?}", Runtime::new().unwrap().io_driver());
+        return;
+    };
     match Runtime::new() {
         Ok(rt) => {
             let expected = if forced == "io_uring" { IoDriver::IoUring } else { IoDriver::Epoll };

@@ -76,11 +76,13 @@ const DRIVER_VAR: &str = "JSLOOP_IO";
 pub enum IoDriver {
     /// The default: `JSLOOP_IO=epoll` or `JSLOOP_IO=io_uring` in the
     /// environment forces that driver (any other value is an
-    /// `InvalidInput` error from `build`); unset, epoll for now. With
-    /// stream reads and writes on the ring io_uring does 1.35× epoll's
-    /// round trips on TCP echo (BENCHMARKS.md), but what an idle
-    /// connection costs on it and the HTTP figures are not measured yet;
-    /// until they are, the ring is opt-in.
+    /// `InvalidInput` error from `build`); unset, io_uring where the kernel
+    /// runs stream sockets on the ring (Linux 6.0 and later), else epoll,
+    /// also where io_uring is refused (a seccomp profile, the
+    /// `kernel.io_uring_disabled` sysctl): never an error for want of it.
+    /// On the ring TCP echo does about 1.3× epoll's round trips and hyper
+    /// under `wrk` about 1.04× its requests (BENCHMARKS.md), at some 120
+    /// more heap bytes per idle connection.
     #[default]
     Auto,
     /// Readiness through `epoll` (on other Unixes: kqueue or event ports,
@@ -204,12 +206,23 @@ impl Poller {
                     "jsloop: the io_uring driver needs Linux on x86_64, aarch64, riscv64, loongarch64 or powerpc64",
                 ));
             }
-            // The ring wins the echo benchmark, but its cost per idle
-            // connection and under HTTP load is unmeasured (BENCHMARKS.md,
-            // "I/O drivers"): `Auto` stays on epoll until it is.
-            IoDriver::Auto => Driver::Epoll(epoll::Epoll::new()?),
+            IoDriver::Auto => Poller::auto_driver()?,
         };
         Ok(Poller { driver })
+    }
+
+    /// What `Auto` picks: the ring where the kernel runs stream sockets
+    /// on it (Linux 6.0: there it wins every socket benchmark,
+    /// BENCHMARKS.md, "I/O drivers"), else epoll, also where io_uring is
+    /// refused (a seccomp profile, `io_uring_disabled`, the memlock limit).
+    fn auto_driver() -> io::Result<Driver> {
+        #[cfg(jsloop_uring)]
+        if let Ok(ring) = uring::Uring::new() {
+            if ring.kernel_has_streams().unwrap_or(false) {
+                return Ok(Driver::Uring(Box::new(ring)));
+            }
+        }
+        Ok(Driver::Epoll(epoll::Epoll::new()?))
     }
 
     /// The driver this poller runs on (never `Auto`).

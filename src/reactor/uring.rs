@@ -408,10 +408,22 @@ impl Uring {
         let unavailable = |error: io::Error| {
             io::Error::new(error.kind(), format!("jsloop: io_uring is unavailable: {error}"))
         };
-        // Not `COOP_TASKRUN`: it defers the end of a removed poll, and with
-        // it the close of its socket, to the loop's next wait.
-        let ring =
-            IoUring::builder().setup_cqsize(CQ_ENTRIES).build(SQ_ENTRIES).map_err(unavailable)?;
+        // `COOP_TASKRUN` (Linux 5.19): a completion that arrives while the
+        // loop runs user code (a `RECV` fed from another core) does not
+        // interrupt it with an IPI to post its entry; the loop posts it at
+        // its next entry into the kernel, as a waiting loop is still woken
+        // at once. Under load from another process that interruption cost
+        // a third of the HTTP throughput (BENCHMARKS.md, "COOP_TASKRUN").
+        // Older kernels refuse the flag and get a ring without it.
+        let ring = IoUring::builder()
+            .setup_cqsize(CQ_ENTRIES)
+            .setup_coop_taskrun()
+            .build(SQ_ENTRIES)
+            .or_else(|error| match error.raw_os_error() {
+                Some(libc::EINVAL) => IoUring::builder().setup_cqsize(CQ_ENTRIES).build(SQ_ENTRIES),
+                _ => Err(error),
+            })
+            .map_err(unavailable)?;
         let params = ring.params();
         let mut probe = Probe::new();
         ring.submitter().register_probe(&mut probe).map_err(unavailable)?;
@@ -923,11 +935,20 @@ impl Uring {
         matches!(streams, Streams::On(_))
     }
 
-    /// The provided buffers, if the kernel has multishot `RECV`
-    /// (`IORING_RECV_MULTISHOT`), `SEND`, multishot `ACCEPT` (5.19),
-    /// `CONNECT`, provided-buffer rings and synchronous cancel, which all came by
-    /// Linux 6.0.
+    /// The provided buffers, registered, if the kernel has what stream
+    /// sockets on the ring need (`kernel_has_streams`).
     fn stream_support(&self) -> io::Result<BufferRing> {
+        if !self.kernel_has_streams()? {
+            return Err(io::ErrorKind::Unsupported.into());
+        }
+        BufferRing::register(&self.ring)
+    }
+
+    /// Whether the kernel has multishot `RECV` (`IORING_RECV_MULTISHOT`),
+    /// `SEND`, multishot `ACCEPT` (5.19), `CONNECT`, provided-buffer rings
+    /// and synchronous cancel, which all came by Linux 6.0: what stream
+    /// sockets on the ring need.
+    pub(super) fn kernel_has_streams(&self) -> io::Result<bool> {
         let mut probe = Probe::new();
         self.ring.submitter().register_probe(&mut probe)?;
         let needed = [
@@ -937,17 +958,17 @@ impl Uring {
             opcode::Connect::CODE,
         ];
         if !needed.iter().all(|&code| probe.is_supported(code)) {
-            return Err(io::ErrorKind::Unsupported.into());
+            return Ok(false);
         }
         // Synchronous cancel (6.0, as multishot `RECV`): cancelling nothing
         // says `ENOENT` where it exists, `EINVAL` where it does not.
         let nothing = CancelBuilder::user_data(IGNORED);
         match self.ring.submitter().register_sync_cancel(Some(Timespec::new()), nothing) {
-            Err(error) if error.raw_os_error() == Some(libc::ENOENT) => {}
-            Ok(()) => {}
-            Err(error) => return Err(error),
+            Err(error) if error.raw_os_error() == Some(libc::ENOENT) => Ok(true),
+            Ok(()) => Ok(true),
+            Err(error) if error.raw_os_error() == Some(libc::EINVAL) => Ok(false),
+            Err(error) => Err(error),
         }
-        BufferRing::register(&self.ring)
     }
 
     /// Moves `slot`'s reads to the ring: its poll is replaced by one for
