@@ -230,10 +230,12 @@ struct PollSlot {
     /// The socket is being connected by its `CONNECT`, or was and nobody
     /// asked yet how it went (`register_connecting`).
     connecting: Option<Box<Connecting>>,
-    /// The `user_data` of its `SEND`s, fixed when `sending` is made: a
-    /// later generation (the poll replaced as reads move to the ring) must
-    /// not orphan a `SEND` in flight.
-    send_data: u64,
+    /// The generation in its `SEND`s' `user_data`, fixed when `sending` is
+    /// made: a later generation (the poll replaced as reads move to the
+    /// ring) must not orphan a `SEND` in flight. (The key is the slot's:
+    /// 32 bits here, not the 64 of the whole `user_data`, keep a slot at
+    /// 48 bytes.)
+    send_generation: u32,
 }
 
 /// The slot of `key` if it holds `fd`'s live registration.
@@ -248,9 +250,14 @@ fn live_slot<'a>(
 impl PollSlot {
     /// Turns the socket's writes over to the ring: a fresh buffer, whose
     /// `SEND`s carry this generation's `user_data` for as long as it lives.
-    fn start_sending(&mut self, key: usize) {
-        self.send_data = self.user_data(key) | SEND;
+    fn start_sending(&mut self) {
+        self.send_generation = self.generation;
         self.sending = Some(Box::default());
+    }
+
+    /// The `user_data` of its `SEND`s.
+    fn send_data(&self, key: usize) -> u64 {
+        (u64::from(self.send_generation) << 32) | key as u64 | SEND
     }
 
     fn user_data(&self, key: usize) -> u64 {
@@ -268,8 +275,8 @@ impl PollSlot {
     }
 
     /// Whether `data` is the `user_data` of this slot's live `SEND`.
-    fn is_live_send(&self, data: u64) -> bool {
-        self.armed && self.sending.is_some() && self.send_data == data
+    fn is_live_send(&self, key: usize, data: u64) -> bool {
+        self.armed && self.sending.is_some() && self.send_data(key) == data
     }
 }
 
@@ -692,7 +699,7 @@ impl Uring {
             // Closed with bytes unsent: they still go out (and the
             // shutdown it owes), from a descriptor of the driver's own.
             let fd = rustix::io::fcntl_dupfd_cloexec(fd, 0).ok();
-            let mut orphan = Orphan { data: slot.send_data, fd, sending };
+            let mut orphan = Orphan { data: slot.send_data(key), fd, sending };
             if let Some(fd) = orphan.fd.as_ref().map(AsRawFd::as_raw_fd) {
                 self.start_send(fd, orphan.data, &mut orphan.sending)?;
             }
@@ -823,9 +830,9 @@ impl Uring {
             if !on_home() || !self.streams_on(streams) {
                 return None;
             }
-            slot.start_sending(key);
+            slot.start_sending();
         }
-        let (fd, data) = (slot.fd, slot.send_data);
+        let (fd, data) = (slot.fd, slot.send_data(key));
         let sending = slot.sending.as_deref_mut()?;
         let written = sending.write(bufs);
         let was_armed = sending.is_armed();
@@ -878,8 +885,8 @@ impl Uring {
         if slot.sending.is_some() || !self.streams_on(streams) {
             return Err(bytes);
         }
-        slot.start_sending(key);
-        let (fd, data) = (slot.fd, slot.send_data);
+        slot.start_sending();
+        let (fd, data) = (slot.fd, slot.send_data(key));
         if let Some(sending) = slot.sending.as_deref_mut() {
             sending.adopt(bytes, shut_down);
             // A push that failed leaves the bytes queued: the next write
@@ -1005,13 +1012,14 @@ impl Uring {
                 return Departure::default();
             };
             let data = slot.user_data(key);
+            let send_data = slot.send_data(key);
             let recv = slot.recv.as_deref_mut().and_then(|received| {
                 received.leaving = true;
                 received.armed.then_some(data | RECV)
             });
             let send = slot.sending.as_deref_mut().and_then(|sending| {
                 sending.leave();
-                sending.is_armed().then_some(slot.send_data)
+                sending.is_armed().then_some(send_data)
             });
             let accept = slot.accepted.as_deref_mut().and_then(|accepted| {
                 accepted.leaving = true;
@@ -1343,7 +1351,7 @@ impl Uring {
     ) -> io::Result<()> {
         self.sends.fetch_sub(1, Ordering::Relaxed);
         let key = (data & u64::from(u32::MAX)) as usize;
-        if let Some(slot) = table.slots.get_mut(key).filter(|slot| slot.is_live_send(data)) {
+        if let Some(slot) = table.slots.get_mut(key).filter(|slot| slot.is_live_send(key, data)) {
             let fd = slot.fd;
             let Some(sending) = slot.sending.as_deref_mut() else { return Ok(()) };
             if self.sent(sending, Some(fd), data, result)? {
@@ -1521,5 +1529,18 @@ impl Drop for Uring {
         // Never seen here; if it were, a leaked counter is better than a
         // kernel write into freed memory.
         std::mem::forget(std::mem::replace(&mut self.counter, Box::new(AtomicU64::new(0))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_six_words() {
+        // One per registered source, idle connections included (the
+        // idle-connection memory in BENCHMARKS.md): the generation and
+        // flags share a word, each role on the ring is one boxed pointer.
+        assert_eq!(size_of::<PollSlot>(), 48);
     }
 }
