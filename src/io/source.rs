@@ -124,6 +124,9 @@ struct Carried {
     /// Connections accepted for this listener that nobody took: the next
     /// accepts get them first.
     accepts: VecDeque<OwnedFd>,
+    /// How the last loop's driver's connect of this socket ended, where
+    /// it did as the socket left (`connect_outcome` tells it).
+    connected: Option<io::Result<()>>,
 }
 
 impl Carried {
@@ -132,6 +135,7 @@ impl Carried {
             && self.unsent.is_empty()
             && !self.shut_down
             && self.accepts.is_empty()
+            && self.connected.is_none()
     }
 }
 
@@ -426,9 +430,13 @@ impl Source {
     /// it (never was, told already, or the socket moved to another loop
     /// meanwhile): the socket itself tells.
     pub(crate) fn connect_outcome(&self, fd: BorrowedFd<'_>) -> Option<Poll<io::Result<()>>> {
+        let mut state = self.state();
+        if let Some(connected) = state.carried.as_deref_mut().and_then(|c| c.connected.take()) {
+            self.update_driver_streams(&mut state);
+            return Some(Poll::Ready(connected));
+        }
         #[cfg(not(any(miri, jsloop_loom)))]
         {
-            let state = self.state();
             state.home.shared.poller.connect_outcome(fd, state.home.key)
         }
         #[cfg(any(miri, jsloop_loom))]
@@ -852,6 +860,7 @@ impl Source {
         }
         // What it did not send goes out first: through this loop's driver
         // if it sends for sockets, else written by the next write here.
+        carried.connected = departure.connected;
         carried.unsent.extend(departure.unsent);
         carried.shut_down |= departure.shut_down;
         if !carried.unsent.is_empty() {

@@ -326,8 +326,24 @@ where
         rustix::net::sockopt::socket_error(socket.get_ref())??;
         match rustix::net::getpeername(socket.get_ref()) {
             Ok(_) => return Ok(socket),
-            Err(rustix::io::Errno::NOTCONN) => continue,
+            Err(rustix::io::Errno::NOTCONN) if !has_hung_up(socket.get_ref())? => continue,
+            Err(rustix::io::Errno::NOTCONN) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "jsloop: the connect failed, and the socket no longer says why",
+                ));
+            }
             Err(errno) => return Err(errno.into()),
         }
     }
+}
+
+/// Whether a socket that is not connected has ended (a failed connect,
+/// whose error was read already) rather than still connecting: only the
+/// former reports a hang-up.
+fn has_hung_up(socket: &impl std::os::fd::AsFd) -> io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags};
+    let mut fds = [PollFd::new(socket, PollFlags::OUT)];
+    rustix::event::poll(&mut fds, Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 }))?;
+    Ok(fds[0].revents().contains(PollFlags::HUP))
 }

@@ -150,7 +150,8 @@ pub(crate) struct Readiness {
 /// its driver received that nobody read, bytes its writers handed over
 /// that the driver did not send, and whether a shutdown of its write side
 /// waits for them; for a listener, the connections its driver accepted
-/// that nobody took.
+/// that nobody took; for a socket its driver was connecting, how that
+/// connect ended, if it did (the kernel has cleared the socket's error).
 #[cfg(not(any(miri, jsloop_loom)))]
 #[derive(Debug, Default)]
 pub(crate) struct Departure {
@@ -158,6 +159,7 @@ pub(crate) struct Departure {
     pub(crate) accepted: Vec<std::os::fd::OwnedFd>,
     pub(crate) unsent: Vec<u8>,
     pub(crate) shut_down: bool,
+    pub(crate) connected: Option<io::Result<()>>,
 }
 
 /// The loop's poller, on the driver chosen when it was built.

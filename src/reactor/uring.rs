@@ -57,7 +57,9 @@
 //! for the connecting task, reports the socket writable and arms its poll.
 //! The address stays with the driver until that completion, also when the
 //! socket is closed first (the request is cancelled, the address kept in
-//! `abandoned` until its end is reaped).
+//! `abandoned` until its end is reaped). A socket that leaves for another
+//! loop cancels its `CONNECT`; one that ended as it left takes its outcome
+//! along, for the request consumed the socket's error.
 //!
 //! `notify` adds to an eventfd whose counter a `READ` on the ring consumes:
 //! a remote wake costs the thread that sends it one `write`, and the loop
@@ -421,7 +423,12 @@ impl Uring {
         // its next entry into the kernel, as a waiting loop is still woken
         // at once. Under load from another process that interruption cost
         // a third of the HTTP throughput (BENCHMARKS.md, "COOP_TASKRUN").
-        // Older kernels refuse the flag and get a ring without it.
+        // The task work runs on the thread that submitted the request: a
+        // socket dropped or moved on another thread submits there (and
+        // with it what the loop had queued), so those requests' entries
+        // wait for that thread's next entry into the kernel, at the latest
+        // its next timer tick, instead of an IPI's. Older kernels refuse
+        // the flag and get a ring without it.
         let ring = IoUring::builder()
             .setup_cqsize(CQ_ENTRIES)
             .setup_coop_taskrun()
@@ -641,11 +648,7 @@ impl Uring {
             return Some(Poll::Pending);
         };
         slot.connecting = None;
-        Some(Poll::Ready(if result < 0 {
-            Err(io::Error::from_raw_os_error(-result))
-        } else {
-            Ok(())
-        }))
+        Some(Poll::Ready(outcome(result)))
     }
 
     /// A fresh slot for `fd` under `key`, with a new generation, nothing
@@ -680,20 +683,25 @@ impl Uring {
     /// closed listener's backlog.
     pub(super) fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
         let mut table = lock(&self.polls);
-        let Some(slot) = live_slot(&mut table.slots, key, fd) else {
+        let Table { slots, orphans, abandoned, .. } = &mut *table;
+        let Some(slot) = live_slot(slots, key, fd) else {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         };
         slot.armed = false;
         let poll = slot.user_data(key);
+        // A connect in flight: the kernel may read its address until the
+        // cancel's end. Kept before anything here can fail.
+        if let Some(connecting) = slot.connecting.take().filter(|c| c.outcome.is_none()) {
+            let data = connecting.data;
+            abandoned.push(connecting);
+            self.cancel(data)?;
+        }
         if slot.recv.take().is_some_and(|received| received.armed) {
             self.cancel(poll | RECV)?;
         }
         if slot.accepted.take().is_some_and(|accepted| accepted.armed) {
             self.cancel(poll | ACCEPT)?;
         }
-        // A connect in flight: the kernel may read its address until the
-        // cancel's end.
-        let connecting = slot.connecting.take().filter(|c| c.outcome.is_none());
         let sending = slot.sending.take();
         if let Some(sending) = sending.filter(|sending| !sending.is_done()) {
             // Closed with bytes unsent: they still go out (and the
@@ -704,12 +712,8 @@ impl Uring {
                 self.start_send(fd, orphan.data, &mut orphan.sending)?;
             }
             if orphan.sending.is_armed() {
-                table.orphans.push(orphan);
+                orphans.push(orphan);
             }
-        }
-        if let Some(connecting) = connecting {
-            self.cancel(connecting.data)?;
-            table.abandoned.push(connecting);
         }
         self.remove(poll)?;
         drop(table);
@@ -1057,7 +1061,8 @@ impl Uring {
         // holds goes out from here, as an orphan's would.
         let (unsent, shut_down) =
             slot.sending.as_deref_mut().and_then(Sending::take_unsent).unwrap_or_default();
-        Departure { received, accepted, unsent, shut_down }
+        let connected = slot.connecting.take().and_then(|connecting| connecting.outcome);
+        Departure { received, accepted, unsent, shut_down, connected: connected.map(outcome) }
     }
 
     pub(super) fn is_edge_triggered(&self) -> bool {
@@ -1322,18 +1327,22 @@ impl Uring {
             table.abandoned.retain(|connecting| connecting.data != data);
             return Ok(());
         };
-        if slot.connecting.as_ref().is_some_and(|connecting| connecting.leaving) {
-            // Cancelled, or ended just before: the socket, connected or
-            // still connecting in the kernel, tells its new loop how it
-            // went. No poll is armed on this ring, whose removal of it
-            // might find it firing (`EALREADY`) with no reap left here to
-            // try again.
-            slot.connecting = None;
+        let Some(connecting) = slot.connecting.as_deref_mut() else { return Ok(()) };
+        if connecting.leaving {
+            // Cancelled: the socket, still connecting in the kernel, tells
+            // its new loop how it went. Ended just before: the outcome
+            // goes along (`leave`), for the request read the socket's
+            // error, which the kernel then cleared. No poll is armed on
+            // this ring, whose removal of it might find it firing
+            // (`EALREADY`) with no reap left here to try again.
+            if -result == libc::ECANCELED {
+                slot.connecting = None;
+            } else {
+                connecting.outcome = Some(result);
+            }
             return Ok(());
         }
-        if let Some(connecting) = slot.connecting.as_deref_mut() {
-            connecting.outcome = Some(result);
-        }
+        connecting.outcome = Some(result);
         events.push(writable_event(key));
         // From here on it is watched as a socket registered connected is.
         self.arm(slot, key)
@@ -1443,6 +1452,11 @@ fn readiness(key: usize, result: i32) -> Option<Readiness> {
         read_closed: any(libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR),
         hangup_known: true,
     })
+}
+
+/// What a `CONNECT`'s result says.
+fn outcome(result: i32) -> io::Result<()> {
+    if result < 0 { Err(io::Error::from_raw_os_error(-result)) } else { Ok(()) }
 }
 
 /// A completion's news that the source under `key` is readable (a
