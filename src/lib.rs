@@ -170,13 +170,13 @@ mod watchdog;
 pub mod worker;
 
 /// The remote-wake handshakes (the remote queue, a message port's inbox, a
-/// socket's readiness marks, a moved `JoinHandle`'s relay), exposed for
-/// the loom model in `tests/loom.rs`.
+/// socket's readiness marks, a moved `JoinHandle`'s relay, the loop's
+/// park), exposed for the loom model in `tests/loom.rs`.
 #[cfg(jsloop_loom)]
 #[doc(hidden)]
 pub mod loom_model {
     pub use crate::io::marks::Marks;
-    pub use crate::reactor::Poller;
+    pub use crate::reactor::{Park, Place, Poller};
     pub use crate::remote::{GuardCount, RemoteQueue};
     pub use crate::sync::{QueuedFlag, StopRequest};
     pub use crate::task::foreign::Relay;

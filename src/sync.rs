@@ -20,7 +20,8 @@ pub(crate) use std::sync::{
     atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering},
 };
 
-#[cfg(all(miri, not(jsloop_loom)))]
+/// Where the loop's park has no futex (`reactor::park`).
+#[cfg(all(not(jsloop_loom), any(miri, not(target_os = "linux"))))]
 pub(crate) use std::sync::Condvar;
 
 /// Locks a mutex, ignoring poisoning: the data behind our mutexes (queued

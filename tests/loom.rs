@@ -11,16 +11,18 @@
 //! operation's `WouldBlock` and the drained mark it leaves be wiped out.
 //! A `JoinHandle` moved off its loop waits on a relay: the loop finishing
 //! it, racing with the handle's poll, wakes the handle and hands it the
-//! task's output (written before the finish) whole.
+//! task's output (written before the finish) whole. The loop's park,
+//! where it sleeps either in its driver or on a futex: a notify racing
+//! with the loop settling at either place reaches it there.
 //!
 //! Run with `RUSTFLAGS="--cfg jsloop_loom" cargo test --release --test loom`.
 #![cfg(jsloop_loom)]
 
 use jsloop::loom_model::{
-    GuardCount, Inbox, Marks, Poller, QueuedFlag, Relay, RemoteQueue, StopRequest,
+    GuardCount, Inbox, Marks, Park, Place, Poller, QueuedFlag, Relay, RemoteQueue, StopRequest,
 };
-use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
 /// The loop's side: drain, and sleep in the poller while nothing came.
@@ -321,4 +323,65 @@ impl std::task::Wake for Notify {
     fn wake(self: std::sync::Arc<Self>) {
         self.0.notify();
     }
+}
+
+/// A driver as the park sees it: a wait that only its own sticky notify
+/// ends (an eventfd written, an `epoll_wait` on it).
+#[derive(Default)]
+struct StickyDriver {
+    notified: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl StickyDriver {
+    fn wait(&self) {
+        let mut notified = self.notified.lock().unwrap();
+        while !*notified {
+            notified = self.condvar.wait(notified).unwrap();
+        }
+        *notified = false;
+    }
+
+    fn notify(&self) {
+        *self.notified.lock().unwrap() = true;
+        self.condvar.notify_one();
+    }
+}
+
+/// The loop's side of the park: sleeps at `places` in turn (the driver
+/// while sockets are registered, the futex while none are) until it has
+/// seen `expected` items.
+fn park_until(park: &Park, driver: &StickyDriver, items: &AtomicUsize, expected: usize) {
+    let mut places = [Place::Driver, Place::Futex].into_iter().cycle();
+    while items.load(Ordering::Acquire) < expected {
+        let place = places.next().unwrap();
+        if park.settle(place) {
+            match place {
+                Place::Driver => driver.wait(),
+                Place::Futex => park.sleep_on_futex(None),
+            }
+            park.woke();
+        }
+    }
+}
+
+#[test]
+fn a_notify_reaches_the_loop_whether_it_sleeps_in_its_driver_or_on_the_futex() {
+    loom::model(|| {
+        let (park, driver) = (Arc::new(Park::new()), Arc::new(StickyDriver::default()));
+        let items = Arc::new(AtomicUsize::new(0));
+        let notifier = {
+            let (park, driver, items) = (park.clone(), driver.clone(), items.clone());
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    items.fetch_add(1, Ordering::Release);
+                    if park.notify() {
+                        driver.notify();
+                    }
+                }
+            })
+        };
+        park_until(&park, &driver, &items, 2);
+        notifier.join().unwrap();
+    });
 }

@@ -39,6 +39,8 @@ use std::time::Duration;
 mod accepted;
 #[cfg(not(any(miri, jsloop_loom)))]
 mod epoll;
+#[cfg(any(jsloop_loom, not(miri)))]
+mod park;
 #[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
 mod received;
 #[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
@@ -48,6 +50,8 @@ mod stand_in;
 #[cfg(all(jsloop_uring, not(any(miri, jsloop_loom))))]
 mod uring;
 
+#[cfg(jsloop_loom)]
+pub use park::{Park, Place};
 #[cfg(any(miri, jsloop_loom))]
 pub use stand_in::Poller;
 
@@ -166,6 +170,12 @@ pub(crate) struct Departure {
 #[cfg(not(any(miri, jsloop_loom)))]
 pub struct Poller {
     driver: Driver,
+    /// Where the loop sleeps: in `driver`, or on a futex while nothing
+    /// is registered with it and nothing is in flight (`park`).
+    park: park::Park,
+    /// Sources registered and not deleted yet. Counted up on the loop
+    /// thread only (sources register on their loop), down from any.
+    registered: std::sync::atomic::AtomicUsize,
 }
 
 #[cfg(not(any(miri, jsloop_loom)))]
@@ -210,7 +220,7 @@ impl Poller {
             }
             IoDriver::Auto => Poller::auto_driver()?,
         };
-        Ok(Poller { driver })
+        Ok(Poller { driver, park: park::Park::new(), registered: Default::default() })
     }
 
     /// What `Auto` picks: the ring where the kernel runs stream sockets
@@ -241,7 +251,46 @@ impl Poller {
     /// # Errors
     /// Fails if the OS wait fails (not for `EINTR`).
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
-        on_driver!(self, d => d.wait(timeout))
+        use park::Place;
+        let place = if self.is_idle() { Place::Futex } else { Place::Driver };
+        if !self.park.settle(place) {
+            // Notified while awake: no sleep, but what the driver has.
+            return match place {
+                Place::Futex => Ok(()),
+                Place::Driver => on_driver!(self, d => d.wait(Some(Duration::ZERO))),
+            };
+        }
+        let waited = match place {
+            Place::Futex => {
+                self.park.sleep_on_futex(timeout);
+                Ok(())
+            }
+            Place::Driver => on_driver!(self, d => d.wait(timeout)),
+        };
+        self.park.woke();
+        waited
+    }
+
+    /// Nothing registered and nothing in flight: the driver could deliver
+    /// nothing, so the loop may sleep on the futex. The count is read
+    /// first: a source deleted on another thread counts down after its
+    /// last requests were queued, so a zero it reads sees those.
+    fn is_idle(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.registered.load(Ordering::Acquire) == 0
+            && match &self.driver {
+                Driver::Epoll(_) => true,
+                #[cfg(jsloop_uring)]
+                Driver::Uring(ring) => ring.is_idle(),
+            }
+    }
+
+    /// A source was registered (`result` is the registration's).
+    fn count_registered(&self, result: io::Result<()>) -> io::Result<()> {
+        if result.is_ok() {
+            self.registered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        result
     }
 
     /// Moves the I/O events of the last `wait` into `out`.
@@ -254,7 +303,7 @@ impl Poller {
     ///
     /// The caller deletes it (`delete`) before `fd` is closed.
     pub(crate) fn register(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        on_driver!(self, d => d.register(fd, key))
+        self.count_registered(on_driver!(self, d => d.register(fd, key)))
     }
 
     /// Whether the driver connects stream sockets itself
@@ -282,7 +331,9 @@ impl Poller {
         match &self.driver {
             Driver::Epoll(_) => Err(io::ErrorKind::Unsupported.into()),
             #[cfg(jsloop_uring)]
-            Driver::Uring(ring) => ring.register_connecting(fd, key, address),
+            Driver::Uring(ring) => {
+                self.count_registered(ring.register_connecting(fd, key, address))
+            }
         }
     }
 
@@ -329,11 +380,17 @@ impl Poller {
     /// (epoll deletes by descriptor; only the ring needs `key`.)
     #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
     pub(crate) fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        match &self.driver {
+        let deleted = match &self.driver {
             Driver::Epoll(epoll) => epoll.delete(fd),
             #[cfg(jsloop_uring)]
             Driver::Uring(ring) => ring.delete(fd, key),
+        };
+        // Only a deletion that found the source counts down: a count too
+        // high costs a wait in the driver, one too low a missed event.
+        if deleted.is_ok() {
+            self.registered.fetch_sub(1, std::sync::atomic::Ordering::Release);
         }
+        deleted
     }
 
     /// A read of the stream socket `fd` (registered under `key`) from the
@@ -477,7 +534,9 @@ impl Poller {
 
     /// Wakes the loop from `wait`, or makes its next `wait` return at once.
     pub fn notify(&self) {
-        on_driver!(self, d => d.notify())
+        if self.park.notify() {
+            on_driver!(self, d => d.notify())
+        }
     }
 }
 
@@ -494,12 +553,61 @@ mod tests {
     use std::time::Instant;
 
     /// Both drivers where this machine has both.
-    fn pollers() -> Vec<Poller> {
+    fn drivers() -> Vec<Poller> {
         let mut pollers = vec![Poller::with_driver(IoDriver::Epoll).unwrap()];
         if let Ok(ring) = Poller::with_driver(IoDriver::IoUring) {
             pollers.push(ring);
         }
         pollers
+    }
+
+    /// Each driver twice: idle (its loop sleeps on the futex) and with a
+    /// listener registered that never becomes ready (it sleeps in the
+    /// driver). Epoll's first: a ring dropped on a thread leaves the
+    /// kernel's task work there, which interrupts that thread's next
+    /// `epoll_wait` (`EINTR`, an early return, harmless to a loop but not
+    /// to a test of timeouts).
+    fn pollers() -> Vec<std::sync::Arc<Poller>> {
+        use std::os::fd::AsFd;
+        let mut pollers = Vec::new();
+        let both = drivers().into_iter().zip(drivers());
+        for (busy, poller) in both.flat_map(|(idle, busy)| [(false, idle), (true, busy)]) {
+            if busy {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                poller.register(listener.as_fd(), 3).unwrap();
+                // Closed with the test process; a poll holding it is fine.
+                std::mem::forget(listener);
+            }
+            assert_eq!(poller.is_idle(), !busy, "{poller:?}");
+            pollers.push(std::sync::Arc::new(poller));
+        }
+        pollers
+    }
+
+    #[test]
+    fn a_poller_is_idle_until_something_registers_and_again_once_it_left() {
+        use std::os::fd::AsFd;
+        for poller in drivers() {
+            assert!(poller.is_idle(), "{poller:?}: idle when new");
+            let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+            poller.register(b.as_fd(), 5).unwrap();
+            assert!(!poller.is_idle(), "{poller:?}: a source is registered");
+            // Traffic on it, then its deletion: every request the ring
+            // made for it ends, counted back to zero by the waits that
+            // reap them (a count too low would put a loop with sockets
+            // to sleep on the futex, deaf to them).
+            std::io::Write::write_all(&mut a, b"x").unwrap();
+            let _ = wait_for_events(&poller);
+            poller.delete(b.as_fd(), 5).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !poller.is_idle() {
+                assert!(Instant::now() < deadline, "{poller:?}: never idle after the delete");
+                poller.wait(Some(Duration::from_millis(10))).unwrap();
+            }
+            // A delete that finds nothing counts nothing down.
+            assert!(poller.delete(b.as_fd(), 5).is_err(), "{poller:?}");
+            assert!(poller.is_idle(), "{poller:?}");
+        }
     }
 
     #[test]
@@ -523,7 +631,6 @@ mod tests {
     #[test]
     fn a_notify_from_another_thread_wakes_a_wait_without_timeout() {
         for poller in pollers() {
-            let poller = std::sync::Arc::new(poller);
             let notifier = poller.clone();
             let thread = std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(20));
@@ -539,7 +646,11 @@ mod tests {
         for poller in pollers() {
             let start = Instant::now();
             poller.wait(Some(Duration::from_millis(30))).unwrap();
-            assert!(start.elapsed() >= Duration::from_millis(25), "{poller:?} woke early");
+            let idle = poller.is_idle();
+            assert!(
+                start.elapsed() >= Duration::from_millis(25),
+                "{poller:?} (idle: {idle}) woke early"
+            );
         }
     }
 

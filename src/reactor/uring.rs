@@ -163,6 +163,12 @@ pub(super) struct Uring {
     notify_armed: AtomicBool,
     /// `SEND`s in flight, live sockets' and orphans': the loop stays alive.
     sends: AtomicUsize,
+    /// Requests queued or in flight whose last completion was not reaped
+    /// yet, the eventfd read aside: at zero the ring can deliver nothing
+    /// but a notify, and the loop sleeps on its futex (`is_idle`). Every
+    /// request ends with one completion without `IORING_CQE_F_MORE` (none
+    /// is pushed with `CQE_SKIP_SUCCESS`).
+    in_flight: AtomicUsize,
 }
 
 /// The sources on the ring and the buffers their reads share.
@@ -469,6 +475,7 @@ impl Uring {
             counter: Box::new(AtomicU64::new(0)),
             notify_armed: AtomicBool::new(false),
             sends: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
         })
     }
 
@@ -486,6 +493,9 @@ impl Uring {
             let mut queue = unsafe { self.ring.submission_shared() };
             // SAFETY: this function's contract, passed on.
             if unsafe { queue.push(entry) }.is_ok() {
+                if entry.get_user_data() != NOTIFY {
+                    self.in_flight.fetch_add(1, Ordering::Relaxed);
+                }
                 return Ok(());
             }
             drop(queue);
@@ -900,6 +910,12 @@ impl Uring {
         Ok(())
     }
 
+    /// Whether nothing is queued or in flight but the eventfd read: no
+    /// wait could reap anything else (`Poller::is_idle`).
+    pub(super) fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+    }
+
     /// Whether `SEND`s are in flight (the loop stays alive for them).
     pub(super) fn has_sends_in_flight(&self) -> bool {
         self.sends.load(Ordering::Relaxed) > 0
@@ -1123,6 +1139,10 @@ impl Uring {
         // is held. Its head moves past what was read when it drops, at the
         // end of the loop.
         for completion in unsafe { self.ring.completion_shared() } {
+            if completion.user_data() != NOTIFY && !cqueue::more(completion.flags()) {
+                let before = self.in_flight.fetch_sub(1, Ordering::Release);
+                debug_assert!(before > 0, "a completion of a request never counted");
+            }
             match completion.user_data() {
                 NOTIFY => {
                     self.notify_armed.store(false, Ordering::Relaxed);
