@@ -14,9 +14,10 @@
 //! the counts.
 
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::context;
+use crate::time::clock::monotonic_nanos;
 
 mod delay;
 mod long_task;
@@ -254,9 +255,11 @@ pub(crate) struct LoopCounters {
     phase_nanos: [Cell<u64>; PHASES],
     idle_nanos: Cell<u64>,
     pub(crate) checkpoint_nanos: Cell<u64>,
-    /// Where the current phase's time started counting (`None` outside a
-    /// loop turn: between `run` calls nothing is counted).
-    mark: Cell<Option<Instant>>,
+    /// Where the current phase's time started counting, in
+    /// `monotonic_nanos` (`None` outside a loop turn: between `run` calls
+    /// nothing is counted). Integers: the loop charges half a dozen spans
+    /// a turn, and an `Instant` subtraction costs some 45 instructions.
+    mark: Cell<Option<u64>>,
     macrotasks: [Cell<u64>; PHASES],
     pub(crate) microtasks: Cell<u64>,
     pub(crate) next_ticks: Cell<u64>,
@@ -275,7 +278,7 @@ impl LoopCounters {
 
     /// A loop turn begins: time counts from now.
     pub(crate) fn start_turn(&self) {
-        self.mark.set(Some(Instant::now()));
+        self.mark.set(Some(monotonic_nanos()));
     }
 
     /// The loop stopped turning (`run` / `block_on` returns).
@@ -295,8 +298,8 @@ impl LoopCounters {
 
     fn charge(&self, bucket: &Cell<u64>) {
         if let Some(mark) = self.mark.get() {
-            let now = Instant::now();
-            add(bucket, now.duration_since(mark));
+            let now = monotonic_nanos();
+            bucket.set(bucket.get().saturating_add(now.saturating_sub(mark)));
             self.mark.set(Some(now));
         }
     }
@@ -307,7 +310,7 @@ impl LoopCounters {
         // The phase running now has not been charged yet (the main script
         // is not loop time, as in Node).
         if let (Some(mark), false) = (self.mark.get(), self.phase.get() == Phase::Script) {
-            active += mark.elapsed();
+            active += Duration::from_nanos(monotonic_nanos().saturating_sub(mark));
         }
         EventLoopUtilization::new(idle, active)
     }

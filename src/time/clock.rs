@@ -185,6 +185,23 @@ const NANOS_PER_TICK: u64 = 1_000_000;
 #[cfg(target_os = "linux")]
 #[inline]
 fn raw_nanos(_origin: Instant) -> u64 {
+    monotonic_nanos()
+}
+
+/// Elsewhere `Instant` may read another clock (macOS: `CLOCK_UPTIME_RAW`),
+/// so the raw reading is the `Instant` itself, from the origin.
+#[cfg(not(target_os = "linux"))]
+fn raw_nanos(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Monotonic nanoseconds from an arbitrary start, for spans measured
+/// many times per loop turn (the loop's phase times): one integer
+/// subtraction per span, where `Instant`'s costs a `Timespec` one.
+/// On Linux `CLOCK_MONOTONIC` itself.
+#[cfg(target_os = "linux")]
+#[inline]
+pub(crate) fn monotonic_nanos() -> u64 {
     // Through glibc, as `Instant::now` reads it (rustix's own vDSO lookup
     // crashes under valgrind, which the instruction benchmarks run in).
     let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -195,11 +212,11 @@ fn raw_nanos(_origin: Instant) -> u64 {
     (now.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(now.tv_nsec as u64)
 }
 
-/// Elsewhere `Instant` may read another clock (macOS: `CLOCK_UPTIME_RAW`),
-/// so the raw reading is the `Instant` itself, from the origin.
+/// Elsewhere: `Instant`'s, from the first call in the process.
 #[cfg(not(target_os = "linux"))]
-fn raw_nanos(origin: Instant) -> u64 {
-    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+pub(crate) fn monotonic_nanos() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    raw_nanos(*START.get_or_init(Instant::now))
 }
 
 /// The first tick at or after `since` from the origin ([`NEVER`] for
