@@ -736,6 +736,43 @@ fn a_socket_dropped_with_bytes_unsent_still_delivers_them_then_eof() {
 }
 
 #[test]
+fn a_loop_left_with_only_a_dropped_sockets_sends_delivers_them_before_it_ends() {
+    // Nothing is registered once the socket is dropped, but its last bytes
+    // are still going out: the loop must wait for them in its driver, not
+    // sleep on the futex an idle loop sleeps on (where no completion
+    // reaches it: the peer would wait for ever). The peer is a plain
+    // thread, so nothing else keeps the loop in its driver.
+    const BYTES: usize = 1 << 20;
+    for driver in drivers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let peer = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            // Late, so that the writer's last bytes are still queued when
+            // it is dropped.
+            std::thread::sleep(Duration::from_millis(200));
+            let mut got = Vec::new();
+            std::io::Read::read_to_end(&mut socket, &mut got).unwrap();
+            let _ = done.send(got);
+        });
+        let loop_thread = std::thread::spawn(move || {
+            runtime(driver).run(async move {
+                let mut socket = TcpStream::connect(addr).await.unwrap();
+                write_pattern(&mut socket, 9, BYTES).await;
+            });
+        });
+        let got = finished.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+            panic!("{driver:?}: the peer never got the end of the bytes (the loop slept on)")
+        });
+        assert_eq!(got.len(), BYTES, "{driver:?}: bytes lost");
+        assert_eq!((0..BYTES).find(|&at| got[at] != pattern(9, at)), None, "{driver:?}");
+        loop_thread.join().unwrap();
+        peer.join().unwrap();
+    }
+}
+
+#[test]
 fn a_shutdown_or_a_dropped_write_half_waits_for_the_bytes_written_before_it() {
     const BYTES: usize = 1 << 20;
     for driver in drivers() {

@@ -334,6 +334,12 @@ struct StickyDriver {
 }
 
 impl StickyDriver {
+    /// A wait whose timeout ran out: it takes a notify that came, and
+    /// returns without one.
+    fn wait_briefly(&self) {
+        *self.notified.lock().unwrap() = false;
+    }
+
     fn wait(&self) {
         let mut notified = self.notified.lock().unwrap();
         while !*notified {
@@ -348,17 +354,20 @@ impl StickyDriver {
     }
 }
 
-/// The loop's side of the park: sleeps at `places` in turn (the driver
-/// while sockets are registered, the futex while none are) until it has
-/// seen `expected` items.
+/// The loop's side of the park: sleeps at `places` in turn until it has
+/// seen `expected` items: in the driver while sockets are registered,
+/// once with a timeout that runs out (so a driver notify can come late,
+/// after the loop moved on), and on the futex while none are.
 fn park_until(park: &Park, driver: &StickyDriver, items: &AtomicUsize, expected: usize) {
-    let mut places = [Place::Driver, Place::Futex].into_iter().cycle();
+    let mut places =
+        [(Place::Driver, true), (Place::Futex, false), (Place::Driver, false)].into_iter().cycle();
     while items.load(Ordering::Acquire) < expected {
-        let place = places.next().unwrap();
+        let (place, briefly) = places.next().unwrap();
         if park.settle(place) {
             match place {
+                Place::Driver if briefly => driver.wait_briefly(),
                 Place::Driver => driver.wait(),
-                Place::Futex => park.sleep_on_futex(None),
+                Place::Futex => park.sleep_on_futex(None).unwrap(),
             }
             park.woke();
         }

@@ -253,6 +253,15 @@ impl Poller {
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
         use park::Place;
         let place = if self.is_idle() { Place::Futex } else { Place::Driver };
+        if timeout == Some(Duration::ZERO) {
+            // No sleep: nothing to announce (a notify now would wake a
+            // sleeper that is not there), only the mark to take.
+            self.park.woke();
+            return match place {
+                Place::Futex => Ok(()),
+                Place::Driver => on_driver!(self, d => d.wait(timeout)),
+            };
+        }
         if !self.park.settle(place) {
             // Notified while awake: no sleep, but what the driver has.
             return match place {
@@ -261,10 +270,7 @@ impl Poller {
             };
         }
         let waited = match place {
-            Place::Futex => {
-                self.park.sleep_on_futex(timeout);
-                Ok(())
-            }
+            Place::Futex => self.park.sleep_on_futex(timeout),
             Place::Driver => on_driver!(self, d => d.wait(timeout)),
         };
         self.park.woke();
@@ -380,14 +386,25 @@ impl Poller {
     /// (epoll deletes by descriptor; only the ring needs `key`.)
     #[cfg_attr(not(jsloop_uring), allow(unused_variables))]
     pub(crate) fn delete(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        let deleted = match &self.driver {
-            Driver::Epoll(epoll) => epoll.delete(fd),
-            #[cfg(jsloop_uring)]
-            Driver::Uring(ring) => ring.delete(fd, key),
-        };
         // Only a deletion that found the source counts down: a count too
         // high costs a wait in the driver, one too low a missed event.
-        if deleted.is_ok() {
+        let (deleted, found) = match &self.driver {
+            Driver::Epoll(epoll) => {
+                let deleted = epoll.delete(fd);
+                let found = deleted.is_ok();
+                (deleted, found)
+            }
+            // The ring says `NotFound` for a source it does not hold; any
+            // other error came after the source was taken off, with the
+            // requests it queued counted in flight.
+            #[cfg(jsloop_uring)]
+            Driver::Uring(ring) => {
+                let deleted = ring.delete(fd, key);
+                let found = !matches!(&deleted, Err(e) if e.kind() == io::ErrorKind::NotFound);
+                (deleted, found)
+            }
+        };
+        if found {
             self.registered.fetch_sub(1, std::sync::atomic::Ordering::Release);
         }
         deleted
@@ -599,6 +616,10 @@ mod tests {
             std::io::Write::write_all(&mut a, b"x").unwrap();
             let _ = wait_for_events(&poller);
             poller.delete(b.as_fd(), 5).unwrap();
+            // The ring's poll and its removal end only when a wait reaps
+            // them: until then it must not count as idle.
+            let ring = poller.driver() == IoDriver::IoUring;
+            assert_eq!(poller.is_idle(), !ring, "{poller:?}: idle with requests in flight");
             let deadline = Instant::now() + Duration::from_secs(10);
             while !poller.is_idle() {
                 assert!(Instant::now() < deadline, "{poller:?}: never idle after the delete");

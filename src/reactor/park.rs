@@ -95,9 +95,14 @@ impl Park {
     /// The loop thread, settled on the futex: sleeps until a notify or
     /// `timeout` (`None`: for ever). It may return early (a signal); the
     /// loop treats every return as a wake.
-    pub fn sleep_on_futex(&self, timeout: Option<Duration>) {
+    ///
+    /// # Errors
+    /// The futex's own error, other than the ones that mean a wake
+    /// (`EAGAIN`: a notify came first; `EINTR`; `ETIMEDOUT`): a futex
+    /// refused (a seccomp profile, say) must not become a loop that spins.
+    pub fn sleep_on_futex(&self, timeout: Option<Duration>) -> std::io::Result<()> {
         if timeout == Some(Duration::ZERO) {
-            return;
+            return Ok(());
         }
         #[cfg(all(target_os = "linux", not(jsloop_loom)))]
         {
@@ -109,12 +114,17 @@ impl Park {
                     tv_nsec: t.subsec_nanos().into(),
                 })
             });
-            // `EAGAIN` (a notify came first), `EINTR`, `ETIMEDOUT`: all
-            // are wakes.
-            let _ = futex::wait(&self.state, futex::Flags::PRIVATE, ON_FUTEX, timeout.as_ref());
+            use rustix::io::Errno;
+            match futex::wait(&self.state, futex::Flags::PRIVATE, ON_FUTEX, timeout.as_ref()) {
+                Ok(()) | Err(Errno::AGAIN | Errno::INTR | Errno::TIMEDOUT) => Ok(()),
+                Err(errno) => Err(errno.into()),
+            }
         }
         #[cfg(any(jsloop_loom, not(target_os = "linux")))]
-        self.futex.wait(&self.state, ON_FUTEX, timeout);
+        {
+            self.futex.wait(&self.state, ON_FUTEX, timeout);
+            Ok(())
+        }
     }
 
     /// The loop thread, after any sleep: it runs again. A read-modify-write
