@@ -73,9 +73,11 @@ impl Microtask {
     pub(crate) const MAIN: Microtask = Microtask::Task(TaskRef::MAIN);
 }
 
-/// Ring capacity (entries) kept across checkpoints: 1 MiB, enough that
-/// bursts of tens of thousands of wakes do not reallocate every time.
-const RING_KEPT_CAPACITY: usize = 1 << 16;
+/// Ring capacity (entries) kept across checkpoints: 64 KiB, enough that
+/// bursts of thousands of wakes do not reallocate every time, and small
+/// beside what a burst past it costs anyway (a task cell per entry: at
+/// 4,096 entries the ring is 16 bytes a task, a tenth of the cells).
+const RING_KEPT_CAPACITY: usize = 1 << 12;
 
 /// The two queues a checkpoint drains, and the budget of wakes that feed
 /// the ring.

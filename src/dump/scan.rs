@@ -15,6 +15,7 @@ use crate::event_loop::Core;
 use crate::io::source::READ;
 use crate::pool::job_waiter_type_name;
 use crate::promise::reaction_type_name;
+use crate::task::awaiters;
 use crate::task::raw::{RUNNING, SCHEDULED, TaskRef};
 use crate::time::Instant;
 use crate::time::timers::TimerEntry;
@@ -107,14 +108,12 @@ impl Scan {
         (waiting == task).then_some(index)
     }
 
-    /// Tasks awaiting another task's `JoinHandle`: the awaited task's header
-    /// holds their waker.
+    /// Tasks awaiting another task's `JoinHandle`: the awaited task's entry
+    /// in the awaiters' table holds their waker.
     fn join_handles(&mut self) {
         for index in 0..self.tasks.len() {
             let awaited = self.tasks[index];
-            let header = awaited.header();
-            let owner =
-                header.awaiter.inspect(|awaiter| awaiter.and_then(|waker| self.owner_of(waker)));
+            let owner = awaiters::inspect(awaited, |waker| self.owner_of(waker)).flatten();
             if let Some(owner) = owner {
                 self.infos[owner].waiting_on.push(WaitingOn::JoinHandle { task: awaited.id() });
             }

@@ -43,6 +43,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
+use super::awaiters;
 use super::join::{JoinError, abort_here, release_hold};
 use super::raw::{self, Header, LIVE, TaskRef};
 use crate::context;
@@ -389,7 +390,7 @@ impl LoopOp {
                 if on_loop && task.header().flags.get() & LIVE != 0 {
                     // A waker left by a poll at home, before the handle
                     // moved, has nobody behind it any more.
-                    drop(task.header().awaiter.replace(Some(Waker::from(forward))));
+                    awaiters::replace(task, Waker::from(forward));
                 } else {
                     forward.relay.finish();
                 }

@@ -8,9 +8,9 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use super::TaskId;
 use super::foreign::{self, Held, Hold, may_touch};
 use super::raw::{ABORT, HANDLE, LIVE, RUNNING, TaskRef};
+use super::{TaskId, awaiters};
 use crate::context;
 
 /// An owned permission to await a spawned task's output.
@@ -231,7 +231,7 @@ impl<T> Future for JoinHandle<T> {
         };
         let header = task.header();
         if header.flags.get() & LIVE != 0 {
-            header.awaiter.register(cx.waker());
+            awaiters::register(task, cx.waker());
             return Poll::Pending;
         }
         let mut output = Poll::Pending;
@@ -250,15 +250,17 @@ impl<T> Future for JoinHandle<T> {
 /// the runtime is gone, whoever has the hold: `foreign.rs`).
 #[inline]
 pub(super) fn release_hold(task: TaskRef, output_read: bool) {
+    drop(awaiters::take(task));
     let header = task.header();
-    drop(header.awaiter.take());
     let flags = header.flags.get() & !HANDLE;
     header.flags.set(flags);
     if flags & LIVE == 0 && !output_read {
         // Nobody will read the output: drop it here, on the loop thread,
         // where a `!Send` output may be dropped. (After the runtime is gone,
         // perhaps on another thread: a handle only leaves with a `Send` one.)
-        if let Some(payload) = task.drop_output() {
+        // SAFETY: the task finished, and the handle that was its outcome's
+        // reader did not read it and is gone: the reader is us.
+        if let Some(payload) = unsafe { task.drop_output() } {
             return report_unread_panic(task, payload);
         }
     }

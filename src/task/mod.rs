@@ -10,7 +10,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-mod awaiter;
+pub(crate) mod awaiters;
 mod cell_cache;
 pub(crate) mod foreign;
 pub(crate) mod join;
@@ -375,9 +375,9 @@ impl Core {
     }
 
     /// Whether something besides the loop can still wake `waker`, which has
-    /// `clones` clones: the loop has nothing left to do, so a clone parked
-    /// in a task's `JoinHandle` awaiter slot fires only if that task can
-    /// still be woken, and so on down the chain. A clone anywhere else
+    /// `clones` clones: the loop has nothing left to do, so a clone that is
+    /// a task's awaiter (`awaiters.rs`) fires only if that task can still
+    /// be woken, and so on down the chain. A clone anywhere else
     /// (another thread, user state) counts as a way to be woken. Asked only
     /// when the loop ran dry (`block_on`), so the walk costs nothing on the
     /// way.
@@ -389,16 +389,7 @@ impl Core {
     /// [`can_be_woken`](Core::can_be_woken); `visited` cuts cycles of tasks
     /// awaiting each other.
     fn can_be_woken_past(&self, waker: &Waker, clones: usize, visited: &mut Vec<TaskRef>) -> bool {
-        let parked: Vec<TaskRef> = self
-            .tasks
-            .borrow()
-            .iter()
-            .filter(|task| {
-                task.header()
-                    .awaiter
-                    .inspect(|awaiter| awaiter.is_some_and(|awaiter| awaiter.will_wake(waker)))
-            })
-            .collect();
+        let parked = awaiters::awaited_by(self.id(), waker);
         if clones > parked.len() {
             return true;
         }
@@ -449,11 +440,13 @@ impl Core {
         let flags = header.flags.get() & !(LIVE | ABORT);
         header.flags.set(flags);
         if flags & HANDLE == 0 {
-            if let Some(payload) = task.drop_output() {
+            // SAFETY: the task just finished (its outcome is there), and with
+            // no handle the loop is its one reader.
+            if let Some(payload) = unsafe { task.drop_output() } {
                 task.release_if_unused();
                 return self.unawaited_panic(payload);
             }
-        } else if let Some(awaiter) = header.awaiter.take() {
+        } else if let Some(awaiter) = awaiters::take(task) {
             // Awaiting a handle is awaiting a promise: Node's rule, unbudgeted.
             self.microtasks.budget.refund_wake();
             awaiter.wake();

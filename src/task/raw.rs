@@ -1,7 +1,7 @@
 //! Task cell: one allocation per spawned task, holding the future, then its
 //! output, and the bookkeeping the loop needs to schedule it.
 //!
-//! This file, `waker.rs`, `awaiter.rs` and `foreign.rs` hold the executor's
+//! This file, `waker.rs` and `foreign.rs` hold the executor's
 //! `unsafe` (and the microtask ring's `push`, one assumption). The rules
 //! they rely on:
 //!
@@ -22,7 +22,8 @@
 //!   there ([`take_output_away`]), after the loop handed the stage over
 //!   through a mutex (`foreign.rs`). The loop never touches a finished
 //!   task's stage while its handle holds the task (`HANDLE`): only the
-//!   handle's own `take_output` / `drop_output` and the final free do.
+//!   handle's own `take_output` / `drop_output` do. The final free drops
+//!   nothing: the header owns nothing, and the stage was emptied by then.
 //! - "The loop thread" above means the thread that runs the cell's runtime.
 //!   Once that runtime has shut down (every task finished, nothing of the
 //!   loop's left naming the cell but a handle's hold) and left the runtime
@@ -42,7 +43,6 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use super::awaiter::AwaiterSlot;
 use super::cell_cache::{CellCache, cell_layout};
 use super::join::JoinError;
 use super::waker;
@@ -61,13 +61,16 @@ pub(crate) const HANDLE: u16 = 1 << 3;
 /// dropped at once (it was running, or the runtime was not); the loop drops
 /// it the next time it picks the task up.
 pub(crate) const ABORT: u16 = 1 << 4;
+/// Loop-side flag: the task has an awaiter (`awaiters.rs`); only while
+/// `LIVE`.
+pub(crate) const AWAITED: u16 = 1 << 5;
 /// While any of these is set, the loop holds its reference to the cell.
 const KEEPS_LOOP_REF: u16 = SCHEDULED | RUNNING | LIVE | HANDLE;
 /// The bits above the flags count the timer-wheel entries that name this
 /// task directly (a `Sleep` polled by its own task): loop-side references
-/// that need no atomic, which also keep the loop reference. Eleven bits:
-/// past 2,047 such entries a sleep holds a waker clone instead.
-const TIMER_REF_ONE: u16 = 1 << 5;
+/// that need no atomic, which also keep the loop reference. Ten bits: past
+/// 1,023 such entries a sleep holds a waker clone instead.
+const TIMER_REF_ONE: u16 = 1 << 6;
 
 /// `state` bit: the task sits in its runtime's remote queue.
 const REMOTE_QUEUED: u32 = 1;
@@ -91,8 +94,6 @@ pub(crate) struct Header {
     /// Index in the runtime's task registry while `LIVE`; loop thread only.
     pub(crate) slot: Cell<u32>,
     vtable: &'static TaskVTable,
-    /// The waker of whoever awaits the `JoinHandle`; loop thread only.
-    pub(crate) awaiter: AwaiterSlot,
     /// Where the task was spawned, to name it in reports.
     pub(crate) location: &'static Location<'static>,
 }
@@ -107,12 +108,17 @@ struct TaskVTable {
     type_name: fn() -> &'static str,
 }
 
-/// Where a task is in its life; the future and its output share the space.
-enum Stage<F: Future> {
-    Running(F),
-    Ready(F::Output),
-    Failed(JoinError),
-    Consumed,
+/// Where a task is in its life, the future and then its outcome in the
+/// same space, with no tag of its own (a future rarely has a niche for one,
+/// so a tag would cost 8 bytes of every cell): the loop-side `LIVE` flag
+/// says the future is there; once it is clear, the outcome is, until the
+/// one reader of it takes it out. There is exactly one: the `JoinHandle`
+/// (`take_output`), or the loop when the handle is gone (`drop_output`),
+/// as `release_hold`'s `output_read` and `settle`'s `HANDLE` test decide.
+/// Nothing drops a stage by itself: the cell's free finds it taken.
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    outcome: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
 #[repr(C)]
@@ -155,10 +161,9 @@ impl TaskRef {
                 generation: Cell::new(0),
                 slot: Cell::new(0),
                 vtable: &TaskCell::<F>::VTABLE,
-                awaiter: AwaiterSlot::new(),
                 location,
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage { future: ManuallyDrop::new(future) }),
         };
         // SAFETY: `block` is fresh memory of `LAYOUT`, which is at least as
         // large and as aligned as a `TaskCell<F>`.
@@ -188,8 +193,8 @@ impl TaskRef {
     /// (returned or panicked) and its output is stored.
     pub(crate) fn poll(self) -> bool {
         // SAFETY: loop thread (TaskRef is !Send), cell alive, and the caller
-        // (the loop) only polls tasks whose flags say `LIVE`, so the stage is
-        // `Running`.
+        // (the loop) only polls tasks whose flags say `LIVE`, so the stage
+        // holds the future.
         unsafe { (self.header().vtable.poll)(self.0) }
     }
 
@@ -227,10 +232,15 @@ impl TaskRef {
     /// Drops an output nobody will read (a finished task's handle is gone),
     /// handing back the payload if the task panicked: nobody will see that
     /// panic otherwise.
+    ///
+    /// # Safety
+    /// The task must be finished with its outcome unread, and the caller
+    /// its one reader (the handle is gone: `Stage`'s doc).
     #[must_use = "a panic nobody awaited goes to the uncaught handler"]
-    pub(crate) fn drop_output(self) -> Option<Box<dyn Any + Send>> {
+    pub(crate) unsafe fn drop_output(self) -> Option<Box<dyn Any + Send>> {
         // SAFETY: loop thread (or its stand-in after shutdown: module doc),
-        // cell alive; a no-op unless the stage holds output.
+        // cell alive; the stage holds an outcome nobody else will read (our
+        // contract).
         unsafe { (self.header().vtable.drop_output)(self.0) }
     }
 
@@ -477,74 +487,63 @@ where
     }
 
     /// # Safety
-    /// As [`stage`](Self::stage), and the stage is `Running` (the task is
-    /// `LIVE`; the loop marks it `RUNNING` for the poll).
+    /// As [`stage`](Self::stage), and the stage holds the future (the task
+    /// is `LIVE`; the loop marks it `RUNNING` for the poll).
     unsafe fn poll(ptr: NonNull<Header>) -> bool {
+        debug_assert!(TaskRef(ptr).header().flags.get() & LIVE != 0);
         // SAFETY: loop thread, cell alive (our contract). Nothing else holds
         // the stage: the entries that reach it run only when the task is not
         // `RUNNING` (`drop_future`) or not `LIVE` (`take_output`,
         // `drop_output`), so the future cannot reach its own stage.
         let stage = unsafe { Self::stage(ptr) };
-        let Stage::Running(future) = stage else {
-            unreachable!("jsloop: polled a task that is not running");
-        };
-        // SAFETY: the future lives in a heap cell that never moves and is
-        // dropped in place (`finish`), so it is pinned.
-        let future = unsafe { Pin::new_unchecked(future) };
+        // SAFETY: the stage holds the future (our contract), which lives in
+        // a heap cell that never moves and is dropped in place (`finish`),
+        // so it is pinned.
+        let future = unsafe { Pin::new_unchecked(&mut *stage.future) };
         let polled = TaskRef(ptr).with_waker(|waker| {
             let mut cx = Context::from_waker(waker);
             catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)))
         });
-        match polled {
-            Ok(Poll::Pending) => false,
-            Ok(Poll::Ready(output)) => {
-                // SAFETY: `stage` is the cell's stage, where the future was
-                // pinned, and the poll's borrow of the future has ended.
-                unsafe { Self::finish(stage, Ok(output)) };
-                true
-            }
+        let outcome = match polled {
+            Ok(Poll::Pending) => return false,
+            Ok(Poll::Ready(output)) => Ok(output),
             // `process::exit` unwound through the poll: the task is cut
             // short, not failed; the loop unwinds on once it is settled.
             Err(payload) if payload.is::<crate::process::ProcessExit>() => {
-                // SAFETY: as above; a future that panicked is still a value
-                // that may be dropped.
-                unsafe { Self::finish(stage, Err(JoinError::aborted())) };
-                true
+                Err(JoinError::aborted())
             }
-            Err(payload) => {
-                // SAFETY: as above.
-                unsafe { Self::finish(stage, Err(JoinError::panic(payload))) };
-                true
-            }
-        }
+            Err(payload) => Err(JoinError::panic(payload)),
+        };
+        // SAFETY: `stage` is the cell's stage, holding the future where it
+        // was pinned, and the poll's borrow of the future has ended.
+        unsafe { Self::finish(stage, outcome) };
+        true
     }
 
     /// Drops the future in place (catching a panicking destructor), then
-    /// stores the outcome.
+    /// stores the outcome; the caller clears `LIVE`.
     ///
     /// # Safety
     /// `stage` must be a task cell's stage, holding the future where it was
     /// pinned (it is dropped there).
     unsafe fn finish(stage: &mut Stage<F>, outcome: Result<F::Output, JoinError>) {
         let dropped = if std::mem::needs_drop::<F>() {
-            // SAFETY: `stage` is a `&mut`, so valid, aligned and unique, and
-            // the future is dropped where it was pinned. The value is not
-            // used again: the `ptr::write` below replaces it, and nothing in
-            // between can unwind out of here (a panicking destructor is
-            // caught), so it is never dropped twice.
-            catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(stage) }))
+            // SAFETY: the stage holds the future (our contract), and it is
+            // dropped where it was pinned. It is not used again: the write
+            // below replaces it, and nothing in between can unwind out of
+            // here (a panicking destructor is caught), so it is never
+            // dropped twice.
+            catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(&mut stage.future) }))
         } else {
             Ok(())
         };
-        let next = match (dropped, outcome) {
-            (Ok(()), Ok(output)) => Stage::Ready(output),
-            (Ok(()), Err(error)) => Stage::Failed(error),
-            (Err(payload), _) => Stage::Failed(JoinError::panic(payload)),
+        let outcome = match dropped {
+            Ok(()) => outcome,
+            Err(payload) => Err(JoinError::panic(payload)),
         };
-        // SAFETY: `stage` is a `&mut`, so valid for the write and aligned.
-        // The old stage was dropped above (or is being treated as dropped
-        // after its destructor panicked), so overwrite without dropping.
-        unsafe { ptr::write(stage, next) };
+        // The future is gone (or treated as gone after its destructor
+        // panicked): the outcome takes its place, nothing to drop.
+        stage.outcome = ManuallyDrop::new(outcome);
     }
 
     /// # Safety
@@ -557,38 +556,36 @@ where
         unsafe { Self::finish(Self::stage(ptr), Err(JoinError::aborted())) };
     }
 
+    /// Moves the outcome out, leaving the stage empty.
+    ///
     /// # Safety
-    /// As [`stage`](Self::stage), and `out` points to a valid
-    /// `Poll<Result<F::Output, JoinError>>` (it is overwritten unread).
-    unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
-        let out = out.cast::<Poll<Result<F::Output, JoinError>>>();
-        // `out` holds `Poll::Pending` (nothing to drop): overwrite it.
-        // SAFETY: cell alive, no other thread at the stage, and the stage
-        // not otherwise held (our contract); the `&mut` ends with the
-        // `replace`.
-        match std::mem::replace(unsafe { Self::stage(ptr) }, Stage::Consumed) {
-            // SAFETY: `out` is valid for writes and aligned (our contract).
-            Stage::Ready(output) => unsafe { out.write(Poll::Ready(Ok(output))) },
-            // SAFETY: as above.
-            Stage::Failed(error) => unsafe { out.write(Poll::Ready(Err(error))) },
-            Stage::Running(_) | Stage::Consumed => {
-                unreachable!("jsloop: JoinHandle read a task with no output")
-            }
-        }
+    /// As [`stage`](Self::stage), and the stage holds an outcome nobody
+    /// took: the task finished (`finish` wrote it), and this is its one
+    /// reader (the `Stage` doc).
+    unsafe fn take_outcome(ptr: NonNull<Header>) -> Result<F::Output, JoinError> {
+        // SAFETY: cell alive, no other thread at the stage, stage not
+        // otherwise held (`stage`'s contract, ours); it holds an outcome,
+        // read once, here.
+        unsafe { ManuallyDrop::take(&mut Self::stage(ptr).outcome) }
     }
 
     /// # Safety
-    /// As [`stage`](Self::stage).
+    /// As [`take_outcome`](Self::take_outcome), and `out` points to a valid
+    /// `Poll<Result<F::Output, JoinError>>` (it is overwritten unread).
+    unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
+        let out = out.cast::<Poll<Result<F::Output, JoinError>>>();
+        // SAFETY: our contract is `take_outcome`'s, and `out` is valid for
+        // writes and aligned; it holds `Poll::Pending` (nothing to drop).
+        unsafe { out.write(Poll::Ready(Self::take_outcome(ptr))) }
+    }
+
+    /// # Safety
+    /// As [`take_outcome`](Self::take_outcome).
     unsafe fn drop_output(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
-        // SAFETY: cell alive, no other thread at the stage, stage not
-        // otherwise held: our contract, which is `stage`'s.
-        let stage = unsafe { Self::stage(ptr) };
-        if !matches!(stage, Stage::Ready(_) | Stage::Failed(_)) {
-            return None;
-        }
-        match std::mem::replace(stage, Stage::Consumed) {
-            Stage::Failed(error) => error.try_into_panic().ok(),
-            _ => None,
+        // SAFETY: our contract is `take_outcome`'s.
+        match unsafe { Self::take_outcome(ptr) } {
+            Ok(_) => None,
+            Err(error) => error.try_into_panic().ok(),
         }
     }
 
@@ -599,12 +596,10 @@ where
     unsafe fn dealloc(ptr: NonNull<Header>) {
         // SAFETY: the cell is not freed yet (and is ours alone).
         let runtime_id = unsafe { runtime_id(ptr) };
-        // SAFETY: `ptr` is a `TaskCell<F>` (see `stage`) that `TaskRef::new`
-        // initialized, still allocated and ours alone. The loop dropped the
-        // future, any output and the awaiter on its thread before giving up
-        // its reference (module doc), so what is dropped here may be dropped
-        // on any thread; the cell is not used after, only its memory.
-        unsafe { ptr::drop_in_place(ptr.cast::<Self>().as_ptr()) };
+        // Nothing in the cell to drop: the header owns nothing, and the
+        // stage's future and outcome were dropped or taken on the loop
+        // thread before its reference went (module doc; `Stage`).
+        const { assert!(!std::mem::needs_drop::<Self>()) };
         let block = ptr.cast::<u8>();
         // On the loop thread the memory goes back to the runtime's cache.
         let recycled =
@@ -612,8 +607,8 @@ where
         if recycled != Some(true) {
             // SAFETY: `block` came from `CellCache::allocate(Self::LAYOUT)`
             // (`TaskRef::new`), whose blocks are global-allocator blocks of
-            // that layout; its contents were dropped above, and no cache took
-            // it back, so this frees it, once.
+            // that layout; nothing in it needs dropping (above), and no cache
+            // took it back, so this frees it, once.
             unsafe { alloc::dealloc(block.as_ptr(), Self::LAYOUT) };
         }
     }
@@ -641,20 +636,20 @@ mod tests {
     /// The figures of BENCHMARKS.md's byte table: a change to the header
     /// shows up here first (`cargo test --lib task::raw -- --nocapture`).
     #[test]
-    fn header_is_five_words() {
+    fn header_is_four_words_and_the_stage_has_no_tag() {
         let cell = Layout::new::<TaskCell<OneshotLike>>();
         println!(
-            "header {} (awaiter slot {}, vtable {}, location {}), 24-byte future's stage {}, \
-             its cell {} (allocated as {})",
+            "header {} (vtable {}, location {}), 24-byte future's stage {}, its cell {} \
+             (allocated as {})",
             size_of::<Header>(),
-            size_of::<AwaiterSlot>(),
             size_of::<&TaskVTable>(),
             size_of::<&Location<'_>>(),
             size_of::<Stage<OneshotLike>>(),
             cell.size(),
             cell_layout(cell).size(),
         );
-        assert_eq!(size_of::<Header>(), 40);
-        assert_eq!(size_of::<AwaiterSlot>(), 8);
+        assert_eq!(size_of::<Header>(), 32);
+        assert_eq!(size_of::<Stage<OneshotLike>>(), size_of::<OneshotLike>());
+        assert_eq!(cell_layout(cell).size(), 56);
     }
 }
