@@ -22,25 +22,23 @@ use crate::sync::{self, AtomicBool, Mutex, Ordering};
 #[derive(Debug)]
 pub struct Inbox<T> {
     /// What posters pushed since the loop last started a batch.
-    posted: Mutex<Posted<T>>,
+    posted: Mutex<VecDeque<T>>,
     /// Set by the first post (or close) after the loop last started a
     /// batch; whoever sets it announces the port to the loop. Written once
     /// per batch and read per message by both sides: off `posted`'s line,
     /// so those reads hit.
     notified: CachePadded<AtomicBool>,
+    /// Either end closed: posting fails, and once both queues are drained
+    /// the receiver's stream ends. Written under `posted`'s lock and read
+    /// there by `post`; the loop reads it without the lock once per batch
+    /// (`is_finished`: an open channel costs no lock), which is why it is
+    /// an atomic beside `notified`, also written once.
+    closed: AtomicBool,
     /// The batch being delivered (and what earlier batches left, when no
     /// receiver was ready): the loop's lock, touched by a poster only at
     /// `close` and by `receive_message_on_port`. Locked before `posted`
     /// where both are held.
     batch: CachePadded<Batch<T>>,
-}
-
-#[derive(Debug)]
-struct Posted<T> {
-    messages: VecDeque<T>,
-    /// Either end closed: posting fails, and once both queues are drained
-    /// the receiver's stream ends.
-    closed: bool,
 }
 
 /// A cache line of its own (128 bytes: x86 prefetches lines in pairs), so
@@ -89,8 +87,9 @@ impl<T> Inbox<T> {
     /// An empty, open inbox.
     pub fn new() -> Self {
         Inbox {
-            posted: Mutex::new(Posted { messages: VecDeque::new(), closed: false }),
+            posted: Mutex::new(VecDeque::new()),
             notified: CachePadded(AtomicBool::new(false)),
+            closed: AtomicBool::new(false),
             batch: CachePadded(Batch {
                 messages: Mutex::new(VecDeque::new()),
                 queued: AtomicBool::new(false),
@@ -104,10 +103,11 @@ impl<T> Inbox<T> {
     /// binding the port meanwhile either sees the message or is seen.
     pub fn post(&self, message: T) -> Result<(), T> {
         let mut posted = sync::lock(&self.posted);
-        if posted.closed {
+        // Under the lock `close` stores it under: no push after a close.
+        if self.closed.load(Ordering::Relaxed) {
             return Err(message);
         }
-        posted.messages.push_back(message);
+        posted.push_back(message);
         Ok(())
     }
 
@@ -116,8 +116,8 @@ impl<T> Inbox<T> {
     pub fn close(&self, discard: bool) {
         let mut messages = {
             let mut posted = sync::lock(&self.posted);
-            posted.closed = true;
-            if discard { std::mem::take(&mut posted.messages) } else { VecDeque::new() }
+            self.closed.store(true, Ordering::Release);
+            if discard { std::mem::take(&mut *posted) } else { VecDeque::new() }
         };
         if discard {
             // A batch started meanwhile moved them here: dropped as well.
@@ -154,9 +154,9 @@ impl<T> Inbox<T> {
         self.batch.with(|batch| {
             let mut posted = sync::lock(&self.posted);
             if batch.is_empty() {
-                std::mem::swap(batch, &mut posted.messages);
+                std::mem::swap(batch, &mut *posted);
             } else {
-                batch.append(&mut posted.messages);
+                batch.append(&mut *posted);
             }
             batch.len()
         })
@@ -164,29 +164,30 @@ impl<T> Inbox<T> {
 
     /// Takes the oldest message.
     pub fn take(&self) -> Option<T> {
-        self.batch.with(|batch| {
-            batch.pop_front().or_else(|| sync::lock(&self.posted).messages.pop_front())
-        })
+        self.batch.with(|batch| batch.pop_front().or_else(|| sync::lock(&self.posted).pop_front()))
     }
 
-    /// `true` while a message is queued. On the loop's thread mid-batch,
-    /// a load: no lock.
+    /// `true` while a message is queued. Asked on the loop's thread (or
+    /// before any loop has the port), where `batch`'s flag is exact but
+    /// for another thread's `receive_message_on_port` taking a message
+    /// meanwhile (a locked read could be a moment later): only the loop
+    /// adds to `batch`. So the batch costs a load, and only `posted` a lock.
     pub fn has_messages(&self) -> bool {
-        self.batch.queued.load(Ordering::Relaxed)
-            || self.batch.with(|batch| !batch.is_empty())
-            || !sync::lock(&self.posted).messages.is_empty()
+        self.batch.queued.load(Ordering::Relaxed) || !sync::lock(&self.posted).is_empty()
     }
 
     /// `true` once the channel is closed (messages may still be queued).
     pub fn is_closed(&self) -> bool {
-        sync::lock(&self.posted).closed
+        self.closed.load(Ordering::Acquire)
     }
 
-    /// `true` once the channel is closed and nothing is left to take.
+    /// `true` once the channel is closed and nothing is left to take. An
+    /// open channel answers with a load (the loop asks once per batch).
     pub fn is_finished(&self) -> bool {
-        self.batch.with(|batch| {
-            let posted = sync::lock(&self.posted);
-            posted.closed && posted.messages.is_empty() && batch.is_empty()
-        })
+        self.is_closed()
+            && self.batch.with(|batch| {
+                let posted = sync::lock(&self.posted);
+                posted.is_empty() && batch.is_empty()
+            })
     }
 }
