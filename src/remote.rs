@@ -10,6 +10,7 @@
 //! atomic reference count on the runtime, and a wake after the runtime is
 //! gone finds nothing and does nothing.
 
+use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::{Arc, Weak};
 
@@ -86,7 +87,7 @@ impl Drop for RemoteTask {
 /// per batch.
 #[derive(Debug)]
 pub struct RemoteQueue<T> {
-    items: Mutex<Vec<T>>,
+    items: Mutex<VecDeque<T>>,
     /// Set by the first push after the loop last drained; the pusher that
     /// sets it notifies the poller. The loop clears it *before* draining, so
     /// a push racing with the drain either is drained now or notifies again.
@@ -102,21 +103,28 @@ impl<T> Default for RemoteQueue<T> {
 impl<T> RemoteQueue<T> {
     /// An empty queue.
     pub fn new() -> Self {
-        RemoteQueue { items: Mutex::new(Vec::new()), notified: AtomicBool::new(false) }
+        RemoteQueue { items: Mutex::new(VecDeque::new()), notified: AtomicBool::new(false) }
     }
 
     /// Queues `item` and makes sure the loop wakes up to see it.
     pub fn push(&self, item: T, poller: &Poller) {
-        sync::lock(&self.items).push(item);
+        sync::lock(&self.items).push_back(item);
         if !self.notified.swap(true, Ordering::AcqRel) {
             poller.notify();
         }
     }
 
-    /// Moves every queued item into `into` (loop thread).
-    pub fn drain_into(&self, into: &mut impl Extend<T>) {
+    /// Moves every queued item into `into` (loop thread). When `into` is
+    /// empty, as it is at almost every poll phase, the two buffers trade
+    /// places under the lock instead of the items being copied: the
+    /// pushers get `into`'s spare capacity, so neither side allocates.
+    pub fn drain_into(&self, into: &mut VecDeque<T>) {
         self.notified.store(false, Ordering::SeqCst);
-        into.extend(sync::lock(&self.items).drain(..));
+        if into.is_empty() {
+            std::mem::swap(into, &mut *sync::lock(&self.items));
+        } else {
+            into.extend(sync::lock(&self.items).drain(..));
+        }
     }
 
     /// `true` if something was pushed since the last drain.

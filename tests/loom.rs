@@ -18,6 +18,8 @@
 //! Run with `RUSTFLAGS="--cfg jsloop_loom" cargo test --release --test loom`.
 #![cfg(jsloop_loom)]
 
+use std::collections::VecDeque;
+
 use jsloop::loom_model::{
     GuardCount, Inbox, Marks, Park, Place, Poller, QueuedFlag, Relay, RemoteQueue, StopRequest,
 };
@@ -27,11 +29,11 @@ use loom::thread;
 
 /// The loop's side: drain, and sleep in the poller while nothing came.
 fn loop_until(queue: &RemoteQueue<u32>, poller: &Poller, expected: usize) -> Vec<u32> {
-    let mut seen = Vec::new();
+    let mut seen = VecDeque::new();
     loop {
         queue.drain_into(&mut seen);
         if seen.len() == expected {
-            return seen;
+            return seen.into();
         }
         poller.wait(None).unwrap();
     }
@@ -86,7 +88,7 @@ fn a_wake_before_the_last_guard_drops_is_seen_before_the_loop_ends() {
             })
         };
         // The loop's liveness rule, then its poll phase.
-        let mut seen = Vec::new();
+        let mut seen = VecDeque::new();
         while guards.alive_with(&queue) {
             queue.drain_into(&mut seen);
             if guards.alive_with(&queue) {
@@ -109,7 +111,7 @@ fn pending_flag_is_set_until_the_loop_drains() {
         };
         remote.join().unwrap();
         assert!(queue.has_pending());
-        let mut seen = Vec::new();
+        let mut seen = VecDeque::new();
         queue.drain_into(&mut seen);
         assert_eq!(seen, [1]);
         assert!(!queue.has_pending());
@@ -139,10 +141,10 @@ fn a_second_wake_that_finds_the_future_queued_is_seen_by_the_next_poll() {
                 }
             })
         };
-        let mut entries = Vec::new();
+        let mut entries = VecDeque::new();
         loop {
             queue.drain_into(&mut entries);
-            if entries.pop().is_some() {
+            if entries.pop_back().is_some() {
                 flag.clear_for_poll();
                 if count.load(Ordering::Acquire) == 2 {
                     break;

@@ -358,9 +358,14 @@ impl IoSources {
             self.next_event.set(next + 1);
             return Some(event);
         }
-        events.clear();
-        self.next_event.set(0);
-        self.free.borrow_mut().append(&mut self.freed.borrow_mut());
+        if next != 0 {
+            events.clear();
+            self.next_event.set(0);
+        }
+        let mut freed = self.freed.borrow_mut();
+        if !freed.is_empty() {
+            self.free.borrow_mut().append(&mut freed);
+        }
         None
     }
 

@@ -176,6 +176,11 @@ pub struct Poller {
     /// Sources registered and not deleted yet. Counted up on the loop
     /// thread only (sources register on their loop), down from any.
     registered: std::sync::atomic::AtomicUsize,
+    /// A wait in `driver` may have left events to take: set by each such
+    /// wait, cleared when they are taken. A loop parked on the futex
+    /// (nothing registered) then skips the driver's event buffer and its
+    /// lock. Loop thread only; atomic because the poller is shared.
+    driver_waited: std::sync::atomic::AtomicBool,
 }
 
 #[cfg(not(any(miri, jsloop_loom)))]
@@ -220,7 +225,12 @@ impl Poller {
             }
             IoDriver::Auto => Poller::auto_driver()?,
         };
-        Ok(Poller { driver, park: park::Park::new(), registered: Default::default() })
+        Ok(Poller {
+            driver,
+            park: park::Park::new(),
+            registered: Default::default(),
+            driver_waited: Default::default(),
+        })
     }
 
     /// What `Auto` picks: the ring where the kernel runs stream sockets
@@ -252,7 +262,11 @@ impl Poller {
     /// Fails if the OS wait fails (not for `EINTR`).
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
         use park::Place;
+        use std::sync::atomic::Ordering;
         let place = if self.is_idle() { Place::Futex } else { Place::Driver };
+        if let Place::Driver = place {
+            self.driver_waited.store(true, Ordering::Relaxed);
+        }
         if timeout == Some(Duration::ZERO) {
             // No sleep: nothing to announce (a notify now would wake a
             // sleeper that is not there), only the mark to take.
@@ -301,7 +315,12 @@ impl Poller {
 
     /// Moves the I/O events of the last `wait` into `out`.
     pub(crate) fn take_events(&self, out: &mut Vec<Readiness>) {
-        on_driver!(self, d => d.take_events(out))
+        use std::sync::atomic::Ordering;
+        // A load and a store, not a swap: only the loop thread touches it.
+        if self.driver_waited.load(Ordering::Relaxed) {
+            self.driver_waited.store(false, Ordering::Relaxed);
+            on_driver!(self, d => d.take_events(out))
+        }
     }
 
     /// Registers `fd` under `key` for both directions, edge-triggered where

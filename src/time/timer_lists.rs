@@ -166,6 +166,7 @@ impl DurationList {
     }
 
     /// Appends `timer`, armed at `epoch` (Node's `L.append`).
+    #[inline]
     pub(crate) fn push(&self, timer: Rc<TimerState>, epoch: u32) {
         debug_assert!(!self.gone.get(), "a timer was put in a deleted list");
         self.places.borrow_mut().push_back(Place { timer, epoch });
@@ -189,6 +190,7 @@ impl DurationList {
 
     /// Takes the head timer if it is due at `now`, skipping stale places
     /// (Node's `listOnTimeout` step: `now - start >= msecs`).
+    #[inline]
     pub(crate) fn take_due(&self, now: u64) -> Head {
         loop {
             let Some(place) = self.places.borrow_mut().pop_front() else { return Head::Empty };

@@ -232,7 +232,19 @@ impl<T> TimerWheel<T> {
     /// Advance to `now` and append every timer with deadline `<= now` to `out`,
     /// ordered by (deadline, insertion order). A `now` before the elapsed time
     /// only drains due-list entries `<= now` and leaves the elapsed time alone.
+    #[inline]
     pub(crate) fn drain_due(&mut self, now: u64, out: &mut Vec<T>) {
+        if self.len == 0 {
+            // What the walk ends with when it finds nothing: a loop without
+            // timers pays a comparison per turn, not a call.
+            self.elapsed = self.elapsed.max(now);
+        } else {
+            self.drain_pending(now, out);
+        }
+    }
+
+    /// [`drain_due`](Self::drain_due) with timers pending.
+    fn drain_pending(&mut self, now: u64, out: &mut Vec<T>) {
         if self.lists[DUE].head != NONE {
             self.drain_due_list(now, out);
         }
@@ -269,6 +281,9 @@ impl<T> TimerWheel<T> {
     /// The smallest pending deadline, exact. O(levels) plus a scan of one slot
     /// (or of the due list when past deadlines were inserted out of order).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
+        if self.len == 0 {
+            return None; // without a scan of the eleven levels
+        }
         let due = self.lists[DUE].head;
         if due != NONE {
             if self.due_sorted {

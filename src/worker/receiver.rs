@@ -41,6 +41,8 @@ static NEXT_PORT_ID: AtomicU64 = AtomicU64::new(1);
 struct Owner {
     runtime_id: u32,
     shared: Weak<Shared>,
+    /// The port's index in that loop's slots.
+    slot: u32,
 }
 
 /// One port's receiving side, shared by the port and its peer (which posts
@@ -88,7 +90,8 @@ impl<T: Send + 'static> PortShared<T> {
         let mut fresh = false;
         let owner = self.owner.get_or_init(|| {
             fresh = true;
-            Owner { runtime_id: core.id(), shared: Arc::downgrade(&core.shared) }
+            let slot = core.ports.slots.borrow_mut().insert(self.id);
+            Owner { runtime_id: core.id(), shared: Arc::downgrade(&core.shared), slot }
         });
         assert!(
             owner.runtime_id == core.id(),
@@ -96,7 +99,6 @@ impl<T: Send + 'static> PortShared<T> {
              on it); receive on it only there, or post to it from here"
         );
         if fresh {
-            core.ports.slots.borrow_mut().insert(self.id, PortSlot::default());
             // Posted before the port had a loop: nobody was told yet.
             if self.inbox.has_messages() || self.inbox.is_closed() {
                 self.announce();
@@ -104,9 +106,11 @@ impl<T: Send + 'static> PortShared<T> {
         }
     }
 
-    /// Runs `f` on the port's slot in `core`, if it still has one.
+    /// Runs `f` on the port's slot in `core` (the loop it is bound to), if
+    /// it still has one.
     fn with_slot<R>(&self, core: &Core, f: impl FnOnce(&mut PortSlot) -> R) -> Option<R> {
-        core.ports.slots.borrow_mut().get_mut(&self.id).map(f)
+        let slot = self.owner.get()?.slot;
+        core.ports.slots.borrow_mut().get_mut(slot, self.id).map(f)
     }
 
     /// Counts the port in the loop's refs while it has a receiver and is
@@ -310,7 +314,8 @@ impl<T: Send + 'static> PortDelivery for PortShared<T> {
     }
 
     fn deliver_close(&self, core: &Core) {
-        let Some(mut slot) = core.ports.slots.borrow_mut().remove(&self.id) else { return };
+        let Some(index) = self.owner.get().map(|owner| owner.slot) else { return };
+        let Some(mut slot) = core.ports.slots.borrow_mut().remove(index, self.id) else { return };
         core.ports.set_counted(&mut slot, false);
         // Dropped and called outside the slots' borrow: they may touch ports.
         if let Some(waiter) = slot.waiter.take() {
@@ -337,7 +342,8 @@ impl<T> Drop for RunningListener<'_, T> {
     fn drop(&mut self) {
         let listener = self.listener.take();
         let mut slots = self.core.ports.slots.borrow_mut();
-        let leftover = match slots.get_mut(&self.port.id) {
+        let index = self.port.owner.get().map_or(u32::MAX, |owner| owner.slot);
+        let leftover = match slots.get_mut(index, self.port.id) {
             Some(slot) if slot.listening && slot.listener.is_none() => {
                 slot.listener = listener;
                 None
