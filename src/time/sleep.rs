@@ -87,10 +87,7 @@ use crate::event_loop::Core;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    context::with_current(|core| {
-        let (start, deadline_tick) = core.clock.sleep_from_now(duration);
-        Sleep::with_tick(core, start, duration, deadline_tick)
-    })
+    context::with_current(|core| Sleep::from_now(core, duration))
 }
 
 /// Waits until `deadline`.
@@ -177,6 +174,14 @@ enum SleepState {
 impl Sleep {
     pub(super) fn new(core: &Core, start: std::time::Instant, duration: Duration) -> Sleep {
         Sleep::with_tick(core, start, duration, core.clock.ceil_ticks_after(start, duration))
+    }
+
+    /// A sleep of `duration` from now: one clock read for its start and its
+    /// tick.
+    #[inline]
+    pub(super) fn from_now(core: &Core, duration: Duration) -> Sleep {
+        let (start, deadline_tick) = core.clock.sleep_from_now(duration);
+        Sleep::with_tick(core, start, duration, deadline_tick)
     }
 
     /// A sleep from `start` whose deadline tick is already known.

@@ -155,8 +155,9 @@ impl<F> Timeout<F> {
 #[cold]
 #[inline(never)]
 fn arm(start: Option<std::time::Instant>, duration: Duration) -> Sleep {
-    let sleep = |core: &crate::event_loop::Core| {
-        Sleep::new(core, start.unwrap_or_else(|| core.clock.now()), duration)
+    let sleep = |core: &crate::event_loop::Core| match start {
+        Some(start) => Sleep::new(core, start, duration),
+        None => Sleep::from_now(core, duration),
     };
     match context::try_with_current(sleep) {
         Some(sleep) => sleep,
