@@ -130,6 +130,7 @@ mod tests {
         /// own slot (told apart by a mark written into it), a closed one
         /// finds none, whatever the order of binds and closes.
         #[test]
+        #[cfg_attr(miri, ignore = "safe code, and quadratic per case: minutes under Miri")]
         fn every_live_port_finds_its_own_slot(
             steps in proptest::collection::vec((any::<bool>(), any::<prop::sample::Index>()), 1..200),
         ) {
