@@ -304,6 +304,14 @@ impl LoopCounters {
         self.charge(&self.phase_nanos[phase as usize]);
     }
 
+    /// The clock reading the last phase was charged at, if no macrotask
+    /// ran since (only the loop's own looking did): the timers phase's
+    /// `now` without a read of its own. `None` outside a loop turn.
+    #[inline]
+    pub(crate) fn reading_if_nothing_ran(&self) -> Option<u64> {
+        if self.ran.get() { None } else { self.mark.get() }
+    }
+
     /// The time since the last mark was spent blocked in the poller.
     pub(crate) fn end_idle(&self) {
         self.charge(&self.idle_nanos);

@@ -17,7 +17,9 @@
 //! converted from an `Instant` still never fires early. A reading taken just
 //! *before* the origin maps raw readings back to `Instant`s that are never
 //! before the moment read, so a `sleep` reads the clock once, not twice (a
-//! read costs 20–30 ns on a VM: a third of a register + cancel).
+//! read costs 20–30 ns on a VM: a third of a register + cancel). For the
+//! same reason the timers phase takes the loop's last reading (the phase
+//! times', `src/metrics/`) as its `now` when nothing has run since it.
 //!
 //! The last tick, [`NEVER`], is the end of time: every deadline that
 //! saturates (`Duration::MAX`, an `Instant` past `u64::MAX` ms from the
@@ -35,9 +37,10 @@ pub(crate) const NEVER: u64 = u64::MAX;
 #[derive(Debug)]
 pub(crate) struct Clock {
     origin: Instant,
-    /// [`raw_nanos`] read right after `origin`: real ticks count from here.
+    /// [`monotonic_nanos`] read right after `origin`: real ticks count
+    /// from here.
     origin_raw: u64,
-    /// [`raw_nanos`] read right before `origin`: a raw reading minus this,
+    /// [`monotonic_nanos`] read right before `origin`: a raw reading minus this,
     /// added to `origin`, is an `Instant` at or after the moment it was read.
     origin_raw_before: u64,
     /// The loop's `now` in ticks, updated at the start of the timers phase.
@@ -81,9 +84,14 @@ impl Clock {
         }
     }
 
-    /// Reads the clock into the loop's cached `now`; returns it.
-    pub(crate) fn update(&self) -> u64 {
-        let now = self.now_ticks();
+    /// Sets the loop's cached `now` and returns it: from `reading`, a
+    /// [`monotonic_nanos`] the loop took moments ago with nothing run
+    /// since, or else from a fresh read. Virtual time ignores the reading.
+    pub(crate) fn update(&self, reading: Option<u64>) -> u64 {
+        let now = match (&self.virtual_elapsed, reading) {
+            (None, Some(raw)) => raw.saturating_sub(self.origin_raw) / NANOS_PER_TICK,
+            _ => self.now_ticks(),
+        };
         self.cached.set(now);
         now
     }
@@ -99,7 +107,7 @@ impl Clock {
     /// Real nanoseconds since `origin_raw`.
     #[inline]
     fn raw_elapsed(&self) -> u64 {
-        raw_nanos(self.origin).saturating_sub(self.origin_raw)
+        monotonic_nanos().saturating_sub(self.origin_raw)
     }
 
     /// A sleep of `duration` from now: the current instant (its start) and
@@ -114,9 +122,7 @@ impl Clock {
     pub(crate) fn sleep_from_now(&self, duration: Duration) -> (Instant, u64) {
         let since = match &self.virtual_elapsed {
             Some(elapsed) => self.virtual_now(elapsed),
-            None => {
-                Duration::from_nanos(raw_nanos(self.origin).saturating_sub(self.origin_raw_before))
-            }
+            None => Duration::from_nanos(monotonic_nanos().saturating_sub(self.origin_raw_before)),
         };
         (self.origin + since, ceil_ticks(since.checked_add(duration)))
     }
@@ -192,9 +198,9 @@ fn read_origin() -> (u64, Instant, u64) {
     const CLOSE_ENOUGH: u64 = 10_000; // 10 µs, a hundredth of a tick
     let mut best = None;
     for _ in 0..4 {
-        let before = raw_nanos_before_origin();
+        let before = monotonic_nanos();
         let origin = Instant::now();
-        let after = raw_nanos(origin);
+        let after = monotonic_nanos();
         let gap = after.saturating_sub(before);
         if best.is_none_or(|(_, _, _, best_gap)| gap < best_gap) {
             best = Some((before, origin, after, gap));
@@ -207,38 +213,11 @@ fn read_origin() -> (u64, Instant, u64) {
     (before, origin, after)
 }
 
-/// `CLOCK_MONOTONIC` in nanoseconds, as integers (`Instant` would need a
-/// `Timespec` subtraction to give the same). `u64` nanoseconds last 584
-/// years of uptime.
-#[cfg(target_os = "linux")]
-#[inline]
-fn raw_nanos(_origin: Instant) -> u64 {
-    monotonic_nanos()
-}
-
-/// Elsewhere `Instant` may read another clock (macOS: `CLOCK_UPTIME_RAW`),
-/// so the raw reading is the `Instant` itself, from the origin.
-#[cfg(not(target_os = "linux"))]
-fn raw_nanos(origin: Instant) -> u64 {
-    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// [`raw_nanos`] of a moment just before the origin is read.
-#[cfg(target_os = "linux")]
-fn raw_nanos_before_origin() -> u64 {
-    monotonic_nanos()
-}
-
-/// Elsewhere raw readings count from the origin itself: exactly 0 there.
-#[cfg(not(target_os = "linux"))]
-fn raw_nanos_before_origin() -> u64 {
-    0
-}
-
-/// Monotonic nanoseconds from an arbitrary start, for spans measured
-/// many times per loop turn (the loop's phase times): one integer
-/// subtraction per span, where `Instant`'s costs a `Timespec` one.
-/// On Linux `CLOCK_MONOTONIC` itself.
+/// Monotonic nanoseconds from an arbitrary start, as integers: the
+/// loop's raw readings (its ticks, a sleep's start, the phase times). One
+/// integer subtraction per span, where `Instant`'s costs a `Timespec` one;
+/// `u64` nanoseconds last 584 years of uptime. On Linux `CLOCK_MONOTONIC`
+/// itself, the clock `Instant` reads.
 #[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn monotonic_nanos() -> u64 {
@@ -252,11 +231,12 @@ pub(crate) fn monotonic_nanos() -> u64 {
     (now.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(now.tv_nsec as u64)
 }
 
-/// Elsewhere: `Instant`'s, from the first call in the process.
+/// Elsewhere `Instant` may read another clock (macOS: `CLOCK_UPTIME_RAW`),
+/// so the reading is `Instant`'s own, from the first call in the process.
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn monotonic_nanos() -> u64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    raw_nanos(*START.get_or_init(Instant::now))
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The first tick at or after `since` from the origin ([`NEVER`] for
