@@ -658,8 +658,12 @@ impl Core {
         if ready || !(self.is_alive() || main_wakeable) {
             return Some(Duration::ZERO);
         }
-        let until_timer =
-            self.timers.next_deadline().and_then(|deadline| self.clock.until(deadline));
+        // The timers phase just ended: the loop's last reading, when
+        // nothing ran since, is now (one clock read fewer per sleep).
+        let until_timer = self
+            .timers
+            .next_deadline()
+            .and_then(|deadline| self.clock.until(deadline, self.metrics.reading_if_nothing_ran()));
         // A requested frame's slot bounds the sleep like a timer deadline.
         let until_frame = self
             .frames

@@ -135,8 +135,9 @@ impl Scan {
         });
         for (owner, deadline) in found {
             // Past the end of what an `Instant` can say: as good as never.
-            let remaining = deadline
-                .map_or(Duration::ZERO, |tick| core.clock.until(tick).unwrap_or(Duration::MAX));
+            let remaining = deadline.map_or(Duration::ZERO, |tick| {
+                core.clock.until(tick, None).unwrap_or(Duration::MAX)
+            });
             let waits = &mut self.infos[owner].waiting_on;
             match waits.iter_mut().find_map(|wait| match wait {
                 WaitingOn::Timer { remaining } => Some(remaining),

@@ -88,9 +88,9 @@ impl Clock {
     /// [`monotonic_nanos`] the loop took moments ago with nothing run
     /// since, or else from a fresh read. Virtual time ignores the reading.
     pub(crate) fn update(&self, reading: Option<u64>) -> u64 {
-        let now = match (&self.virtual_elapsed, reading) {
-            (None, Some(raw)) => raw.saturating_sub(self.origin_raw) / NANOS_PER_TICK,
-            _ => self.now_ticks(),
+        let now = match &self.virtual_elapsed {
+            Some(_) => self.now_ticks(),
+            None => self.raw_elapsed(reading) / NANOS_PER_TICK,
         };
         self.cached.set(now);
         now
@@ -100,14 +100,14 @@ impl Clock {
     pub(crate) fn now_ticks(&self) -> u64 {
         match &self.virtual_elapsed {
             Some(elapsed) => ticks(self.virtual_now(elapsed)).0,
-            None => self.raw_elapsed() / NANOS_PER_TICK,
+            None => self.raw_elapsed(None) / NANOS_PER_TICK,
         }
     }
 
-    /// Real nanoseconds since `origin_raw`.
+    /// Real nanoseconds since `origin_raw` at `reading`, or read fresh.
     #[inline]
-    fn raw_elapsed(&self) -> u64 {
-        monotonic_nanos().saturating_sub(self.origin_raw)
+    fn raw_elapsed(&self, reading: Option<u64>) -> u64 {
+        reading.unwrap_or_else(monotonic_nanos).saturating_sub(self.origin_raw)
     }
 
     /// A sleep of `duration` from now: the current instant (its start) and
@@ -134,8 +134,11 @@ impl Clock {
     }
 
     /// How long from now until tick `deadline`; `None` if it is too far to
-    /// express (the loop then waits without a timeout).
-    pub(crate) fn until(&self, deadline: u64) -> Option<Duration> {
+    /// express (the loop then waits without a timeout). `reading`, as in
+    /// [`update`](Self::update), stands for now on the real clock: being
+    /// a little old, it gives a wait a little longer, never one that wakes
+    /// short of the tick.
+    pub(crate) fn until(&self, deadline: u64, reading: Option<u64>) -> Option<Duration> {
         match &self.virtual_elapsed {
             Some(_) => {
                 let at = self.origin.checked_add(Duration::from_millis(deadline))?;
@@ -145,7 +148,7 @@ impl Clock {
             // the raw clock too (else the loop would wake just short of it).
             None => {
                 let at = deadline.checked_mul(NANOS_PER_TICK)?;
-                Some(Duration::from_nanos(at.saturating_sub(self.raw_elapsed())))
+                Some(Duration::from_nanos(at.saturating_sub(self.raw_elapsed(reading))))
             }
         }
     }
