@@ -250,7 +250,6 @@ impl Core {
         let wake = Arc::new(MainWake { runtime_id: self.id(), scheduled: QueuedFlag::new(false) });
         let mut main =
             Main { future: pin!(future), output: None, waker: Waker::from(wake.clone()), wake };
-        self.clock.update(None);
         let _counting = CountingTime::start(&self.metrics);
         let _observed = self.observers.as_ref().map(|observers| observers.loop_running(self));
         // The script is the first macrotask.
@@ -354,11 +353,11 @@ impl Core {
     /// Runs every timer due at the loop's `now`, a checkpoint after each.
     fn timers_phase(&self, main: &mut dyn MainTask) {
         self.enter_phase(Phase::Timers);
-        // The phase times' last reading, when nothing has run since it, is
-        // this turn's `now`: read again nanoseconds later, the clock would
-        // cost 20-30 ns more per turn (a VM's vDSO read), and it is never
-        // ahead of the truth, so no timer fires early.
-        let now = self.clock.update(self.metrics.reading_if_nothing_ran());
+        // The phase times' last reading, when no macrotask has run since
+        // it, is this turn's `now`: only the loop's own looking came after
+        // it, and a fresh read costs 20-30 ns on a VM. Never ahead of the
+        // truth, so no timer fires early.
+        let now = self.clock.now_ticks_at(self.metrics.reading_if_nothing_ran());
         self.timers.collect_due(now);
         while let Some(due) = self.timers.next_due(now, &self.clock) {
             self.metrics.macrotask(Phase::Timers);
@@ -658,8 +657,9 @@ impl Core {
         if ready || !(self.is_alive() || main_wakeable) {
             return Some(Duration::ZERO);
         }
-        // The timers phase just ended: the loop's last reading, when
-        // nothing ran since, is now (one clock read fewer per sleep).
+        // As in the timers phase: the loop's last reading, when no
+        // macrotask has run since, stands for now (one read fewer per wait
+        // with a timer pending).
         let until_timer = self
             .timers
             .next_deadline()

@@ -263,7 +263,8 @@ pub(crate) struct LoopCounters {
     /// a turn, and an `Instant` subtraction costs some 45 instructions.
     mark: Cell<Option<u64>>,
     /// A macrotask ran since the last charge: a timers or check phase
-    /// without one is not worth a clock read (`end_phase`).
+    /// without one is not worth a clock read (`end_phase`), and without
+    /// one the last reading still stands for now (`reading_if_nothing_ran`).
     ran: Cell<bool>,
     macrotasks: [Cell<u64>; PHASES],
     pub(crate) microtasks: Cell<u64>,
@@ -306,7 +307,8 @@ impl LoopCounters {
 
     /// The clock reading the last phase was charged at, if no macrotask
     /// ran since (only the loop's own looking did): the timers phase's
-    /// `now` without a read of its own. `None` outside a loop turn.
+    /// `now` and the poll phase's time to the next timer, without a read
+    /// of their own. `None` outside a loop turn.
     #[inline]
     pub(crate) fn reading_if_nothing_ran(&self) -> Option<u64> {
         if self.ran.get() { None } else { self.mark.get() }

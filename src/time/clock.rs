@@ -1,4 +1,4 @@
-//! The loop's clock: the cached `now` of the timers phase, in 1 ms ticks.
+//! The loop's clock: the timers phase's `now`, in 1 ms ticks.
 //!
 //! Ticks count whole milliseconds since the runtime's origin. Node-style
 //! timers round *down* (libuv's `uv_now` is a truncated millisecond), the
@@ -10,16 +10,20 @@
 //! it follow real time until `time::pause`.
 //!
 //! Real time is read as integer nanoseconds of `CLOCK_MONOTONIC` (the
-//! clock `std::time::Instant` reads on Linux) counted from a reading taken
+//! clock `std::time::Instant` reads on Linux; elsewhere `Instant`'s own
+//! nanoseconds, see [`monotonic_nanos`]) counted from a reading taken
 //! just *after* the origin `Instant`: the timer paths then need no `Instant`
 //! subtraction (the most expensive step of a sleep's register + cancel), and
 //! a moment's raw tick is never ahead of its `Instant` tick, so a deadline
 //! converted from an `Instant` still never fires early. A reading taken just
 //! *before* the origin maps raw readings back to `Instant`s that are never
 //! before the moment read, so a `sleep` reads the clock once, not twice (a
-//! read costs 20–30 ns on a VM: a third of a register + cancel). For the
-//! same reason the timers phase takes the loop's last reading (the phase
-//! times', `src/metrics/`) as its `now` when nothing has run since it.
+//! read costs 20–30 ns on a VM: a third of a register + cancel). To save
+//! reads too, the timers phase's `now` and the poll phase's wait until the
+//! next timer take the loop's last reading (the phase times',
+//! `src/metrics/`) when no macrotask has run since it: an older reading is
+//! never ahead of the truth, so no timer fires early, and the loop's own
+//! work since it (empty phases, the liveness check) is microseconds.
 //!
 //! The last tick, [`NEVER`], is the end of time: every deadline that
 //! saturates (`Duration::MAX`, an `Instant` past `u64::MAX` ms from the
@@ -43,8 +47,6 @@ pub(crate) struct Clock {
     /// [`monotonic_nanos`] read right before `origin`: a raw reading minus this,
     /// added to `origin`, is an `Instant` at or after the moment it was read.
     origin_raw_before: u64,
-    /// The loop's `now` in ticks, updated at the start of the timers phase.
-    cached: Cell<u64>,
     /// `Some(elapsed)` when time is virtual.
     virtual_elapsed: Option<Cell<Duration>>,
     /// Virtual time resumed (`time::resume`): the real instant from which
@@ -63,7 +65,6 @@ impl Clock {
             origin,
             origin_raw,
             origin_raw_before,
-            cached: Cell::new(0),
             virtual_elapsed: virtual_time.then(|| Cell::new(Duration::ZERO)),
             running_since: Cell::new(None),
         }
@@ -84,16 +85,14 @@ impl Clock {
         }
     }
 
-    /// Sets the loop's cached `now` and returns it: from `reading`, a
-    /// [`monotonic_nanos`] the loop took moments ago with nothing run
-    /// since, or else from a fresh read. Virtual time ignores the reading.
-    pub(crate) fn update(&self, reading: Option<u64>) -> u64 {
-        let now = match &self.virtual_elapsed {
+    /// The timers phase's `now` (rounded down): at `reading`, a
+    /// [`monotonic_nanos`] the loop took with nothing run since, or else
+    /// read fresh. Virtual time ignores the reading.
+    pub(crate) fn now_ticks_at(&self, reading: Option<u64>) -> u64 {
+        match &self.virtual_elapsed {
             Some(_) => self.now_ticks(),
             None => self.raw_elapsed(reading) / NANOS_PER_TICK,
-        };
-        self.cached.set(now);
-        now
+        }
     }
 
     /// The current tick, read fresh (rounded down).
@@ -135,9 +134,9 @@ impl Clock {
 
     /// How long from now until tick `deadline`; `None` if it is too far to
     /// express (the loop then waits without a timeout). `reading`, as in
-    /// [`update`](Self::update), stands for now on the real clock: being
-    /// a little old, it gives a wait a little longer, never one that wakes
-    /// short of the tick.
+    /// [`now_ticks_at`](Self::now_ticks_at), stands for now on the real
+    /// clock: being a little old, it gives a wait a little longer, never
+    /// one that wakes short of the tick.
     pub(crate) fn until(&self, deadline: u64, reading: Option<u64>) -> Option<Duration> {
         match &self.virtual_elapsed {
             Some(_) => {
@@ -266,33 +265,51 @@ fn ticks(since: Duration) -> (u64, bool) {
 mod tests {
     use super::*;
 
+    /// Real clocks to check against: the runtime's, and one whose origin
+    /// readings are 1 ms further apart (still true bounds of the origin,
+    /// so every promise holds; a mix-up of the two readings would then be
+    /// off by a whole millisecond, not by nanoseconds).
+    fn real_clocks() -> [Clock; 2] {
+        let mut widened = Clock::new(false);
+        widened.origin_raw_before -= NANOS_PER_TICK;
+        widened.origin_raw += NANOS_PER_TICK;
+        [Clock::new(false), widened]
+    }
+
     #[test]
     fn a_real_sleep_starts_at_its_call_and_its_tick_is_at_or_after_its_deadline() {
-        let clock = Clock::new(false);
-        let gap = Duration::from_nanos(clock.origin_raw - clock.origin_raw_before);
-        let sleeps = if cfg!(miri) { 100 } else { 10_000 };
-        for i in 0..sleeps {
-            let duration = Duration::from_nanos(i * 37_813);
-            let before = Instant::now();
-            let (start, tick) = clock.sleep_from_now(duration);
-            let after = Instant::now();
-            assert!(start >= before, "a sleep's start came before its call");
-            assert!(start <= after + gap, "a sleep's start is later than the origin's reads allow");
-            assert!(clock.origin + Duration::from_millis(tick) >= start + duration);
+        for clock in real_clocks() {
+            let gap = Duration::from_nanos(clock.origin_raw - clock.origin_raw_before);
+            let sleeps = if cfg!(miri) { 100 } else { 10_000 };
+            for i in 0..sleeps {
+                let duration = Duration::from_nanos(i * 37_813);
+                let before = Instant::now();
+                let (start, tick) = clock.sleep_from_now(duration);
+                let after = Instant::now();
+                assert!(start >= before, "a sleep's start came before its call");
+                assert!(start <= after + gap, "a sleep's start is later than the origin allows");
+                assert!(clock.origin + Duration::from_millis(tick) >= start + duration);
+            }
         }
     }
 
     #[test]
     fn a_real_sleep_is_due_no_earlier_than_the_deadline_it_reports() {
-        let clock = Clock::new(false);
-        for i in 0..20u64 {
-            let duration = Duration::from_micros(i * 97);
-            let (start, tick) = clock.sleep_from_now(duration);
-            // What the timers phase does: the tick is due once `now` reaches it.
-            while clock.now_ticks() < tick {
-                std::hint::spin_loop();
+        for clock in real_clocks() {
+            for i in 0..20u64 {
+                let duration = Duration::from_micros(i * 97);
+                let (start, tick) = clock.sleep_from_now(duration);
+                // What the timers phase does: due once `now` reaches the tick.
+                while clock.now_ticks() < tick {
+                    std::hint::spin_loop();
+                }
+                assert!(Instant::now() >= start + duration, "due before its deadline");
+                // An older reading (the loop's last) is never due sooner.
+                let reading = Some(monotonic_nanos());
+                assert!(clock.now_ticks_at(reading) <= clock.now_ticks());
+                let wait = clock.until(tick + 1, reading).expect("near");
+                assert!(Instant::now() + wait >= clock.origin + Duration::from_millis(tick + 1));
             }
-            assert!(Instant::now() >= start + duration, "due before its deadline");
         }
     }
 
@@ -303,5 +320,6 @@ mod tests {
         let (start, tick) = clock.sleep_from_now(Duration::from_micros(1_500));
         assert_eq!(start, clock.origin + Duration::from_millis(5));
         assert_eq!(tick, 7, "6.5 ms rounds up");
+        assert_eq!(clock.now_ticks_at(Some(u64::MAX)), 5, "virtual time ignores readings");
     }
 }
