@@ -198,21 +198,23 @@ const NANOS_PER_TICK: u64 = 1_000_000;
 /// between the reads from stretching it.
 fn read_origin() -> (u64, Instant, u64) {
     const CLOSE_ENOUGH: u64 = 10_000; // 10 µs, a hundredth of a tick
-    let mut best = None;
-    for _ in 0..4 {
+    let read = || {
         let before = monotonic_nanos();
         let origin = Instant::now();
-        let after = monotonic_nanos();
-        let gap = after.saturating_sub(before);
-        if best.is_none_or(|(_, _, _, best_gap)| gap < best_gap) {
-            best = Some((before, origin, after, gap));
-        }
-        if gap <= CLOSE_ENOUGH {
+        (before, origin, monotonic_nanos())
+    };
+    let gap = |(before, _, after): (u64, Instant, u64)| after.saturating_sub(before);
+    let mut best = read();
+    for _ in 1..4 {
+        if gap(best) <= CLOSE_ENOUGH {
             break;
         }
+        let next = read();
+        if gap(next) < gap(best) {
+            best = next;
+        }
     }
-    let (before, origin, after, _) = best.expect("read at least once");
-    (before, origin, after)
+    best
 }
 
 /// Monotonic nanoseconds from an arbitrary start, as integers: the
