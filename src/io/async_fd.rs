@@ -11,7 +11,7 @@ use std::task::{Context, Poll, ready};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::source::{READ, Source, WRITE};
+use super::source::{READ, Source, Transfer, WRITE};
 use crate::listeners::ListenerKey;
 
 /// An I/O object registered with the current runtime's poller: operations
@@ -273,6 +273,7 @@ impl<T: AsFd> Async<T> {
     /// `AsyncWrite` impls). `len` is the buffer length of a stream read or
     /// write: a shorter transfer may prove the direction drained (see
     /// `Source::short_transfer`).
+    #[inline]
     pub(crate) fn poll_op(
         &self,
         direction: usize,
@@ -280,17 +281,35 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
+        self.poll_transfer(direction, cx, |io| {
+            let n = op(io)?;
+            Ok(len.map_or(Transfer::proving_nothing(n), |len| Transfer::asked(n, len)))
+        })
+    }
+
+    /// [`poll_op`](Self::poll_op) for an operation that says itself whether
+    /// it proved the direction drained (a stream read through the
+    /// read-ahead buffer asks the kernel for more than the caller's
+    /// buffer holds).
+    pub(crate) fn poll_transfer(
+        &self,
+        direction: usize,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<Transfer>,
+    ) -> Poll<io::Result<usize>> {
         loop {
             if let Some(seen) = self.source.may_be_ready(direction) {
                 match op(self.get_ref()) {
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                         self.source.mark_drained(direction, seen);
                     }
-                    Ok(n) if len.is_some_and(|len| 0 < n && n < len) => {
-                        self.source.short_transfer(direction, seen);
+                    Ok(Transfer { n, short }) => {
+                        if short {
+                            self.source.short_transfer(direction, seen);
+                        }
                         return Poll::Ready(Ok(n));
                     }
-                    result => return Poll::Ready(result),
+                    Err(error) => return Poll::Ready(Err(error)),
                 }
             }
             ready!(self.source.poll_ready(direction, self.fd(), None, false, cx))?;
@@ -306,8 +325,15 @@ impl<T: AsFd> Async<T> {
     /// A stream socket's read from bytes already in user space (see
     /// `Source::stream_read`), or `None`: read the socket.
     #[inline]
-    pub(crate) fn stream_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    pub(crate) fn stream_read(&self, buf: &mut [u8]) -> Option<io::Result<Transfer>> {
         self.source.stream_read(self.fd(), buf)
+    }
+
+    /// A stream socket's read of the socket itself, small buffers through
+    /// the read-ahead buffer (see `Source::read_socket`).
+    #[inline]
+    pub(crate) fn read_socket(&self, buf: &mut [u8]) -> io::Result<Transfer> {
+        self.source.read_socket(self.fd(), buf)
     }
 
     /// A stream socket's write into its driver's write-behind buffer (see

@@ -81,6 +81,44 @@ pub(crate) const WRITE: usize = 1;
 /// The message of an operation on a socket whose runtime is gone.
 const RUNTIME_GONE: &str = "the jsloop runtime this socket was registered with is gone";
 
+/// A stream read into a buffer smaller than this goes through the thread's
+/// read-ahead buffer (see [`Source::read_socket`]). Larger buffers, such as
+/// the 8 KiB of `BufReader`s and hyper, read the socket directly: they
+/// rarely fill up, and a bulk transfer would copy half its bytes twice.
+const SMALL_READ: usize = 4 * 1024;
+
+/// What a read through the read-ahead buffer asks the kernel for.
+const READ_AHEAD: usize = 16 * 1024;
+
+thread_local! {
+    /// The read-ahead buffer of the thread's stream reads, allocated by the
+    /// first one that needs it.
+    static READ_AHEAD_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a read or write moved, and whether that proved the direction
+/// drained: fewer bytes than the kernel was asked for (see
+/// [`Source::short_transfer`]).
+pub(crate) struct Transfer {
+    pub(crate) n: usize,
+    pub(crate) short: bool,
+}
+
+impl Transfer {
+    /// `n` bytes of the `len` the kernel was asked for.
+    #[inline]
+    pub(crate) fn asked(n: usize, len: usize) -> Transfer {
+        Transfer { n, short: 0 < n && n < len }
+    }
+
+    /// `n` bytes moved in user space, or by an operation that says nothing
+    /// about what is left.
+    #[inline]
+    pub(crate) fn proving_nothing(n: usize) -> Transfer {
+        Transfer { n, short: false }
+    }
+}
+
 /// A socket registered with a loop's poller.
 pub(crate) struct Source {
     /// The descriptor watched, to name the socket in task dumps and to
@@ -111,11 +149,17 @@ struct SourceState {
     carried: Option<Box<Carried>>,
 }
 
-/// What a source brought from its last loop's driver.
+/// What a source brought from its last loop's driver, or read ahead of its
+/// reader.
 #[derive(Default)]
 struct Carried {
-    /// Bytes received that nobody read: the next reads get them first.
+    /// Bytes received that nobody read (from the last loop's driver, or
+    /// past a small read's buffer): the next reads get them first.
     received: VecDeque<u8>,
+    /// The read ahead that left `received` here found the socket drained,
+    /// with the marks as `Seen` before it: once they are read, the next
+    /// read waits for an event, unless one came since.
+    drained_behind: Option<Seen>,
     /// Bytes not sent, where this home's driver would not take them:
     /// written before anything else.
     unsent: Vec<u8>,
@@ -514,14 +558,14 @@ impl Source {
     }
 
     /// A read of this stream socket from bytes already in user space: those
-    /// it carried from its last loop, then those its home's driver
-    /// received. `None`: read the socket itself.
+    /// it carried from its last loop or read ahead, then those its home's
+    /// driver received. `None`: read the socket itself.
     #[inline]
     pub(crate) fn stream_read(
         &self,
         fd: BorrowedFd<'_>,
         buf: &mut [u8],
-    ) -> Option<io::Result<usize>> {
+    ) -> Option<io::Result<Transfer>> {
         // Inlined: on epoll every read passes here, and only this load.
         if !self.driver_streams.load(Ordering::Acquire) {
             return None;
@@ -534,24 +578,87 @@ impl Source {
         &self,
         fd: BorrowedFd<'_>,
         buf: &mut [u8],
-    ) -> Option<io::Result<usize>> {
+    ) -> Option<io::Result<Transfer>> {
         let mut state = self.state();
-        if let Some(carried) = state.carried.as_deref_mut().filter(|c| !c.received.is_empty()) {
-            let read = io::Read::read(&mut carried.received, buf);
-            self.update_driver_streams(&mut state);
+        if let Some(read) = self.read_carried(&mut state, buf) {
             return Some(read);
         }
         #[cfg(not(any(miri, jsloop_loom)))]
         {
             let home = &state.home;
             let on_home = || context::with_core_of(home.shared.id, |_| ()).is_some();
-            home.shared.poller.stream_read(fd, home.key, buf, on_home)
+            let read = home.shared.poller.stream_read(fd, home.key, buf, on_home)?;
+            // The driver's own queue: an event announces what comes next.
+            Some(read.map(|n| Transfer::asked(n, buf.len())))
         }
         #[cfg(any(miri, jsloop_loom))]
         {
             let _ = fd;
             None
         }
+    }
+
+    /// A read from the bytes carried or read ahead, if there are any. Taking
+    /// them says nothing of the socket, unless they were read ahead of a
+    /// drained one and are now used up (`Carried::drained_behind`).
+    fn read_carried(
+        &self,
+        state: &mut SourceState,
+        buf: &mut [u8],
+    ) -> Option<io::Result<Transfer>> {
+        let carried = state.carried.as_deref_mut().filter(|c| !c.received.is_empty())?;
+        let read = io::Read::read(&mut carried.received, buf);
+        if carried.received.is_empty()
+            && let Some(seen) = carried.drained_behind.take()
+        {
+            self.short_transfer(READ, seen);
+        }
+        self.update_driver_streams(state);
+        Some(read.map(Transfer::proving_nothing))
+    }
+
+    /// A read of the stream socket itself, once `stream_read` found nothing
+    /// in user space. A buffer smaller than [`SMALL_READ`] reads through
+    /// the thread's 16 KiB read-ahead buffer, as libuv reads a stream into
+    /// 64 KiB:
+    /// asking the kernel for more than the caller's buffer holds lets a
+    /// short read prove the socket drained even when the caller's buffer
+    /// fills, so the caller's next read waits for an event instead of
+    /// making a syscall that only says `WouldBlock` (a 64-byte echo read
+    /// into 64 bytes made two reads per message, now one). What the
+    /// caller's buffer cannot take waits in `carried` for its next reads.
+    pub(crate) fn read_socket(&self, fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Transfer> {
+        // Under the lock: no other read of this socket gets past bytes
+        // read ahead here before they are in `carried`.
+        let mut state = self.state();
+        if let Some(read) = self.read_carried(&mut state, buf) {
+            return read;
+        }
+        if buf.is_empty() || buf.len() >= SMALL_READ {
+            let n = rustix::io::read(fd, &mut *buf)?;
+            return Ok(Transfer::asked(n, buf.len()));
+        }
+        let seen = self.may_be_ready(READ);
+        READ_AHEAD_BUFFER.with_borrow_mut(|ahead| {
+            if ahead.is_empty() {
+                ahead.resize(READ_AHEAD, 0);
+            }
+            let n = rustix::io::read(fd, &mut ahead[..])?;
+            let taken = n.min(buf.len());
+            buf[..taken].copy_from_slice(&ahead[..taken]);
+            let read = Transfer::asked(n, READ_AHEAD);
+            if taken == n {
+                return Ok(read);
+            }
+            // The direction stays ready while these bytes wait: the read
+            // that takes the last of them marks it drained, if this one
+            // proved it was.
+            let carried = state.carried.get_or_insert_default();
+            carried.received.extend(&ahead[taken..n]);
+            carried.drained_behind = seen.filter(|_| read.short);
+            self.update_driver_streams(&mut state);
+            Ok(Transfer::proving_nothing(taken))
+        })
     }
 
     /// An accept on this listener from the connections already accepted:
@@ -696,7 +803,8 @@ impl Source {
 
     /// Sets `driver_streams` from `state`, the one rule for it: the home's
     /// driver may read and write for the socket (io_uring), or it carries
-    /// something; drops what it carried once that is used up.
+    /// something (from its last loop, or read ahead); drops what it carried
+    /// once that is used up.
     fn update_driver_streams(&self, state: &mut SourceState) {
         if state.carried.as_deref().is_some_and(Carried::is_empty) {
             state.carried = None;

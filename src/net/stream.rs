@@ -27,9 +27,10 @@ pub(crate) mod sealed {
 }
 
 /// `AsyncRead` / `AsyncWrite` for a stream type and for `&` it, through its
-/// `inner: Async<std type>`. A transfer shorter than the buffer can prove
-/// the socket drained, which spares the syscall that would only say
-/// `WouldBlock` (see `Source::short_transfer`).
+/// `inner: Async<std type>`. A transfer shorter than what was asked of the
+/// kernel can prove the socket drained, which spares the syscall that would
+/// only say `WouldBlock` (see `Source::short_transfer`); reads into a small
+/// buffer ask for more than it holds, to find out (`Source::read_socket`).
 macro_rules! stream_impls {
     ($stream:ident, $addr:ty) => {
         impl $stream {
@@ -71,14 +72,10 @@ macro_rules! stream_impls {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                use std::io::Read;
-                let len = buf.len();
                 let inner = &self.inner;
-                inner.poll_op(crate::io::source::READ, Some(len), cx, |mut io| {
-                    match inner.stream_read(buf) {
-                        Some(result) => result,
-                        None => io.read(buf),
-                    }
+                inner.poll_transfer(crate::io::source::READ, cx, |_| match inner.stream_read(buf) {
+                    Some(result) => result,
+                    None => inner.read_socket(buf),
                 })
             }
         }
