@@ -8,7 +8,8 @@
 //! is in that batch or announces the next one. And a thread that wakes a
 //! task and then drops its `KeepAlive` must not let the loop end with the
 //! wake unseen. Nor may a socket's readiness event that lands between an
-//! operation's `WouldBlock` and the drained mark it leaves be wiped out.
+//! operation's `WouldBlock` and the drained mark it leaves be wiped out,
+//! nor bytes one reader kept back be hidden by another's drained mark.
 //! A `JoinHandle` moved off its loop waits on a relay: the loop finishing
 //! it, racing with the handle's poll, wakes the handle and hands it the
 //! task's output (written before the finish) whole. The loop's park,
@@ -289,6 +290,42 @@ fn an_event_racing_with_a_wouldblock_is_never_wiped_out() {
     });
 }
 
+#[test]
+fn bytes_kept_back_by_one_reader_are_never_hidden_by_anothers_wouldblock() {
+    // Two threads read one stream socket, each under the socket's lock
+    // (which also guards the bytes kept in user space). One reads ahead
+    // and keeps bytes back; the other, reading before it, found nothing and
+    // marks the direction drained, with the marks it saw before its lock,
+    // after it let the lock go. epoll reports no edge for bytes that left
+    // the kernel, so however the two interleave, afterwards either the
+    // other reader took the kept bytes or the direction is still worth a
+    // try: else the kept bytes would wait for an event that never comes.
+    loom::model(|| {
+        let marks = Arc::new(Marks::new());
+        let kept = Arc::new(Mutex::new(false));
+        let other_reader = {
+            let (marks, kept) = (marks.clone(), kept.clone());
+            thread::spawn(move || {
+                let Some(seen) = marks.may_be_ready() else { return false };
+                let took_kept = std::mem::take(&mut *kept.lock().unwrap());
+                if !took_kept {
+                    marks.mark_drained(seen); // `WouldBlock`
+                }
+                took_kept
+            })
+        };
+        {
+            let mut kept = kept.lock().unwrap();
+            let seen = marks.may_be_ready();
+            let _ = marks.keep_ready(seen); // read ahead, bytes kept
+            *kept = true;
+        }
+        let took_kept = other_reader.join().unwrap();
+        assert!(took_kept || marks.may_be_ready().is_some(), "drained over bytes kept back");
+    });
+}
+
+#[test]
 fn a_relay_finished_while_the_handle_polls_wakes_it_with_the_output_written() {
     loom::model(|| {
         let relay = Arc::new(Relay::default());

@@ -60,8 +60,7 @@ fn reads_of_every_size_get_every_byte_once_and_in_order() {
             }
             assert_eq!(received.len(), sent.len());
             assert!(received == sent, "bytes lost, repeated or reordered");
-            // An empty buffer reads nothing and consumes nothing: EOF stays.
-            assert_eq!(reader.read(&mut []).await.unwrap(), 0);
+            // EOF stays.
             assert_eq!(reader.read(&mut [0; 8]).await.unwrap(), 0);
         })
     });
@@ -78,6 +77,8 @@ fn bytes_kept_back_come_before_eof_and_before_later_data() {
             // One read takes all ten from the socket and keeps six.
             assert_eq!(reader.read(&mut buf).await.unwrap(), 4);
             assert_eq!(&buf, b"0123");
+            // An empty buffer reads nothing, and takes nothing of what is kept.
+            assert_eq!(reader.read(&mut []).await.unwrap(), 0);
             // More arrives while six wait: its event must not be lost
             // when the last kept byte is read.
             writer.write_all(b"abcde").await.unwrap();
@@ -113,8 +114,8 @@ fn kept_bytes_of_a_unix_stream_then_a_pause_then_more() {
             writer.write_all(b"hello world").await.unwrap();
             let mut buf = [0; 5];
             assert_eq!(reader.read(&mut buf).await.unwrap(), 5);
-            // The rest was read ahead of a drained socket: once it is taken,
-            // the next read waits for an event instead of reading again.
+            // The rest was read ahead of a drained socket; once it is taken,
+            // the next read waits for the peer's next bytes.
             let mut rest = [0; 6];
             reader.read_exact(&mut rest).await.unwrap();
             assert_eq!(&rest, b" world");
@@ -129,7 +130,7 @@ fn kept_bytes_of_a_unix_stream_then_a_pause_then_more() {
 }
 
 #[test]
-fn bytes_kept_back_move_with_the_socket_to_another_loop() {
+fn bytes_kept_back_are_read_first_on_the_loop_the_socket_moves_to() {
     within_30s(|| {
         let (stream, peer) = jsloop::block_on(async {
             let (mut reader, mut writer) = tcp_pair().await;

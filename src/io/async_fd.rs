@@ -270,9 +270,9 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Polls the non-blocking `op` (the engine of the `AsyncRead` /
-    /// `AsyncWrite` impls). `len` is the buffer length of a stream read or
-    /// write: a shorter transfer may prove the direction drained (see
-    /// `Source::short_transfer`).
+    /// `AsyncWrite` impls). `len` is the buffer length of a pipe's or
+    /// stream's read or write: a shorter transfer may prove the direction
+    /// drained (see `Source::short_transfer`).
     #[inline]
     pub(crate) fn poll_op(
         &self,

@@ -63,6 +63,23 @@ impl Marks {
         self.update(|marks| Some((marks & !MARKS).wrapping_add(TICK_ONE) | READY));
     }
 
+    /// Bytes were kept back in user space by an operation that saw `seen`
+    /// (`None`: one that found the direction drained already): ready, not
+    /// drained, one tick on, so that no operation that saw an older tick
+    /// can mark the direction drained over them. The new marks if no event
+    /// came since `seen` (then the next `mark_drained` of them means
+    /// "drained since that operation"), else `None`.
+    pub fn keep_ready(&self, seen: Option<Seen>) -> Option<Seen> {
+        let mut fresh = None;
+        self.update(|marks| {
+            let next = (marks & !MARKS).wrapping_add(TICK_ONE) | READY;
+            let unchanged = seen.is_some_and(|seen| seen.0 & !MARKS == marks & !MARKS);
+            fresh = unchanged.then_some(Seen(next));
+            Some(next)
+        });
+        fresh
+    }
+
     /// Whether the direction is marked ready; with `consume`, also takes the
     /// mark (atomically, so an event landing meanwhile is not lost).
     pub fn take_ready(&self, consume: bool) -> bool {
@@ -116,6 +133,27 @@ mod tests {
         assert!(!marks.take_ready(false));
         marks.set_ready();
         assert!(marks.take_ready(false));
+    }
+
+    #[test]
+    fn bytes_kept_back_outlast_every_older_operations_drained_mark() {
+        let marks = Marks::new();
+        let older = marks.may_be_ready().unwrap(); // another reader, before
+        let seen = marks.may_be_ready().unwrap();
+        let fresh = marks.keep_ready(Some(seen)).expect("no event came");
+        marks.mark_drained(older); // that reader's `WouldBlock`, late
+        assert!(marks.may_be_ready().is_some(), "drained over bytes kept back");
+        marks.mark_drained(fresh); // the kept bytes used up
+        assert!(marks.may_be_ready().is_none());
+
+        // An event between the operation and the keep: nothing to claim.
+        let seen = marks.may_be_ready();
+        marks.set_ready();
+        assert!(marks.keep_ready(seen).is_none());
+        // Kept from a direction already drained: ready again, nothing to claim.
+        marks.mark_drained(marks.may_be_ready().unwrap());
+        assert!(marks.keep_ready(None).is_none());
+        assert!(marks.may_be_ready().is_some());
     }
 
     #[test]

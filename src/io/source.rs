@@ -134,7 +134,7 @@ pub(crate) struct Source {
     hangup_unknown: AtomicBool,
     /// Stream reads and writes look at the state first (`stream_read`,
     /// `stream_write`): its home's driver may read and write for it, or it
-    /// carries bytes from its last loop.
+    /// carries something (from its last loop, or bytes read ahead).
     driver_streams: AtomicBool,
     state: Mutex<SourceState>,
 }
@@ -144,8 +144,9 @@ struct SourceState {
     directions: [Direction; 2],
     /// Waiting on this source keeps its home loop alive.
     refd: bool,
-    /// What it brought from its last loop and has not used up: boxed, and
-    /// `None` almost always (a socket that never moved, or has caught up).
+    /// What it brought from its last loop or read ahead and has not used
+    /// up: boxed, and `None` almost always (a socket that never moved and
+    /// whose reader's buffer took what came, or one that has caught up).
     carried: Option<Box<Carried>>,
 }
 
@@ -608,10 +609,10 @@ impl Source {
     ) -> Option<io::Result<Transfer>> {
         let carried = state.carried.as_deref_mut().filter(|c| !c.received.is_empty())?;
         let read = io::Read::read(&mut carried.received, buf);
-        if carried.received.is_empty()
-            && let Some(seen) = carried.drained_behind.take()
-        {
-            self.short_transfer(READ, seen);
+        if carried.received.is_empty() {
+            if let Some(seen) = carried.drained_behind.take() {
+                self.short_transfer(READ, seen);
+            }
         }
         self.update_driver_streams(state);
         Some(read.map(Transfer::proving_nothing))
@@ -634,12 +635,16 @@ impl Source {
         if let Some(read) = self.read_carried(&mut state, buf) {
             return read;
         }
-        if buf.is_empty() || buf.len() >= SMALL_READ {
+        let read_directly = |buf: &mut [u8]| -> io::Result<Transfer> {
             let n = rustix::io::read(fd, &mut *buf)?;
-            return Ok(Transfer::asked(n, buf.len()));
+            Ok(Transfer::asked(n, buf.len()))
+        };
+        if buf.is_empty() || buf.len() >= SMALL_READ {
+            return read_directly(buf);
         }
         let seen = self.may_be_ready(READ);
-        READ_AHEAD_BUFFER.with_borrow_mut(|ahead| {
+        let read_ahead = READ_AHEAD_BUFFER.try_with(|ahead| -> io::Result<Transfer> {
+            let mut ahead = ahead.borrow_mut();
             if ahead.is_empty() {
                 ahead.resize(READ_AHEAD, 0);
             }
@@ -650,15 +655,21 @@ impl Source {
             if taken == n {
                 return Ok(read);
             }
-            // The direction stays ready while these bytes wait: the read
+            // The direction stays ready while these bytes wait, also
+            // against a read on another thread that saw the marks before
+            // and found nothing (its drained mark would hide them: epoll
+            // reports no edge for bytes that left the kernel). The read
             // that takes the last of them marks it drained, if this one
-            // proved it was.
+            // proved it was and no event came since.
             let carried = state.carried.get_or_insert_default();
             carried.received.extend(&ahead[taken..n]);
-            carried.drained_behind = seen.filter(|_| read.short);
+            let fresh = self.marks[READ].keep_ready(seen);
+            carried.drained_behind = fresh.filter(|_| read.short);
             self.update_driver_streams(&mut state);
             Ok(Transfer::proving_nothing(taken))
-        })
+        });
+        // The thread's locals are being torn down: read directly.
+        read_ahead.unwrap_or_else(|_| read_directly(buf))
     }
 
     /// An accept on this listener from the connections already accepted:
