@@ -358,7 +358,9 @@ impl Core {
         // it, and a fresh read costs 20-30 ns on a VM. Never ahead of the
         // truth, so no timer fires early.
         let now = self.clock.now_ticks_at(self.metrics.reading_if_nothing_ran());
-        self.timers.collect_due(now);
+        if !self.timers.collect_due(now) {
+            return;
+        }
         while let Some(due) = self.timers.next_due(now, &self.clock) {
             self.metrics.macrotask(Phase::Timers);
             match due {

@@ -117,7 +117,9 @@ impl Clock {
     /// `Instant::now() + duration` read before it. The tick counts that same
     /// span from `origin`, as [`ceil_ticks_after`](Self::ceil_ticks_after)
     /// would for `start`: it fires no earlier than the deadline reported.
-    #[inline]
+    // Always: `sleep`'s hottest step, and LLVM's choice to inline it moves
+    // with unrelated code (callgrind: register + cancel +6.8 % when not).
+    #[inline(always)]
     pub(crate) fn sleep_from_now(&self, duration: Duration) -> (Instant, u64) {
         let since = match &self.virtual_elapsed {
             Some(elapsed) => self.virtual_now(elapsed),

@@ -229,15 +229,18 @@ impl TimerQueue {
 
 impl TimerQueue {
     /// Takes every entry due at `now` out of the wheel, in (deadline,
-    /// insertion) order, for [`next_due`](TimerQueue::next_due) to hand out.
-    /// A list's timers stay armed in it until they run.
-    pub(crate) fn collect_due(&self, now: u64) {
+    /// insertion) order, for [`next_due`](TimerQueue::next_due) to hand out;
+    /// `false` if there is nothing to hand out (the phase then asks no
+    /// further: most turns of a busy loop have no timer due). A list's
+    /// timers stay armed in it until they run.
+    pub(crate) fn collect_due(&self, now: u64) -> bool {
         self.running.take();
         // Borrowed in place: nothing below runs user code or drops an entry.
         let mut collected = self.collected.borrow_mut();
         self.wheel.borrow_mut().drain_due(now, &mut collected);
         if collected.is_empty() {
-            return;
+            // Entries a panic left behind in the last phase run first.
+            return !self.due.borrow().is_empty();
         }
         let mut refs = 0;
         for entry in collected.iter() {
@@ -251,6 +254,7 @@ impl TimerQueue {
         }
         self.refs.set(self.refs.get() - refs);
         self.due.borrow_mut().extend(collected.drain(..));
+        true
     }
 
     /// The next collected timer that has something to run; `now` is the
