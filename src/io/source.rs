@@ -621,12 +621,11 @@ impl Source {
     /// A read of the stream socket itself, once `stream_read` found nothing
     /// in user space. A buffer smaller than [`SMALL_READ`] reads through
     /// the thread's 16 KiB read-ahead buffer, as libuv reads a stream into
-    /// 64 KiB:
-    /// asking the kernel for more than the caller's buffer holds lets a
-    /// short read prove the socket drained even when the caller's buffer
-    /// fills, so the caller's next read waits for an event instead of
-    /// making a syscall that only says `WouldBlock` (a 64-byte echo read
-    /// into 64 bytes made two reads per message, now one). What the
+    /// 64 KiB: asking the kernel for more than the caller's buffer holds
+    /// lets a short read prove the socket drained even when the caller's
+    /// buffer fills, so the caller's next read waits for an event instead
+    /// of making a syscall that only says `WouldBlock` (a 64-byte echo
+    /// read into 64 bytes made two reads per message, now one). What the
     /// caller's buffer cannot take waits in `carried` for its next reads.
     pub(crate) fn read_socket(&self, fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Transfer> {
         // Under the lock: no other read of this socket gets past bytes
