@@ -629,7 +629,9 @@ impl Source {
     /// caller's buffer cannot take waits in `carried` for its next reads.
     pub(crate) fn read_socket(&self, fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Transfer> {
         // Under the lock: no other read of this socket gets past bytes
-        // read ahead here before they are in `carried`.
+        // read ahead here before they are in `carried`. So `carried` is
+        // looked at again here: `stream_read`'s lock-free flag may have
+        // said "nothing" just before another thread kept bytes back.
         let mut state = self.state();
         if let Some(read) = self.read_carried(&mut state, buf) {
             return read;
